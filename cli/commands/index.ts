@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Every top-level command registers itself here; one module per command group. */
+export const commands: Array<(program: Command) => void> = [];
