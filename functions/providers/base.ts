@@ -70,6 +70,9 @@ export abstract class BaseProvider implements ComputeProvider {
   protected _setProtection(_id: string, _enabled: boolean): Promise<Operation> {
     return this.unsupported('protection');
   }
+  protected _setLabels(_id: string, _changes: Record<string, string | null>): Promise<Operation> {
+    return this.unsupported('labels');
+  }
   /**
    * Finds an instance created with this idempotency key. The default looks for the label; an
    * adapter whose provider cannot filter by label may override (e.g. by name, then by label).
@@ -96,7 +99,8 @@ export abstract class BaseProvider implements ComputeProvider {
     if (!spec.name || typeof spec.name !== 'string') throw this.inputError('create', 'a name is required');
     const [type, template] = await Promise.all([this.resolveType(spec.type), this.resolveTemplate(spec.template)]);
     const labels = { ...spec.labels };
-    if (spec.idempotencyKey) labels[IDEMPOTENCY_LABEL] = spec.idempotencyKey;
+    // Providers without labels find the instance by name instead (see findByIdempotencyKey).
+    if (spec.idempotencyKey && this.capabilities.labels.supported) labels[IDEMPOTENCY_LABEL] = spec.idempotencyKey;
     const resolved: ResolvedCreateSpec = { ...spec, typeId: type.id, templateId: template.id, labels };
 
     if (spec.idempotencyKey) {
@@ -145,6 +149,10 @@ export abstract class BaseProvider implements ComputeProvider {
   setProtection(id: string, enabled: boolean): Promise<Operation> {
     this.require('protection');
     return this._setProtection(this.checkId(id), enabled);
+  }
+  setLabels(id: string, changes: Record<string, string | null>): Promise<Operation> {
+    this.require('labels');
+    return this._setLabels(this.checkId(id), changes);
   }
   operation(ref: OperationRef): Promise<Operation> {
     if (ref.provider !== this.provider) {

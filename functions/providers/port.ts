@@ -64,6 +64,7 @@ export const ACTIONS = [
   'snapshot',
   'delete',
   'protection',
+  'labels',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -152,6 +153,11 @@ export interface ComputeProvider {
   snapshot(id: string, name: string): Promise<Operation>;
   delete(id: string): Promise<Operation>;
   setProtection(id: string, enabled: boolean): Promise<Operation>;
+  /**
+   * Sets (string) or removes (null) labels/tags/metadata; other labels stay. Providers without
+   * labels declare `labels` unsupported, and then instances always have `labels: {}`.
+   */
+  setLabels(id: string, changes: Record<string, string | null>): Promise<Operation>;
   /** Current status of asynchronous work started by one of the calls above. */
   operation(ref: OperationRef): Promise<Operation>;
 

@@ -9,7 +9,7 @@ import {
 } from '../../functions/providers/errors.ts';
 import { RetryBudget, RetryPolicy } from '../../functions/providers/http/retry.ts';
 import type { ComputeProvider, Instance } from '../../functions/providers/port.ts';
-import { IDEMPOTENCY_LABEL, INSTANCE_STATES } from '../../functions/providers/port.ts';
+import { ACTIONS, IDEMPOTENCY_LABEL, INSTANCE_STATES } from '../../functions/providers/port.ts';
 import type { SimulatorBase } from '../../functions/providers/sim/kit.ts';
 import { waitForOperation, waitForState } from '../../functions/providers/wait.ts';
 
@@ -43,7 +43,7 @@ export function runContractSuite(def: ProviderDefinition): void {
     it('declares a capability for every action and a location', () => {
       expect(provider.provider).toBe(def.id);
       expect(provider.location).toBe(sim.defaultLocation);
-      for (const action of ['list', 'get', 'create', 'start', 'stop', 'reboot', 'scale', 'snapshot', 'delete', 'protection'] as const) {
+      for (const action of ACTIONS) {
         expect(typeof provider.capabilities[action].supported).toBe('boolean');
       }
       expect(def.capabilities).toEqual(provider.capabilities);
@@ -70,6 +70,10 @@ export function runContractSuite(def: ProviderDefinition): void {
       const running = await provider.list({ states: ['running'] });
       expect(running.length).toBe(all.filter((i) => i.state === 'running').length);
       expect(running.every((i) => i.state === 'running')).toBe(true);
+      if (!provider.capabilities.labels.supported) {
+        expect(all.every((i) => Object.keys(i.labels).length === 0)).toBe(true);
+        return;
+      }
       const labelled = all.find((i) => Object.keys(i.labels).length > 0);
       expect(labelled, 'the seeded fleet carries labels').toBeDefined();
       const [key, value] = Object.entries(labelled!.labels)[0]!;
@@ -109,7 +113,7 @@ export function runContractSuite(def: ProviderDefinition): void {
       const running = await waitForState(provider, id!, 'running', FAST);
       created = running!;
       expect(created.name).toBe('contract-web-1');
-      expect(created.labels.team).toBe('contract');
+      if (provider.capabilities.labels.supported) expect(created.labels.team).toBe('contract');
     });
 
     it('stops, starts and reboots, each through its asynchronous completion', async () => {
@@ -181,6 +185,17 @@ export function runContractSuite(def: ProviderDefinition): void {
       expect((await provider.get(created.id)).protected).toBe(true);
       await waitForOperation(provider, await provider.setProtection(created.id, false), FAST);
       expect((await provider.get(created.id)).protected).toBe(false);
+    });
+
+    it('sets and removes labels where the provider has them', async () => {
+      if (!provider.capabilities.labels.supported) {
+        await expect(provider.setLabels(created.id, { a: 'b' })).rejects.toBeInstanceOf(UnsupportedActionError);
+        return;
+      }
+      await waitForOperation(provider, await provider.setLabels(created.id, { env: 'test', team: null }), FAST);
+      const labels = (await provider.get(created.id)).labels;
+      expect(labels.env).toBe('test');
+      expect(labels.team).toBeUndefined();
     });
 
     it('reports a failed operation with a reason', async () => {
