@@ -1,0 +1,103 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  ResourceInUseException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createTableInput, TABLES, type TableId, type TableNames } from './tables.ts';
+
+/** Where DynamoDB is. Everything left out comes from the SDK's usual configuration (env, profile, role). */
+export interface DynamoConfig {
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxAttempts?: number;
+}
+
+/** Settings for a local server (dynalite, DynamoDB Local): they accept any credentials. */
+export function localDynamoConfig(endpoint: string): DynamoConfig {
+  return { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+}
+
+export interface Dynamo {
+  /** The low-level client, for table management. */
+  client: DynamoDBClient;
+  /** The document client every store uses. */
+  doc: DynamoDBDocumentClient;
+  /** Closes sockets so a process (or a test) can exit. */
+  destroy(): void;
+}
+
+/** Builds the clients once; pass `doc` to JobStore, AuditLog and Idempotency. */
+export function createDynamo(config: DynamoConfig = {}): Dynamo {
+  const clientConfig: DynamoDBClientConfig = {};
+  if (config.endpoint) clientConfig.endpoint = config.endpoint;
+  if (config.region) clientConfig.region = config.region;
+  if (config.credentials) clientConfig.credentials = config.credentials;
+  if (config.maxAttempts) clientConfig.maxAttempts = config.maxAttempts;
+  const client = new DynamoDBClient(clientConfig);
+  const doc = DynamoDBDocumentClient.from(client, {
+    // Optional fields are left out rather than stored as NULL, which keeps the hashed audit form
+    // identical to what is read back.
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+  return { client, doc, destroy: () => client.destroy() };
+}
+
+/**
+ * Creates any missing table of the three and waits until each (and its indexes) is ACTIVE.
+ * dynalite may report CREATING right after CreateTable even with createTableMs 0, hence the waiter.
+ */
+export async function ensureTables(
+  client: DynamoDBClient,
+  names: TableNames,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  const ids = Object.keys(TABLES) as TableId[];
+  await Promise.all(
+    ids.map(async (id) => {
+      try {
+        await client.send(new CreateTableCommand(createTableInput(TABLES[id], names[id])));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }),
+  );
+  await Promise.all(ids.map((id) => waitUntilActive(client, names[id], options.timeoutMs ?? 30_000)));
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 10;
+  for (;;) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
+      if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    } catch (error) {
+      // Eventually consistent control plane: a table just created may not be described yet.
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`table ${tableName} did not become ACTIVE within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+/** True when the error is DynamoDB's refusal of a ConditionExpression. */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** True when DynamoDB refused an item for exceeding its size limit. */
+export function isItemTooLarge(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'ValidationException' &&
+    /item size|maximum allowed size/i.test(error.message)
+  );
+}

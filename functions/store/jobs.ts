@@ -1,0 +1,456 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { redactText, redactValue } from '../providers/http/redact.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { isConditionalCheckFailed, isItemTooLarge } from './dynamo.ts';
+import {
+  ExecutionConflictError,
+  IllegalTransitionError,
+  JobConflictError,
+  JobNotFoundError,
+  StoreValidationError,
+} from './errors.ts';
+import { decodeCursor, encodeCursor, type Page, type PageOptions, pageSize } from './pages.ts';
+import {
+  assertFragmentSize,
+  assertItemSize,
+  type ErrorInfo,
+  errorInfoSchema,
+  identifier,
+  isoTimestamp,
+  type JsonValue,
+  jsonValue,
+  parseOrThrow,
+  type Trigger,
+  triggerSchema,
+} from './schemas.ts';
+import { JOB_RECORD_TYPE, JOBS_BY_STATUS, JOBS_BY_TIME } from './tables.ts';
+
+export const JOB_STATUSES = [
+  'QUEUED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'PARTIAL',
+  'CANCELLED',
+  'INTERRUPTED',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** The only status changes a job may make; terminal statuses have none. */
+export const JOB_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  QUEUED: ['RUNNING', 'CANCELLED', 'FAILED'],
+  RUNNING: ['SUCCEEDED', 'FAILED', 'PARTIAL', 'CANCELLED', 'INTERRUPTED'],
+  SUCCEEDED: [],
+  FAILED: [],
+  PARTIAL: [],
+  CANCELLED: [],
+  INTERRUPTED: [],
+};
+
+export function isTerminal(status: JobStatus): boolean {
+  return JOB_TRANSITIONS[status].length === 0;
+}
+
+export const STEP_STATUSES = ['STARTED', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
+export const TARGET_RESULT_STATUSES = ['SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
+
+/** A step is a line of the job's log; it is appended, never edited (a step that ends is appended again). */
+export interface JobStep {
+  name: string;
+  status: (typeof STEP_STATUSES)[number];
+  startedAt: string;
+  endedAt?: string;
+  detail?: JsonValue;
+}
+
+/** The outcome for one target (usually one instance) of a job. */
+export interface TargetResult {
+  status: (typeof TARGET_RESULT_STATUSES)[number];
+  at: string;
+  provider?: string;
+  instanceId?: string;
+  detail?: JsonValue;
+  error?: ErrorInfo;
+}
+
+export interface Job {
+  jobId: string;
+  kind: string;
+  trigger: Trigger;
+  status: JobStatus;
+  /** The request that created the job, secrets redacted. */
+  request: JsonValue;
+  steps: JobStep[];
+  /** Keyed by target id. */
+  results: Record<string, TargetResult>;
+  executionArn?: string;
+  error?: ErrorInfo;
+  createdAt: string;
+  updatedAt: string;
+  endedAt?: string;
+}
+
+export interface NewJob {
+  jobId: string;
+  kind: string;
+  trigger: Trigger;
+  request: unknown;
+  createdAt?: string;
+}
+
+const newJobSchema = z.strictObject({
+  jobId: identifier,
+  kind: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a lower-case word such as provision or power-schedule'),
+  trigger: triggerSchema,
+  request: jsonValue,
+  createdAt: isoTimestamp.optional(),
+});
+
+const stepSchema = z.strictObject({
+  name: z.string().min(1).max(128),
+  status: z.enum(STEP_STATUSES),
+  startedAt: isoTimestamp,
+  endedAt: isoTimestamp.optional(),
+  detail: jsonValue.optional(),
+});
+
+const targetResultSchema = z.strictObject({
+  status: z.enum(TARGET_RESULT_STATUSES),
+  at: isoTimestamp.optional(),
+  provider: z.string().min(1).max(64).optional(),
+  instanceId: z.string().min(1).max(256).optional(),
+  detail: jsonValue.optional(),
+  error: errorInfoSchema.optional(),
+});
+
+const transitionSchema = z.strictObject({
+  error: errorInfoSchema.optional(),
+  executionArn: z.string().min(1).max(2048).optional(),
+  at: isoTimestamp.optional(),
+});
+
+/** A step or a result may take this much of the job's 400 KB; many of them must still fit. */
+export const MAX_STEP_BYTES = 16 * 1024;
+export const MAX_RESULT_BYTES = 16 * 1024;
+
+export interface JobStoreOptions {
+  /** Clock, for tests that need distinct or fixed timestamps. */
+  now?: () => Date;
+}
+
+export interface ListJobsQuery {
+  /** Only jobs in this status (index byStatus); all jobs otherwise (index byTime). */
+  status?: JobStatus;
+  /** Newest first unless `oldest`. */
+  order?: 'newest' | 'oldest';
+}
+
+/**
+ * Jobs on DynamoDB. Every write is validated (zod, size) before it is sent and is safe to repeat:
+ * create is idempotent by job id, a transition to the status a job already has is a no-op, a step
+ * already appended is not appended twice, a target result overwrites itself.
+ */
+export class JobStore {
+  readonly #now: () => Date;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    options: JobStoreOptions = {},
+  ) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Creates a QUEUED job; the same create repeated returns the stored job unchanged. */
+  async create(input: NewJob): Promise<Job> {
+    const parsed = parseOrThrow(newJobSchema, input, 'job');
+    const createdAt = parsed.createdAt ?? this.#now().toISOString();
+    const job: Job = {
+      jobId: parsed.jobId,
+      kind: parsed.kind,
+      trigger: parsed.trigger,
+      status: 'QUEUED',
+      request: redactValue(parsed.request),
+      steps: [],
+      results: {},
+      createdAt,
+      updatedAt: createdAt,
+    };
+    const item = { ...job, recordType: JOB_RECORD_TYPE };
+    assertItemSize(item, `job ${job.jobId}`);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(jobId)',
+        }),
+      );
+      return job;
+    } catch (error) {
+      if (isItemTooLarge(error)) throw tooLarge(job.jobId, error);
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await this.get(job.jobId);
+      if (!existing) throw error;
+      const same =
+        existing.kind === job.kind &&
+        canonicalJson(existing.request) === canonicalJson(job.request) &&
+        canonicalJson(existing.trigger) === canonicalJson(job.trigger);
+      if (!same) throw new JobConflictError(job.jobId, { cause: error });
+      return existing;
+    }
+  }
+
+  /** The job, read consistently, or undefined. */
+  async get(jobId: string): Promise<Job | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }),
+    );
+    return Item ? toJob(Item) : undefined;
+  }
+
+  /** The job, or JobNotFoundError. */
+  async require(jobId: string): Promise<Job> {
+    const job = await this.get(jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    return job;
+  }
+
+  /**
+   * Moves a job to `to` if JOB_TRANSITIONS allows it from the status it has *in the table*
+   * (a ConditionExpression, so two racing writers cannot both win). RUNNING needs an execution:
+   * pass `executionArn` or set it first, so no job is RUNNING without an execution behind it.
+   * Terminal statuses set `endedAt`. Repeating the transition a job already made returns it as is.
+   */
+  async transition(
+    jobId: string,
+    to: JobStatus,
+    options: { error?: ErrorInfo; executionArn?: string; at?: string } = {},
+  ): Promise<Job> {
+    if (!JOB_STATUSES.includes(to)) throw new StoreValidationError(`unknown job status ${String(to)}`);
+    const parsed = parseOrThrow(transitionSchema, options, 'transition');
+    const at = parsed.at ?? this.#now().toISOString();
+    const from = JOB_STATUSES.filter((s) => JOB_TRANSITIONS[s].includes(to));
+    if (from.length === 0) {
+      // Nothing leads to `to` (QUEUED): only a job already there is a (no-op) success.
+      const current = await this.require(jobId);
+      if (current.status === to) return current;
+      throw new IllegalTransitionError(jobId, current.status, to);
+    }
+
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':to': to, ':at': at };
+    const sets = ['#status = :to', 'updatedAt = :at'];
+    const conditions = ['attribute_exists(jobId)'];
+    from.forEach((s, i) => {
+      values[`:from${i}`] = s;
+    });
+    conditions.push(`#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`);
+    if (isTerminal(to)) sets.push('endedAt = :at');
+    if (parsed.error) {
+      names['#error'] = 'error';
+      values[':error'] = { code: parsed.error.code, message: redactText(parsed.error.message) };
+      sets.push('#error = :error');
+    }
+    if (parsed.executionArn) {
+      values[':arn'] = parsed.executionArn;
+      sets.push('executionArn = :arn');
+      conditions.push('(attribute_not_exists(executionArn) OR executionArn = :arn)');
+    } else if (to === 'RUNNING') {
+      conditions.push('attribute_exists(executionArn)');
+    }
+
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toJob(Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const current = await this.get(jobId);
+      if (!current) throw new JobNotFoundError(jobId, { cause: error });
+      if (parsed.executionArn && current.executionArn && current.executionArn !== parsed.executionArn) {
+        throw new ExecutionConflictError(jobId, current.executionArn, { cause: error });
+      }
+      if (current.status === to) return current;
+      if (to === 'RUNNING' && current.status === 'QUEUED' && !current.executionArn) {
+        throw new IllegalTransitionError(jobId, current.status, to, 'no execution attached', {
+          cause: error,
+        });
+      }
+      throw new IllegalTransitionError(
+        jobId,
+        current.status,
+        to,
+        isTerminal(current.status) ? 'the job has finished' : undefined,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Binds the job to its Step Functions execution; once set it never changes to another one. */
+  async setExecutionArn(jobId: string, executionArn: string): Promise<Job> {
+    const arn = parseOrThrow(z.string().min(1).max(2048), executionArn, 'execution ARN');
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression: 'SET executionArn = :arn, updatedAt = :at',
+          ConditionExpression:
+            'attribute_exists(jobId) AND (attribute_not_exists(executionArn) OR executionArn = :arn)',
+          ExpressionAttributeValues: { ':arn': arn, ':at': this.#now().toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toJob(Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const current = await this.get(jobId);
+      if (!current) throw new JobNotFoundError(jobId, { cause: error });
+      throw new ExecutionConflictError(jobId, current.executionArn ?? '?', { cause: error });
+    }
+  }
+
+  /**
+   * Appends a step with list_append. A step is identified by name, startedAt and status, so a
+   * retried call does not append it twice (a string set of those keys guards the append).
+   */
+  async appendStep(jobId: string, step: JobStep): Promise<Job> {
+    const parsed = parseOrThrow(stepSchema, step, 'job step');
+    const stored: JobStep = {
+      ...parsed,
+      ...(parsed.detail !== undefined ? { detail: redactValue(parsed.detail) } : {}),
+    };
+    assertFragmentSize(stored, MAX_STEP_BYTES, `step ${stored.name}`);
+    const stepKey = `${stored.name}|${stored.startedAt}|${stored.status}`;
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression:
+            'SET steps = list_append(if_not_exists(steps, :empty), :step), updatedAt = :at ADD stepKeys :keys',
+          ConditionExpression: 'attribute_exists(jobId) AND NOT contains(stepKeys, :key)',
+          ExpressionAttributeValues: {
+            ':empty': [],
+            ':step': [stored],
+            ':at': this.#now().toISOString(),
+            ':keys': new Set([stepKey]),
+            ':key': stepKey,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toJob(Attributes ?? {});
+    } catch (error) {
+      if (isItemTooLarge(error)) throw tooLarge(jobId, error);
+      if (!isConditionalCheckFailed(error)) throw error;
+      const current = await this.get(jobId);
+      if (!current) throw new JobNotFoundError(jobId, { cause: error });
+      return current; // the step is already there: a retried call
+    }
+  }
+
+  /** Records (or replaces) the result for one target, in the `results` map under its id. */
+  async recordResult(
+    jobId: string,
+    targetId: string,
+    result: Omit<TargetResult, 'at'> & { at?: string },
+  ): Promise<Job> {
+    const id = parseOrThrow(z.string().min(1).max(512), targetId, 'target id');
+    const parsed = parseOrThrow(targetResultSchema, result, `result for ${id}`);
+    const at = parsed.at ?? this.#now().toISOString();
+    const stored: TargetResult = {
+      ...parsed,
+      at,
+      ...(parsed.detail !== undefined ? { detail: redactValue(parsed.detail) } : {}),
+      ...(parsed.error
+        ? { error: { code: parsed.error.code, message: redactText(parsed.error.message) } }
+        : {}),
+    };
+    assertFragmentSize(stored, MAX_RESULT_BYTES, `result for ${id}`);
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression: 'SET results.#target = :result, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(jobId)',
+          ExpressionAttributeNames: { '#target': id },
+          ExpressionAttributeValues: { ':result': stored, ':at': this.#now().toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toJob(Attributes ?? {});
+    } catch (error) {
+      if (isItemTooLarge(error)) throw tooLarge(jobId, error);
+      if (isConditionalCheckFailed(error)) throw new JobNotFoundError(jobId, { cause: error });
+      throw error;
+    }
+  }
+
+  /** One page of jobs, by status or all, newest first by default. */
+  async list(query: ListJobsQuery = {}, page: PageOptions = {}): Promise<Page<Job>> {
+    const limit = pageSize(page.limit);
+    if (query.status !== undefined && !JOB_STATUSES.includes(query.status)) {
+      throw new StoreValidationError(`unknown job status ${String(query.status)}`);
+    }
+    const byStatus = query.status !== undefined;
+    const { Items, LastEvaluatedKey } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: byStatus ? JOBS_BY_STATUS : JOBS_BY_TIME,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': byStatus ? 'status' : 'recordType' },
+        ExpressionAttributeValues: { ':pk': byStatus ? query.status : JOB_RECORD_TYPE },
+        ScanIndexForward: query.order === 'oldest',
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(page.cursor),
+      }),
+    );
+    const cursor = encodeCursor(LastEvaluatedKey);
+    return { items: (Items ?? []).map(toJob), ...(cursor ? { cursor } : {}) };
+  }
+
+  /** Every matching job, page after page. */
+  async *listAll(query: ListJobsQuery = {}, options: { pageSize?: number } = {}): AsyncGenerator<Job> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list(query, { limit: options.pageSize ?? 100, ...(cursor ? { cursor } : {}) });
+      yield* page.items;
+      cursor = page.cursor;
+    } while (cursor);
+  }
+}
+
+function tooLarge(jobId: string, cause: unknown): StoreValidationError {
+  return new StoreValidationError(
+    `job ${jobId} would exceed DynamoDB's item size limit; nothing was written`,
+    [],
+    {
+      cause,
+    },
+  );
+}
+
+/** The stored item without its index and bookkeeping attributes. */
+function toJob(item: Record<string, unknown>): Job {
+  const { recordType: _recordType, stepKeys: _stepKeys, ...job } = item;
+  return job as unknown as Job;
+}

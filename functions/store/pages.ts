@@ -1,0 +1,41 @@
+import { StoreValidationError } from './errors.ts';
+
+/** One page of a query, newest first unless said otherwise; `cursor` is absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export interface PageOptions {
+  /** Page size (1-1000). */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+
+export function pageSize(limit: number | undefined): number {
+  const size = limit ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw new StoreValidationError(`page limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${limit}`);
+  }
+  return size;
+}
+
+/** Opaque cursor: the LastEvaluatedKey, as base64url JSON. */
+export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;
+}
+
+export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
+  } catch (error) {
+    throw new StoreValidationError('invalid page cursor', [], { cause: error });
+  }
+  throw new StoreValidationError('invalid page cursor');
+}

@@ -1,0 +1,148 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The ONE definition of fleetflow's tables. The CDK data layer (infra/constructs/data-layer.ts), the
+ * local runtime and the tests all build their tables from it, so a key schema cannot drift between
+ * AWS and the embedded engine. Plain data only: no AWS SDK or CDK objects here.
+ */
+
+export type KeyType = 'S' | 'N';
+export interface KeyAttribute {
+  name: string;
+  type: KeyType;
+}
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+}
+export interface TableDefinition {
+  /** Suffix of the physical name: `<prefix>-<id>`. */
+  id: TableId;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  globalIndexes: IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry (DynamoDB TTL; enforced by conditions too). */
+  ttlAttribute?: string;
+  /** Append-only data that must survive a stack deletion. */
+  protect: boolean;
+}
+export type TableId = 'jobs' | 'audit' | 'idempotency';
+
+/** GSI names, exported so queries and the construct use the same strings. */
+export const JOBS_BY_STATUS = 'byStatus';
+export const JOBS_BY_TIME = 'byTime';
+export const AUDIT_BY_INSTANCE = 'byInstance';
+
+/** Constant partition of the jobs-by-time index: every job carries it (see docs/data-model.md). */
+export const JOB_RECORD_TYPE = 'job';
+
+export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
+  jobs: {
+    id: 'jobs',
+    partitionKey: { name: 'jobId', type: 'S' },
+    globalIndexes: [
+      {
+        indexName: JOBS_BY_STATUS,
+        partitionKey: { name: 'status', type: 'S' },
+        sortKey: { name: 'createdAt', type: 'S' },
+      },
+      {
+        indexName: JOBS_BY_TIME,
+        partitionKey: { name: 'recordType', type: 'S' },
+        sortKey: { name: 'createdAt', type: 'S' },
+      },
+    ],
+    protect: false,
+  },
+  audit: {
+    id: 'audit',
+    // One hash chain per job: the chain id is the job id, so "by job" is the table's own key.
+    partitionKey: { name: 'chain', type: 'S' },
+    sortKey: { name: 'seq', type: 'N' },
+    globalIndexes: [
+      {
+        indexName: AUDIT_BY_INSTANCE,
+        partitionKey: { name: 'instanceId', type: 'S' },
+        sortKey: { name: 'at', type: 'S' },
+      },
+    ],
+    protect: true,
+  },
+  idempotency: {
+    id: 'idempotency',
+    partitionKey: { name: 'id', type: 'S' },
+    globalIndexes: [],
+    ttlAttribute: 'expiresAt',
+    protect: false,
+  },
+};
+
+export const DEFAULT_TABLE_PREFIX = 'fleetflow';
+
+export type TableNames = Record<TableId, string>;
+
+/** Physical table names: `<prefix>-jobs`, `<prefix>-audit`, `<prefix>-idempotency`. */
+export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(prefix)) {
+    throw new RangeError(`table prefix "${prefix}" must be 1-200 of A-Z a-z 0-9 _ . -`);
+  }
+  return { jobs: `${prefix}-jobs`, audit: `${prefix}-audit`, idempotency: `${prefix}-idempotency` };
+}
+
+/** Environment variables that carry the table names into Lambda functions. */
+export const TABLE_ENV: Readonly<Record<TableId, string>> = {
+  jobs: 'FLEETFLOW_JOBS_TABLE',
+  audit: 'FLEETFLOW_AUDIT_TABLE',
+  idempotency: 'FLEETFLOW_IDEMPOTENCY_TABLE',
+};
+
+/** Table names from the environment (set by the data layer's `environment()`), else from a prefix. */
+export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
+  const fallback = tableNames(env.FLEETFLOW_TABLE_PREFIX || DEFAULT_TABLE_PREFIX);
+  return {
+    jobs: env[TABLE_ENV.jobs] || fallback.jobs,
+    audit: env[TABLE_ENV.audit] || fallback.audit,
+    idempotency: env[TABLE_ENV.idempotency] || fallback.idempotency,
+  };
+}
+
+/** Every attribute used in a key of the table or one of its indexes, each once. */
+export function keyAttributes(def: TableDefinition): KeyAttribute[] {
+  const all = [
+    def.partitionKey,
+    def.sortKey,
+    ...def.globalIndexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ];
+  const seen = new Map<string, KeyAttribute>();
+  for (const a of all) if (a && !seen.has(a.name)) seen.set(a.name, a);
+  return [...seen.values()];
+}
+
+/** CreateTable input for one table (on-demand, every GSI projecting ALL). */
+export function createTableInput(def: TableDefinition, tableName: string): CreateTableCommandInput {
+  const keySchema = (pk: KeyAttribute, sk?: KeyAttribute) => [
+    { AttributeName: pk.name, KeyType: 'HASH' as const },
+    ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : []),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: keyAttributes(def).map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: keySchema(def.partitionKey, def.sortKey),
+    ...(def.globalIndexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: def.globalIndexes.map((i) => ({
+            IndexName: i.indexName,
+            KeySchema: keySchema(i.partitionKey, i.sortKey),
+            Projection: { ProjectionType: 'ALL' as const },
+          })),
+        }
+      : {}),
+  };
+}
+
+/** CreateTable inputs for all three tables under one prefix. */
+export function createTableInputs(names: TableNames): CreateTableCommandInput[] {
+  return (Object.keys(TABLES) as TableId[]).map((id) => createTableInput(TABLES[id], names[id]));
+}
