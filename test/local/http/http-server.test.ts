@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../functions/log.ts';
@@ -158,7 +159,7 @@ describe('local HTTP server (API Gateway HTTP API v2 events)', () => {
     async function* chunks() {
       for (let i = 0; i < 8; i++) yield Buffer.alloc(512, 97);
     }
-    const answer = await request(`${server.url}/echo`, { method: 'POST', body: chunks() }).catch(
+    const answer = await request(`${server.url}/echo`, { method: 'POST', body: Readable.from(chunks()) }).catch(
       (error) => error,
     );
     if (answer instanceof Error) {
