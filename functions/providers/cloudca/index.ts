@@ -1,0 +1,56 @@
+import type { ProviderDefinition } from '../definition.ts';
+import { ProviderInputError } from '../errors.ts';
+import { CLOUDCA_CAPABILITIES, CloudcaProvider, DEFAULT_ENDPOINT, parseLocation } from './client.ts';
+import { CloudcaSimulator } from './simulator.ts';
+
+export { CloudcaProvider } from './client.ts';
+export { CloudcaSimulator } from './simulator.ts';
+
+export const definition: ProviderDefinition = {
+  id: 'cloudca',
+  title: 'cloud.ca (CloudOps)',
+  capabilities: CLOUDCA_CAPABILITIES,
+  credentialEnv: ['CLOUDCA_API_KEY'],
+  credentialsFromEnv(env) {
+    const apiKey = env.CLOUDCA_API_KEY?.trim();
+    return apiKey ? { apiKey } : undefined;
+  },
+  locationOptions: [
+    {
+      flag: '--service-code',
+      key: 'serviceCode',
+      description: 'cloud.ca service code, e.g. compute-qc or compute-on',
+    },
+    { flag: '--environment', key: 'environment', description: 'cloud.ca environment name, e.g. production' },
+  ],
+  locationFrom(values) {
+    const missing = [
+      values.serviceCode ? undefined : '--service-code',
+      values.environment ? undefined : '--environment',
+    ].filter(Boolean);
+    if (missing.length) {
+      throw new ProviderInputError(
+        `cloudca: a location needs both --service-code and --environment (missing ${missing.join(' and ')}), e.g. --service-code compute-qc --environment production`,
+        { provider: 'cloudca' },
+      );
+    }
+    const location = `${values.serviceCode}/${values.environment}`;
+    parseLocation(location);
+    return location;
+  },
+  defaultEndpoint: () => DEFAULT_ENDPOINT,
+  createAdapter: (args) => new CloudcaProvider(args),
+  createSimulator: (options) => new CloudcaSimulator(options),
+  contract: {
+    createSpec: {
+      name: 'contract-web',
+      type: '1vCPU.1GB',
+      template: 'Ubuntu 24.04',
+      sshKey: 'ops-team',
+      userData: '#!/bin/bash\necho hello',
+      extra: { network: 'Web-production' },
+    },
+    scaleTo: '2vCPU.4GB',
+    badCredentials: { apiKey: 'cca-not-a-valid-key-00000000000000000000' },
+  },
+};
