@@ -1,0 +1,62 @@
+/**
+ * Errors of the local engine. Those extending `SfnApiError` carry the Step Functions API error
+ * code as their `name`, so the HTTP endpoint returns them as `{"__type": name}` and
+ * `@aws-sdk/client-sfn` rebuilds the same exception class a caller would get from AWS.
+ */
+
+export class SfnApiError extends Error {
+  override name = 'SfnApiError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class ExecutionAlreadyExistsError extends SfnApiError {
+  override name = 'ExecutionAlreadyExists';
+}
+
+export class ExecutionDoesNotExistError extends SfnApiError {
+  override name = 'ExecutionDoesNotExist';
+}
+
+export class StateMachineDoesNotExistError extends SfnApiError {
+  override name = 'StateMachineDoesNotExist';
+}
+
+export class InvalidNameError extends SfnApiError {
+  override name = 'InvalidName';
+}
+
+export class InvalidArnError extends SfnApiError {
+  override name = 'InvalidArn';
+}
+
+export class InvalidExecutionInputError extends SfnApiError {
+  override name = 'InvalidExecutionInput';
+}
+
+export class InvalidTokenError extends SfnApiError {
+  override name = 'InvalidToken';
+}
+
+export class ValidationError extends SfnApiError {
+  override name = 'ValidationException';
+}
+
+/** Raised at engine construction: a Task would otherwise fall through to the real AWS service. */
+export class UnboundTaskError extends Error {
+  override name = 'UnboundTaskError';
+}
+
+/** A state machine definition the local engine refuses to run (invalid ASL, unsupported feature). */
+export class InvalidDefinitionError extends Error {
+  override name = 'InvalidDefinitionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** StartExecution after `close()`. */
+export class EngineClosedError extends Error {
+  override name = 'EngineClosedError';
+}
