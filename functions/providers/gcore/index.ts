@@ -1,0 +1,57 @@
+import type { ProviderDefinition } from '../definition.ts';
+import { ProviderInputError } from '../errors.ts';
+import { CREDENTIAL_ENV, credentialsFromEnv } from './auth.ts';
+import { CAPABILITIES, DEFAULT_ENDPOINT, GcoreProvider, parseLocation } from './client.ts';
+import { GcoreSimulator } from './simulator.ts';
+
+export { GcoreProvider } from './client.ts';
+export { GcoreSimulator } from './simulator.ts';
+
+export const definition: ProviderDefinition = {
+  id: 'gcore',
+  title: 'Gcore Cloud',
+  capabilities: CAPABILITIES,
+  credentialEnv: [CREDENTIAL_ENV],
+  credentialsFromEnv,
+  locationOptions: [
+    { flag: '--project', key: 'project', description: 'Gcore project id (integer)' },
+    { flag: '--region', key: 'region', description: 'Gcore region id (integer), e.g. 76' },
+  ],
+  locationFrom(values) {
+    const missing = ['project', 'region'].filter((k) => !values[k]?.trim());
+    if (missing.length) {
+      throw new ProviderInputError(
+        `gcore: ${missing.map((k) => `--${k}`).join(' and ')} required (integer ids, e.g. --project 1 --region 76)`,
+        {
+          provider: 'gcore',
+        },
+      );
+    }
+    for (const key of ['project', 'region']) {
+      if (!/^\d+$/.test(values[key]!.trim())) {
+        throw new ProviderInputError(
+          `gcore: --${key} must be an integer id (got '${values[key]!.slice(0, 40)}')`,
+          { provider: 'gcore' },
+        );
+      }
+    }
+    const { project, region } = parseLocation(`${values.project}/${values.region}`);
+    return `${project}/${region}`;
+  },
+  defaultEndpoint: () => DEFAULT_ENDPOINT,
+  createAdapter: (args) =>
+    new GcoreProvider({
+      location: args.location,
+      credentials: args.credentials,
+      ...(args.endpoint && { endpoint: args.endpoint }),
+      ...(args.retry && { retry: args.retry }),
+      ...(args.logger && { logger: args.logger }),
+      ...(args.timeouts && { timeouts: args.timeouts }),
+    }),
+  createSimulator: (options) => new GcoreSimulator(options),
+  contract: {
+    createSpec: { name: 'contract-web', type: 'g1-standard-1-2', template: 'ubuntu-24.04-x64', diskSize: 10 },
+    scaleTo: 'g1-standard-2-4',
+    badCredentials: { apiKey: `9999$${'0'.repeat(64)}` },
+  },
+};
