@@ -51,7 +51,8 @@ export const STATE_MAP: Readonly<Record<string, InstanceState>> = {
 };
 
 export function mapState(raw: string): InstanceState {
-  return STATE_MAP[raw.toLowerCase()] ?? 'unknown';
+  const key = raw.toLowerCase();
+  return Object.hasOwn(STATE_MAP, key) ? STATE_MAP[key]! : 'unknown';
 }
 
 /** The docs' error for an operation refused in the instance's current state. */
@@ -373,28 +374,29 @@ export class CloudcaProvider extends BaseProvider {
 
   // ---- cloud.ca-only operations (Libcloud's ex_ convention) ------------------------------
   /** Destroy with every documented cleanup option. */
-  exDestroy(id: string, options: DestroyOptions = {}): Promise<Operation> {
+  async exDestroy(id: string, options: DestroyOptions = {}): Promise<Operation> {
     return this.destroy(this.checkedId(id), options);
   }
   /** Purge a Destroyed instance (removes it for good). */
-  exPurge(id: string): Promise<Operation> {
+  async exPurge(id: string): Promise<Operation> {
     return this.execute(this.checkedId(id), 'purge', 'delete');
   }
   /** Recover a Destroyed instance (it comes back Stopped). */
-  exRecover(id: string): Promise<Operation> {
+  async exRecover(id: string): Promise<Operation> {
     return this.execute(this.checkedId(id), 'recover', 'create');
   }
   /** Reset the default user's password; the new password is in the task result (`exTask`). */
-  exResetPassword(id: string): Promise<Operation> {
+  async exResetPassword(id: string): Promise<Operation> {
     return this.execute(this.checkedId(id), 'resetPassword', 'reboot');
   }
   /** Move the instance to another network (id or name); cloud.ca reboots it and drops its port forwards. */
   async exChangeNetwork(id: string, network: string): Promise<Operation> {
+    const checked = this.checkedId(id);
     const networkId = await this.resolveNetwork(network);
-    return this.execute(this.checkedId(id), 'changeNetwork', 'reboot', { networkId });
+    return this.execute(checked, 'changeNetwork', 'reboot', { networkId });
   }
   /** Replace the default user's SSH key with a registered key. */
-  exAssociateSSHKey(id: string, sshKeyName: string): Promise<Operation> {
+  async exAssociateSSHKey(id: string, sshKeyName: string): Promise<Operation> {
     if (!sshKeyName) throw this.inputError('associateSSHKey', 'an SSH key name is required');
     return this.execute(this.checkedId(id), 'associateSSHKey', 'reboot', { sshKeyName });
   }
@@ -404,8 +406,9 @@ export class CloudcaProvider extends BaseProvider {
     type: string,
     custom?: { cpuCount: number; memoryInMB: number },
   ): Promise<Operation> {
+    const checked = this.checkedId(id);
     const offering = await this.resolveType(type);
-    return this.execute(this.checkedId(id), 'changeComputeOffering', 'scale', {
+    return this.execute(checked, 'changeComputeOffering', 'scale', {
       computeOfferingId: offering.id,
       ...custom,
     });
