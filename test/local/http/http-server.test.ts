@@ -159,9 +159,10 @@ describe('local HTTP server (API Gateway HTTP API v2 events)', () => {
     async function* chunks() {
       for (let i = 0; i < 8; i++) yield Buffer.alloc(512, 97);
     }
-    const answer = await request(`${server.url}/echo`, { method: 'POST', body: Readable.from(chunks()) }).catch(
-      (error) => error,
-    );
+    const answer = await request(`${server.url}/echo`, {
+      method: 'POST',
+      body: Readable.from(chunks()),
+    }).catch((error) => error);
     if (answer instanceof Error) {
       // The server may drop the socket before undici finishes writing; that is the point.
       expect(String(answer)).toMatch(/closed|reset|socket|EPIPE/i);
