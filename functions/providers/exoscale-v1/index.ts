@@ -1,0 +1,63 @@
+import type { ProviderDefinition } from '../definition.ts';
+import { ProviderAuthenticationError } from '../errors.ts';
+import { CAPABILITIES, DEFAULT_ENDPOINT, DEFAULT_ZONE, ExoscaleV1Provider } from './client.ts';
+import { ExoscaleV1Simulator } from './simulator.ts';
+
+const ZONE_NAME = /^[a-z]{2}-[a-z]{2,4}-\d+$/;
+
+export const definition: ProviderDefinition = {
+  id: 'exoscale-v1',
+  title: 'Exoscale v1 (CloudStack compute API)',
+  capabilities: CAPABILITIES,
+  credentialEnv: ['EXOSCALE_API_KEY', 'EXOSCALE_API_SECRET'],
+  credentialsFromEnv(env) {
+    const apiKey = env.EXOSCALE_API_KEY;
+    const apiSecret = env.EXOSCALE_API_SECRET;
+    return apiKey && apiSecret ? { apiKey, apiSecret } : undefined;
+  },
+  locationOptions: [
+    {
+      flag: '--zone',
+      key: 'zone',
+      description: `Exoscale zone name, e.g. ${DEFAULT_ZONE} (resolved to its CloudStack zone id)`,
+    },
+  ],
+  locationFrom(values) {
+    const zone = values.zone ?? DEFAULT_ZONE;
+    if (!ZONE_NAME.test(zone))
+      throw new Error(`--zone: '${zone}' is not an Exoscale zone name such as ${DEFAULT_ZONE}`);
+    return zone;
+  },
+  defaultLocation: DEFAULT_ZONE,
+  // Every zone is served by the one compute URL; the zone travels as zoneid.
+  defaultEndpoint: () => DEFAULT_ENDPOINT,
+  createAdapter(args) {
+    const { apiKey, apiSecret } = args.credentials;
+    if (!apiKey || !apiSecret) {
+      throw new ProviderAuthenticationError(
+        'exoscale-v1: credentials need apiKey and apiSecret (EXOSCALE_API_KEY / EXOSCALE_API_SECRET)',
+        {
+          provider: 'exoscale-v1',
+        },
+      );
+    }
+    return new ExoscaleV1Provider({
+      location: args.location,
+      apiKey,
+      apiSecret,
+      ...(args.endpoint && { endpoint: args.endpoint }),
+      ...(args.retry && { retry: args.retry }),
+      ...(args.logger && { logger: args.logger }),
+      ...(args.timeouts && { timeouts: args.timeouts }),
+    });
+  },
+  createSimulator: (options) => new ExoscaleV1Simulator(options),
+  contract: {
+    createSpec: { name: 'contract-web-1', type: 'Small', template: 'Linux Ubuntu 24.04 LTS 64-bit' },
+    scaleTo: 'Medium',
+    badCredentials: {
+      apiKey: 'EXO0123456789abcdef01234567',
+      apiSecret: 'not-the-secret-0123456789abcdefghijklmnopq',
+    },
+  },
+};
