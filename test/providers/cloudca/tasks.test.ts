@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTask, taskFailureReason } from '../../../functions/providers/cloudca/client.ts';
-import type { CloudcaSimulator } from '../../../functions/providers/cloudca/simulator.ts';
+import { CloudcaSimulator } from '../../../functions/providers/cloudca/simulator.ts';
 import { ProviderInvalidStateError } from '../../../functions/providers/errors.ts';
+import type { SimRequest, SimResponse } from '../../../functions/providers/sim/kit.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
 import { adapterFor, FAST, raw, startSim } from './helpers.ts';
 
@@ -102,3 +103,50 @@ describe.each([
     });
   },
 );
+
+/** A cloud.ca that finishes some operations at once: `{taskStatus: 'SUCCESS', data}` (go-cloudca's PollResponse path). */
+class SyncSimulator extends CloudcaSimulator {
+  protected override route(req: SimRequest): SimResponse {
+    const answer = super.route(req);
+    const body = answer.body as { taskId?: string } | undefined;
+    if (req.query.operation === 'start' && body?.taskId) {
+      return {
+        status: 200,
+        body: { taskId: body.taskId, taskStatus: 'SUCCESS', data: { id: req.path.split('/').pop() } },
+      };
+    }
+    if (req.query.operation === 'reboot' && body?.taskId) {
+      return {
+        status: 200,
+        body: { taskStatus: 'FAILED', data: { errors: [{ code: 500, message: 'hypervisor busy' }] } },
+      };
+    }
+    return answer;
+  }
+}
+
+describe('cloud.ca operations that finish in the first answer', () => {
+  let sim: SyncSimulator;
+  beforeAll(async () => {
+    sim = await new SyncSimulator({ seed: 5, fleetSize: 8, transitionMs: 5, operationMs: 5 }).start();
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it('returns a succeeded operation for SUCCESS + data, and a failed one for FAILED, without polling', async () => {
+    const provider = adapterFor(sim);
+    const stopped = (await provider.list({ states: ['stopped'] }))[0]!;
+    const before = sim.requestLog.length;
+    const started = await provider.start(stopped.id);
+    expect(started).toMatchObject({
+      status: 'succeeded',
+      action: 'start',
+      instanceId: stopped.id,
+      resourceId: stopped.id,
+    });
+    const rebooted = await provider.reboot(stopped.id);
+    expect(rebooted).toMatchObject({ status: 'failed', reason: 'hypervisor busy' });
+    expect(sim.requestLog.slice(before).some((e) => e.path.includes('/tasks/'))).toBe(false);
+  });
+});
