@@ -18,7 +18,46 @@ interface DynaliteOptions {
 type DynaliteFactory = (options: DynaliteOptions) => Server & { closeAllConnections?: () => void };
 
 // dynalite is CommonJS without type declarations.
-const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;
+const require = createRequire(import.meta.url);
+const dynalite = require('dynalite') as DynaliteFactory;
+
+interface LevelDb {
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+// The LevelDB class dynalite itself uses, resolved from dynalite so both always agree.
+const { Level } = createRequire(require.resolve('dynalite'))('level') as {
+  Level: new (path: string) => LevelDb;
+};
+
+/** The data folder is open in another process (LevelDB takes one writer per folder). */
+export class DataFolderLockedError extends Error {
+  override name = 'DataFolderLockedError';
+  readonly hint =
+    'stop the other fleetflow process, or point this one at its endpoint (<data-dir>/endpoints.json)';
+  constructor(
+    readonly path: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the DynamoDB data folder ${path} is in use by another process`, options);
+  }
+}
+
+/**
+ * dynalite opens LevelDB lazily and throws an uncatchable error from a callback when the folder
+ * is locked, which would kill this process; opening it once here first turns that into an error.
+ */
+async function assertFolderFree(path: string): Promise<void> {
+  const db = new Level(path);
+  try {
+    await db.open();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') throw new DataFolderLockedError(path, { cause: error });
+    throw error;
+  }
+  await db.close();
+}
 
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>` */
@@ -34,7 +73,10 @@ export interface StartDynaliteOptions {
 }
 
 export async function startDynalite(options: StartDynaliteOptions = {}): Promise<LocalDynamo> {
-  if (options.path) mkdirSync(options.path, { recursive: true });
+  if (options.path) {
+    mkdirSync(options.path, { recursive: true });
+    await assertFolderFree(options.path);
+  }
   const server = dynalite({
     ...(options.path ? { path: options.path } : {}),
     createTableMs: 0,

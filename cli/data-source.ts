@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { Command } from 'commander';
+import { AuditLog } from '../functions/store/audit.ts';
+import {
+  createDynamo,
+  type Dynamo,
+  type DynamoConfig,
+  ensureTables,
+  localDynamoConfig,
+} from '../functions/store/dynamo.ts';
+import { JobStore } from '../functions/store/jobs.ts';
+import { DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../functions/store/tables.ts';
+import { startDynalite } from '../local/dynalite.ts';
+
+/**
+ * Which DynamoDB a command reads, decided in one place:
+ * 1. `--endpoint URL`: that server (local credentials when it is on loopback);
+ * 2. `--table-prefix` / `--region`: a deployed stack, with the AWS SDK's usual configuration
+ *    (environment, profile, SSO, role);
+ * 3. otherwise the local data folder (`--data-dir`, default ./.fleetflow): the endpoint a running
+ *    `fleetflow start` published in <data-dir>/endpoints.json if it answers (LevelDB admits one
+ *    process per folder), else the folder opened with an in-process dynalite.
+ */
+
+export const DEFAULT_DATA_DIR = '.fleetflow';
+/** Written by `fleetflow start`: `{"dynamodb":"http://127.0.0.1:PORT","tablePrefix"?:"fleetflow"}`. */
+export const ENDPOINTS_FILE = 'endpoints.json';
+/** dynalite's LevelDB folder inside the data folder. */
+export const DYNAMO_FOLDER = 'dynamo';
+
+export interface DataSourceOptions {
+  dataDir?: string;
+  tablePrefix?: string;
+  region?: string;
+  endpoint?: string;
+}
+
+export interface DataSource {
+  dynamo: Dynamo;
+  names: TableNames;
+  jobs: JobStore;
+  audit: AuditLog;
+  /** Where the data comes from, for messages. */
+  description: string;
+  close(): Promise<void>;
+}
+
+/** No local data folder yet: nothing has run here. */
+export class NoLocalDataError extends Error {
+  override name = 'NoLocalDataError';
+  readonly hint =
+    'run `fleetflow start` first, pass --data-dir, or --table-prefix/--region for a deployed stack';
+  constructor(readonly dataDir: string) {
+    super(`no local data in ${dataDir}`);
+  }
+}
+
+/** Adds --data-dir, --table-prefix, --region and --endpoint to a command. */
+export function addDataSourceOptions(command: Command): Command {
+  return command
+    .option('--data-dir <dir>', 'local data folder', DEFAULT_DATA_DIR)
+    .option(
+      '--table-prefix <prefix>',
+      `deployed tables <prefix>-jobs|audit|idempotency (e.g. ${DEFAULT_TABLE_PREFIX})`,
+    )
+    .option('--region <region>', 'AWS region of the deployed tables')
+    .option('--endpoint <url>', 'a DynamoDB endpoint to use instead');
+}
+
+export async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
+  if (options.endpoint) {
+    const loopback = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(options.endpoint);
+    const config: DynamoConfig = loopback
+      ? localDynamoConfig(options.endpoint)
+      : { endpoint: options.endpoint, ...(options.region ? { region: options.region } : {}) };
+    return wrap(createDynamo(config), tableNames(options.tablePrefix), options.endpoint, async () => {});
+  }
+  if (options.tablePrefix || options.region) {
+    const prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
+    const dynamo = createDynamo(options.region ? { region: options.region } : {});
+    return wrap(dynamo, tableNames(prefix), `DynamoDB tables ${prefix}-*`, async () => {});
+  }
+
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const published = readEndpoints(dataDir);
+  if (published?.dynamodb) {
+    const dynamo = createDynamo(localDynamoConfig(published.dynamodb));
+    if (await answers(dynamo)) {
+      return wrap(
+        dynamo,
+        tableNames(published.tablePrefix),
+        `fleetflow start at ${published.dynamodb}`,
+        async () => {},
+      );
+    }
+    dynamo.destroy(); // a stale file from a process that is gone: its folder is free again
+  }
+  const folder = join(dataDir, DYNAMO_FOLDER);
+  if (!existsSync(folder)) throw new NoLocalDataError(dataDir);
+  const local = await startDynalite({ path: folder });
+  const dynamo = createDynamo(localDynamoConfig(local.endpoint));
+  const names = tableNames(published?.tablePrefix);
+  try {
+    await ensureTables(dynamo.client, names);
+  } catch (error) {
+    dynamo.destroy();
+    await local.close();
+    throw error;
+  }
+  return wrap(dynamo, names, folder, () => local.close());
+}
+
+/** Opens a data source, runs `fn`, and always closes it. */
+export async function withDataSource<T>(
+  options: DataSourceOptions,
+  fn: (source: DataSource) => Promise<T>,
+): Promise<T> {
+  const source = await openDataSource(options);
+  try {
+    return await fn(source);
+  } finally {
+    await source.close();
+  }
+}
+
+export function readEndpoints(dataDir: string): { dynamodb?: string; tablePrefix?: string } | undefined {
+  const file = join(dataDir, ENDPOINTS_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return {
+      ...(typeof parsed.dynamodb === 'string' ? { dynamodb: parsed.dynamodb } : {}),
+      ...(typeof parsed.tablePrefix === 'string' ? { tablePrefix: parsed.tablePrefix } : {}),
+    };
+  } catch {
+    return undefined; // half-written or foreign: behave as if absent
+  }
+}
+
+async function answers(dynamo: Dynamo): Promise<boolean> {
+  try {
+    await dynamo.client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(1500) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function wrap(dynamo: Dynamo, names: TableNames, description: string, stop: () => Promise<void>): DataSource {
+  return {
+    dynamo,
+    names,
+    jobs: new JobStore(dynamo.doc, names.jobs),
+    audit: new AuditLog(dynamo.doc, names.audit),
+    description,
+    async close() {
+      dynamo.destroy();
+      await stop();
+    },
+  };
+}
