@@ -387,7 +387,9 @@ export class ExoscaleProvider extends BaseProvider {
 
   /** Type and template names by id, from the (cached) catalogue. */
   private async names(): Promise<{ types: Map<string, string>; templates: Map<string, string> }> {
-    const [types, templates] = await Promise.all([this.instanceTypes(), this.templates()]);
+    // One after the other: the first loads the whole catalogue, the second reads the cache.
+    const types = await this.instanceTypes();
+    const templates = await this.templates();
     return {
       types: new Map(types.map((t) => [t.id, t.name])),
       templates: new Map(templates.map((t) => [t.id, t.name])),
