@@ -97,7 +97,7 @@ export const CAPABILITIES: Capabilities = {
 
 // Where the API's wording says an action does not fit the instance's status (400 bodies).
 const WRONG_STATE =
-  /(in|for|of) (the )?(status|state)\b|not allowed|cannot (start|stop|reset|destroy|delete)|already being deleted|\bis protected\b/i;
+  /\b(in|for|of) (the )?(status|state)\b|\b(wrong|current|invalid) (status|state)\b|not allowed|cannot (start|stop|reset|destroy|delete)|already being deleted|\bis protected\b/i;
 const WRONG_STATE_CODE = /state|protected|not_allowed/i;
 
 type GenesisAction = 'create' | 'start' | 'stop' | 'reset' | 'delete';
