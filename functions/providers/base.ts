@@ -120,15 +120,15 @@ export abstract class BaseProvider implements ComputeProvider {
     }
   }
 
-  start(id: string): Promise<Operation> {
+  async start(id: string): Promise<Operation> {
     this.require('start');
     return this._start(this.checkId(id));
   }
-  stop(id: string): Promise<Operation> {
+  async stop(id: string): Promise<Operation> {
     this.require('stop');
     return this._stop(this.checkId(id));
   }
-  reboot(id: string): Promise<Operation> {
+  async reboot(id: string): Promise<Operation> {
     this.require('reboot');
     return this._reboot(this.checkId(id));
   }
@@ -137,24 +137,24 @@ export abstract class BaseProvider implements ComputeProvider {
     const resolved = await this.resolveType(type);
     return this._scale(this.checkId(id), resolved.id);
   }
-  snapshot(id: string, name: string): Promise<Operation> {
+  async snapshot(id: string, name: string): Promise<Operation> {
     this.require('snapshot');
     if (!name) throw this.inputError('snapshot', 'a snapshot name is required');
     return this._snapshot(this.checkId(id), name);
   }
-  delete(id: string): Promise<Operation> {
+  async delete(id: string): Promise<Operation> {
     this.require('delete');
     return this._delete(this.checkId(id));
   }
-  setProtection(id: string, enabled: boolean): Promise<Operation> {
+  async setProtection(id: string, enabled: boolean): Promise<Operation> {
     this.require('protection');
     return this._setProtection(this.checkId(id), enabled);
   }
-  setLabels(id: string, changes: Record<string, string | null>): Promise<Operation> {
+  async setLabels(id: string, changes: Record<string, string | null>): Promise<Operation> {
     this.require('labels');
     return this._setLabels(this.checkId(id), changes);
   }
-  operation(ref: OperationRef): Promise<Operation> {
+  async operation(ref: OperationRef): Promise<Operation> {
     if (ref.provider !== this.provider) {
       throw this.inputError('operation', `operation belongs to ${ref.provider}, not ${this.provider}`);
     }
