@@ -96,11 +96,22 @@ export interface ReceiveOptions<S extends z.ZodType> {
 
 export interface ReceivedWebhook<T> {
   webhookId: string;
+  /** `webhookId` when it is a valid Step Functions execution name, else a stable hash of it. */
+  executionName: string;
   /** Unix seconds from `webhook-timestamp`. */
   timestamp: number;
   body: T;
   /** Hex SHA-256 of the raw body. */
   payloadHash: string;
+}
+
+/**
+ * Step Functions execution names allow 1–80 of `[A-Za-z0-9_-]` (roughly); ids from other senders
+ * may not fit, so they are hashed: the same id still gives the same name, hence the same job.
+ */
+export function executionNameFor(webhookId: string): string {
+  if (/^[A-Za-z0-9_-]{1,80}$/.test(webhookId)) return webhookId;
+  return `wh_${createHash('sha256').update(webhookId).digest('base64url').slice(0, 43)}`;
 }
 
 /** `path: message` lines, at most ten, for a 422 a person can fix. */
@@ -167,6 +178,7 @@ export function receiveSignedJson<S extends z.ZodType>(
 
   return {
     webhookId: verified.id,
+    executionName: executionNameFor(verified.id),
     timestamp: verified.timestamp,
     body: result.data,
     payloadHash: createHash('sha256').update(payload).digest('hex'),

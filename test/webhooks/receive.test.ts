@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { HttpApiEvent } from '../../functions/webhooks/http-event.ts';
 import {
+  executionNameFor,
   MalformedJsonError,
   PayloadTooLargeError,
   receiveSignedJson,
@@ -64,6 +65,7 @@ describe('receiveSignedJson', () => {
     const received = receiveSignedJson(signed(good), { secrets: [secret], schema, now });
     expect(received).toEqual({
       webhookId: 'msg_abc',
+      executionName: 'msg_abc',
       timestamp: now.getTime() / 1000,
       body: { provider: 'exoscale', name: 'web-1', diskSize: 50, labels: { team: 'web' } },
       payloadHash: createHash('sha256').update(good).digest('hex'),
@@ -86,6 +88,17 @@ describe('receiveSignedJson', () => {
     });
     expect(other.webhookId).toBe(first.webhookId);
     expect(other.payloadHash).not.toBe(first.payloadHash);
+  });
+
+  it('derives a valid, stable Step Functions execution name from any webhook-id', () => {
+    expect(executionNameFor('msg_2KWPBgLlAfxdpx2AI54pPJ85f4W')).toBe('msg_2KWPBgLlAfxdpx2AI54pPJ85f4W');
+    const odd = executionNameFor('evt:2026/11/25 #1');
+    expect(odd).toMatch(/^wh_[A-Za-z0-9_-]{43}$/);
+    expect(executionNameFor('evt:2026/11/25 #1')).toBe(odd);
+    expect(executionNameFor('x'.repeat(81))).toMatch(/^wh_/);
+    expect(receiveSignedJson(signed(good, 'a.b'), { secrets: [secret], schema, now }).executionName).toMatch(
+      /^wh_/,
+    );
   });
 
   it('handles base64 bodies and signs their decoded bytes', () => {
