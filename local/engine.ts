@@ -26,6 +26,7 @@ import {
   EngineClosedError,
   ExecutionAlreadyExistsError,
   ExecutionDoesNotExistError,
+  HandlerLoadError,
   InvalidArnError,
   InvalidDefinitionError,
   InvalidExecutionInputError,
@@ -125,15 +126,17 @@ export interface LocalEngineOptions {
   /** Handlers for non-Lambda Tasks, keyed by their Resource ARN. */
   serviceIntegrations?: Record<string, ServiceIntegration>;
   /**
-   * Scales the time a machine spends idle: Wait states (all four forms), Retry intervals and
-   * max delays, and the machine's own TimeoutSeconds. 0.001 turns a 30 s Wait into 30 ms. Default 1.
+   * Scales the time a machine spends idle: Wait states (all four forms) and Retry intervals and
+   * max delays. 0.001 turns a 30 s Wait into 30 ms. Default 1.
    */
   timeScale?: number;
   /**
-   * Scales Task TimeoutSeconds (and the function Timeout used when a Lambda Task has none).
-   * Separate from timeScale because handlers run in real time. Default 1.
+   * Scales deadlines that race real work: Task TimeoutSeconds (and the function Timeout used when
+   * a Lambda Task has none) and the machine's TimeoutSeconds. Separate from timeScale because
+   * handlers run in real time: a scaled deadline can expire while a handler is still importing.
+   * Default 1.
    */
-  taskTimeoutScale?: number;
+  timeoutScale?: number;
   /** Called once per execution when it reaches a terminal status (not for executions cut by close()). */
   onExecutionEnd?: ExecutionEndListener;
   /**
@@ -239,6 +242,22 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Definitions already validated in this process: asl-validator compiles its schemas on every call (~1 s). */
+const validated = new Set<string>();
+
+function validateOnce(sm: ResolvedStateMachine): void {
+  const key = JSON.stringify(sm.definition);
+  if (validated.has(key)) return;
+  try {
+    // Validate what was synthesized; the scaled copy is run without validation because
+    // fractional seconds are not valid ASL.
+    new StateMachine(sm.definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  } catch (error) {
+    throw new InvalidDefinitionError(`state machine ${sm.name} is not valid ASL`, { cause: error });
+  }
+  validated.add(key);
+}
+
 interface Outcome {
   status: Exclude<ExecutionStatus, 'RUNNING'>;
   output?: string;
@@ -287,7 +306,7 @@ export class LocalEngine {
   private readonly listeners = new Set<ExecutionEndListener>();
   private readonly rootDir: string;
   private readonly timeScale: number;
-  private readonly taskTimeoutScale: number;
+  private readonly timeoutScale: number;
   private readonly log: Logger;
   private closed = false;
 
@@ -297,10 +316,10 @@ export class LocalEngine {
   ) {
     this.rootDir = options.rootDir ?? fileURLToPath(new URL('..', import.meta.url));
     this.timeScale = options.timeScale ?? 1;
-    this.taskTimeoutScale = options.taskTimeoutScale ?? 1;
+    this.timeoutScale = options.timeoutScale ?? 1;
     for (const [k, v] of [
       ['timeScale', this.timeScale],
-      ['taskTimeoutScale', this.taskTimeoutScale],
+      ['timeoutScale', this.timeoutScale],
     ] as const) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`${k} must be a finite number >= 0`);
     }
@@ -426,6 +445,30 @@ export class LocalEngine {
     return [...this.executions.keys()];
   }
 
+  /**
+   * Imports every bound handler now instead of on first invocation: a bad entry fails at startup,
+   * and module loading stays out of Task timeouts.
+   */
+  async preloadHandlers(): Promise<void> {
+    const ids = new Set<string>();
+    for (const m of this.machines.values()) {
+      for (const t of Object.values(m.source.tasks)) if (t.lambda !== undefined) ids.add(t.lambda);
+    }
+    const list = [...ids];
+    const results = await Promise.allSettled(list.map((id) => this.handlerFor(id)));
+    const failures = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ id: list[i], error: r.reason }] : [],
+    );
+    if (failures.length > 0) {
+      const summary = failures.map(
+        (f) => `${f.id}: ${f.error instanceof Error ? f.error.message : String(f.error)}`,
+      );
+      throw new HandlerLoadError(`cannot load ${failures.length} handler(s): ${summary.join('; ')}`, {
+        cause: failures.map((f) => f.error),
+      });
+    }
+  }
+
   /** Adds a listener for terminal executions; returns a function that removes it. */
   onExecutionEnd(listener: ExecutionEndListener): () => void {
     this.listeners.add(listener);
@@ -454,13 +497,7 @@ export class LocalEngine {
   // ---- preparation ----------------------------------------------------------------------------
 
   private prepare(sm: ResolvedStateMachine): PreparedMachine {
-    try {
-      // Validate what was synthesized; the scaled copy below is run without validation because
-      // fractional seconds are not valid ASL.
-      new StateMachine(sm.definition, { validationOptions: { checkArn: true, checkPaths: true } });
-    } catch (error) {
-      throw new InvalidDefinitionError(`state machine ${sm.name} is not valid ASL`, { cause: error });
-    }
+    validateOnce(sm);
     const definition = structuredClone(sm.definition) as StateMachineDefinition & Record<string, unknown>;
     const stateTypes = new Map<string, string>();
     const waitSeconds = new Map<string, number>();
@@ -514,7 +551,7 @@ export class LocalEngine {
     let timeoutMs: number | undefined;
     if (typeof definition.TimeoutSeconds === 'number') {
       // Enforced by the engine (not the library) to scale it and to report TIMED_OUT itself.
-      timeoutMs = definition.TimeoutSeconds * 1000 * this.timeScale;
+      timeoutMs = definition.TimeoutSeconds * 1000 * this.timeoutScale;
       delete definition.TimeoutSeconds;
     }
     const arn = stateMachineArn(sm.name);
@@ -541,7 +578,7 @@ export class LocalEngine {
 
   private taskTimeout(seconds: number): number {
     // 0 would make the library fall back to its 60 s default.
-    return Math.min(Math.max(seconds * this.taskTimeoutScale, 0.001), MAX_TASK_TIMEOUT_S);
+    return Math.min(Math.max(seconds * this.timeoutScale, 0.001), MAX_TASK_TIMEOUT_S);
   }
 
   /** Fails fast on a Task that has no local handler: unbound, it would call the real AWS service. */
@@ -760,7 +797,7 @@ export class LocalEngine {
     fn: LambdaFunctionInfo | undefined,
     requestId: string,
   ): LambdaContext {
-    const deadline = Date.now() + (fn?.timeoutSeconds ?? 3) * 1000 * this.taskTimeoutScale;
+    const deadline = Date.now() + (fn?.timeoutSeconds ?? 3) * 1000 * this.timeoutScale;
     return {
       functionName: logicalId,
       functionVersion: '$LATEST',

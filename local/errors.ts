@@ -56,6 +56,14 @@ export class InvalidDefinitionError extends Error {
   }
 }
 
+/** preloadHandlers() could not import one or more handlers; `cause` lists the errors. */
+export class HandlerLoadError extends Error {
+  override name = 'HandlerLoadError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** StartExecution after `close()`. */
 export class EngineClosedError extends Error {
   override name = 'EngineClosedError';
