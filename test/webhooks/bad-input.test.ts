@@ -59,43 +59,31 @@ const sign = (body: string, id = 'msg_1', at: Date = new Date(), key = secret) =
   signedHeaders({ secrets: key, id, timestamp: at, payload: body });
 
 describe('bad webhooks over HTTP', () => {
-  it.each([
-    ['unsigned', () => post(good, {}), 401, 'missing-headers'],
+  const stale = () => new Date(Date.now() - 6 * 60_000);
+  const future = () => new Date(Date.now() + 6 * 60_000);
+  const invalid = '{"provider":"aws","extra":1}';
+  it.each<[string, number, string, () => ReturnType<typeof post>]>([
+    ['unsigned', 401, 'missing-headers', () => post(good, {})],
     [
       'wrongly signed',
-      () => post(good, sign(good, 'msg_1', new Date(), generateSecret())),
       401,
       'no-matching-signature',
+      () => post(good, sign(good, 'm', new Date(), generateSecret())),
     ],
-    [
-      'stale',
-      () => post(good, sign(good, 'msg_1', new Date(Date.now() - 6 * 60_000))),
-      401,
-      'timestamp-too-old',
-    ],
-    [
-      'from the future',
-      () => post(good, sign(good, 'msg_1', new Date(Date.now() + 6 * 60_000))),
-      401,
-      'timestamp-in-future',
-    ],
-    ['tampered', () => post(good.replace('web-1', 'web-2'), sign(good)), 401, 'no-matching-signature'],
+    ['stale', 401, 'timestamp-too-old', () => post(good, sign(good, 'msg_1', stale()))],
+    ['from the future', 401, 'timestamp-in-future', () => post(good, sign(good, 'msg_1', future()))],
+    ['tampered', 401, 'no-matching-signature', () => post(good.replace('web-1', 'web-2'), sign(good))],
     [
       'malformed signature',
-      () => post(good, { ...sign(good), 'webhook-signature': 'sha256=abc' }),
       401,
       'malformed-signature',
+      () => post(good, { ...sign(good), 'webhook-signature': 'x' }),
     ],
-    ['without webhook-id', () => post(good, { ...sign(good), 'webhook-id': '' }), 400, 'missing-webhook-id'],
-    ['oversized', () => post(`{"pad":"${'x'.repeat(70_000)}"}`, {}), 413, 'payload-too-large'],
-    ['malformed JSON', () => post('{"provider":', sign('{"provider":')), 400, 'malformed-json'],
-    [
-      'schema-invalid',
-      () => post('{"provider":"aws","extra":1}', sign('{"provider":"aws","extra":1}')),
-      422,
-      'invalid-body',
-    ],
-  ])('%s → %i %s', async (_name, send, status, code) => {
+    ['without webhook-id', 400, 'missing-webhook-id', () => post(good, { ...sign(good), 'webhook-id': '' })],
+    ['oversized', 413, 'payload-too-large', () => post(`{"pad":"${'x'.repeat(70_000)}"}`, {})],
+    ['malformed JSON', 400, 'malformed-json', () => post('{"provider":', sign('{"provider":'))],
+    ['schema-invalid', 422, 'invalid-body', () => post(invalid, sign(invalid))],
+  ])('%s → %i %s', async (_name, status, code, send) => {
     accepted.length = 0;
     logLines.length = 0;
     const answer = await send();
