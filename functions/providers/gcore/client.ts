@@ -162,7 +162,9 @@ export function mapGcoreError(answer: HttpAnswer, request: HttpRequest): Provide
   // Stainless-generated Gcore SDKs obey this header; so do we.
   const shouldRetry = answer.headers['x-should-retry'];
   if (shouldRetry === 'true' && answer.status < 500) return new ProviderTransientError(message, details);
-  if (answer.status === 409 && isTaskLock(code, reason)) return new ProviderTransientError(message, details);
+  if (answer.status === 409 && isTaskLock(code, reason) && shouldRetry !== 'false') {
+    return new ProviderTransientError(message, details);
+  }
   if (
     (answer.status === 400 || answer.status === 403) &&
     /quota|limit (is )?exceeded/i.test(`${code} ${reason}`)
@@ -217,9 +219,10 @@ export class GcoreProvider extends BaseProvider {
       baseUrl,
       authenticate: authenticator(credentials),
       mapError: mapGcoreError,
+      // Error bodies carry the request id; success bodies may carry another one (a task's origin).
       requestIdFrom: (answer) => {
-        const parsed = wire.ErrorBody.safeParse(answer.body);
-        return (parsed.success && parsed.data.request_id) || answer.headers['x-request-id'];
+        const parsed = answer.status >= 400 ? wire.ErrorBody.safeParse(answer.body) : undefined;
+        return (parsed?.success && parsed.data.request_id) || answer.headers['x-request-id'];
       },
       secrets: [credentials.apiKey],
       ...(options.retry && { retry: options.retry }),

@@ -14,12 +14,12 @@ let sim: GcoreSimulator;
 let p: GcoreProvider;
 
 beforeAll(async () => {
-  sim = await new GcoreSimulator({ seed: 3, fleetSize: 2, transitionMs: 150, operationMs: 150 }).start();
+  sim = await new GcoreSimulator({ seed: 3, fleetSize: 2, transitionMs: 400, operationMs: 400 }).start();
   p = new GcoreProvider({
     location: sim.defaultLocation,
     credentials: sim.credentials,
     endpoint: sim.endpoint(),
-    // Deterministic backoff (random = 1): 60, 120, 240… ms, enough attempts to outlast a 150 ms task.
+    // Deterministic backoff (random = 1): 60, 120, 240… ms, enough attempts to outlast a 400 ms task.
     retry: new RetryPolicy({
       baseDelayMs: 60,
       maxDelayMs: 400,

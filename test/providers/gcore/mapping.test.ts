@@ -177,6 +177,13 @@ describe('gcore error mapping', () => {
       request,
     );
     expect(e).toBeInstanceOf(ProviderTransientError);
+    const lockNoRetry = mapGcoreError(
+      answer(409, gcoreBody('ResourceLockedByTask', 'locked by a running task'), {
+        'x-should-retry': 'false',
+      }),
+      request,
+    );
+    expect(lockNoRetry).toBeInstanceOf(ProviderInvalidStateError);
   });
 
   it('reads a non-JSON body as the message', () => {
