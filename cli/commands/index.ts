@@ -1,7 +1,17 @@
 import type { Command } from 'commander';
 import { register as registerAudit } from './audit.ts';
 import { register as registerJobs } from './jobs.ts';
+import { registerInstances } from './instances.ts';
+import { registerSim } from './sim.ts';
+import { registerStart } from './start.ts';
 import { registerWebhook } from './webhook.ts';
 
 /** Every top-level command registers itself here; one module per command group. */
-export const commands: Array<(program: Command) => void> = [registerWebhook, registerJobs, registerAudit];
+export const commands: Array<(program: Command) => void> = [
+  registerStart,
+  registerInstances,
+  registerSim,
+  registerWebhook,
+  registerJobs,
+  registerAudit,
+];

@@ -1,0 +1,47 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { startRuntime } from '../../local/runtime.ts';
+
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be 0-65535');
+  return n;
+};
+
+/** `fleetflow start`: the whole product on this machine, until Ctrl-C. */
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run fleetflow on this machine: local engine, dynalite, webhooks and jobs API, provider simulators')
+    .option('--port <n>', 'HTTP port for webhooks and the jobs API', port, 8787)
+    .option('--data-dir <dir>', 'where jobs, audit events and the webhook secret are kept', './.fleetflow')
+    .action(async (o: { port: number; dataDir: string }) => {
+      const runtime = await startRuntime({ dataDir: o.dataDir, port: o.port });
+      const sims = Object.entries(runtime.simulators).map(([id, sim]) => `    ${id.padEnd(13)} simulator ${sim.endpoint(sim.defaultLocation)}`);
+      const real = runtime.accounts.filter((a) => !runtime.simulators[a.provider]).map((a) => `    ${a.provider.padEnd(13)} real API (credentials from the environment)`);
+      process.stdout.write(
+        [
+          'fleetflow is running.',
+          `  webhooks   POST ${runtime.urls.http}/webhooks/provision`,
+          `  jobs       GET  ${runtime.urls.http}/jobs   GET ${runtime.urls.http}/jobs/{id}`,
+          `  engine     Step Functions API at ${runtime.urls.sfn} (state machine: provision)`,
+          `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb})`,
+          '  providers',
+          ...real,
+          ...sims,
+          '',
+          'Try it (in another terminal):',
+          `  npx fleetflow webhook send examples/provision.json${o.port === 8787 ? '' : ` --url ${runtime.urls.http}/webhooks/provision`}`,
+          '  npx fleetflow jobs list',
+          '',
+          'Ctrl-C stops.',
+          '',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      process.stdout.write('stopping…\n');
+      await runtime.close();
+    });
+}

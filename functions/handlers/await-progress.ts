@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { providerFor } from '../runtime/accounts.ts';
+import { taskHandler } from '../runtime/handler.ts';
+import { advance, type Progress } from '../runtime/progress.ts';
+import { progressSchema, targetSchema } from '../runtime/schemas.ts';
+import { stores } from '../runtime/stores.ts';
+
+const input = z.object({ jobId: z.string(), target: targetSchema, wait: progressSchema });
+
+/** One poll of the call-and-wait loop; the workflow's Wait state does the waiting. */
+export const handler = taskHandler('await-progress', input, async ({ jobId, target, wait }) => {
+  const next = await advance(wait as Progress, await providerFor(target));
+  if (next.done) {
+    const now = new Date().toISOString();
+    await stores().jobs.appendStep(jobId, {
+      name: next.step,
+      status: 'SUCCEEDED',
+      startedAt: now,
+      endedAt: now,
+      detail: { polls: next.attempt, ...(next.resourceId && { resourceId: next.resourceId }), ...(next.instanceId && { instanceId: next.instanceId }) },
+    });
+  }
+  return next;
+});

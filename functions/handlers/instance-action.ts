@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { TARGET_STATE, type Action, type Operation } from '../providers/port.ts';
+import { providerFor } from '../runtime/accounts.ts';
+import { audited } from '../runtime/audited.ts';
+import { taskHandler } from '../runtime/handler.ts';
+import { startProgress } from '../runtime/progress.ts';
+import { callContextSchema } from '../runtime/schemas.ts';
+import { stores } from '../runtime/stores.ts';
+
+const input = z.object({
+  ...callContextSchema,
+  /** The job step this action is (several steps may use one action, e.g. start after a scale). */
+  step: z.string().min(1).max(64),
+  action: z.enum(['start', 'stop', 'reboot', 'scale', 'snapshot', 'delete', 'protection', 'labels']),
+  instanceId: z.string().min(1),
+  params: z
+    .object({
+      type: z.string().optional(),
+      name: z.string().optional(),
+      enabled: z.boolean().optional(),
+      labels: z.record(z.string(), z.string().nullable()).optional(),
+    })
+    .default({}),
+});
+
+/**
+ * One provider action on one instance, audited, at most once per job step. Start and stop are
+ * skipped when the instance is already where they would take it, so a retried or re-run step
+ * never trips over a wrong-state error.
+ */
+export const handler = taskHandler('instance-action', input, async (ctx) => {
+  const { idempotency, jobs } = stores();
+  const startedAt = new Date().toISOString();
+  const provider = await providerFor(ctx.target);
+  const op = await idempotency.run(`${ctx.jobId}:${ctx.step}`, { action: ctx.action, instanceId: ctx.instanceId, params: ctx.params }, async () => {
+    if (ctx.action === 'start' || ctx.action === 'stop') {
+      const target = TARGET_STATE[ctx.action]!;
+      const current = await provider.get(ctx.instanceId);
+      if (current.state === target) {
+        return { provider: provider.provider, location: provider.location, id: `noop:${ctx.step}`, action: ctx.action, status: 'succeeded', instanceId: ctx.instanceId } satisfies Operation;
+      }
+    }
+    return audited(ctx, ctx.action, ctx.instanceId, ctx.params, () => call(ctx.action, ctx.instanceId, ctx.params));
+  });
+  await jobs.appendStep(ctx.jobId, { name: ctx.step, status: 'STARTED', startedAt, detail: { action: ctx.action, operationId: op.id } });
+  const untilState = TARGET_STATE[ctx.action as Action];
+  return startProgress(ctx.step, op, { instanceId: ctx.instanceId, ...(untilState && { untilState }) });
+
+  function call(action: string, id: string, params: z.output<typeof input>['params']): Promise<Operation> {
+    switch (action) {
+      case 'start':
+        return provider.start(id);
+      case 'stop':
+        return provider.stop(id);
+      case 'reboot':
+        return provider.reboot(id);
+      case 'scale':
+        return provider.scale(id, required(params.type, 'type'));
+      case 'snapshot':
+        return provider.snapshot(id, required(params.name, 'name'));
+      case 'delete':
+        return provider.delete(id);
+      case 'protection':
+        return provider.setProtection(id, params.enabled ?? true);
+      default:
+        return provider.setLabels(id, params.labels ?? {});
+    }
+  }
+});
+
+function required(value: string | undefined, what: string): string {
+  if (!value) throw Object.assign(new Error(`params.${what} is required`), { name: 'InvalidInput' });
+  return value;
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { taskHandler } from '../runtime/handler.ts';
+import { targetSchema } from '../runtime/schemas.ts';
+import { stores } from '../runtime/stores.ts';
+import { explainFailure } from '../runtime/failures.ts';
+
+const input = z.discriminatedUnion('record', [
+  z.object({
+    record: z.literal('succeeded'),
+    jobId: z.string(),
+    target: targetSchema,
+    instanceId: z.string(),
+    snapshotId: z.string().nullish(),
+    type: z.string().optional(),
+  }),
+  z.object({ record: z.literal('skipped'), jobId: z.string(), step: z.string(), reason: z.string() }),
+  z.object({
+    record: z.literal('failed'),
+    jobId: z.string(),
+    target: targetSchema.optional(),
+    instanceId: z.string().nullish(),
+    error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+  }),
+]);
+
+/** Writes a workflow's conclusions to the job: a skipped step, the final result, or the failure. */
+export const handler = taskHandler('job-record', input, async (event) => {
+  const { jobs } = stores();
+  const now = new Date().toISOString();
+  switch (event.record) {
+    case 'skipped':
+      await jobs.appendStep(event.jobId, { name: event.step, status: 'SKIPPED', startedAt: now, endedAt: now, detail: { reason: event.reason } });
+      return { recorded: 'skipped' };
+    case 'succeeded':
+      await jobs.recordResult(event.jobId, event.instanceId, {
+        status: 'SUCCEEDED',
+        provider: event.target.provider,
+        instanceId: event.instanceId,
+        detail: { location: event.target.location, ...(event.snapshotId && { snapshotId: event.snapshotId }) },
+      });
+      await jobs.transition(event.jobId, 'SUCCEEDED');
+      return { recorded: 'succeeded' };
+    case 'failed': {
+      const error = explainFailure(event.error.Error, event.error.Cause);
+      if (event.instanceId) {
+        await jobs.recordResult(event.jobId, event.instanceId, {
+          status: 'FAILED',
+          ...(event.target && { provider: event.target.provider }),
+          instanceId: event.instanceId,
+          error,
+        });
+      }
+      await jobs.transition(event.jobId, 'FAILED', { error });
+      return { recorded: 'failed', error };
+    }
+  }
+});

@@ -1,0 +1,34 @@
+import { logger } from '../log.ts';
+import { stores } from '../runtime/stores.ts';
+import { JOB_STATUSES, type JobStatus } from '../store/jobs.ts';
+import { type HttpApiEvent, type HttpApiResult, json, problem } from '../webhooks/http-event.ts';
+
+const log = logger.child({ handler: 'jobs-api' });
+
+/**
+ * GET /jobs/{id}: a job with its steps, results, audit events and any intent without an outcome.
+ * GET /jobs?status=&limit=&cursor=: one page of jobs, newest first.
+ */
+export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
+  try {
+    const { jobs, audit } = stores();
+    const id = event.pathParameters?.id;
+    if (id) {
+      const job = await jobs.get(id);
+      if (!job) return problem(404, 'job-not-found', `no job ${id}`);
+      const [events, pendingIntents] = await Promise.all([audit.byJob(id, { limit: 200, order: 'oldest' }), audit.pendingIntents(id)]);
+      return json(200, { job, audit: events.items, pendingIntents });
+    }
+    const q = event.queryStringParameters ?? {};
+    if (q.status && !JOB_STATUSES.includes(q.status as JobStatus)) {
+      return problem(400, 'invalid-status', `status must be one of ${JOB_STATUSES.join(', ')}`);
+    }
+    const limit = q.limit ? Number(q.limit) : 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) return problem(400, 'invalid-limit', 'limit must be 1-200');
+    const page = await jobs.list(q.status ? { status: q.status as JobStatus } : {}, { limit, ...(q.cursor && { cursor: q.cursor }) });
+    return json(200, page);
+  } catch (error) {
+    log.error('jobs api failed', { error: (error as Error).name, message: (error as Error).message });
+    return problem(500, 'internal-error', 'internal error');
+  }
+}

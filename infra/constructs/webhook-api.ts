@@ -1,0 +1,76 @@
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { DataLayer } from './data-layer.ts';
+import { HandlerFunction } from './handler-function.ts';
+
+/**
+ * The HTTP front door: POST /webhooks/provision (authenticated by its Standard Webhooks
+ * signature, not by API Gateway) and GET /jobs, /jobs/{id}. Throttled, with access logs.
+ */
+export class WebhookApi extends Construct {
+  readonly api: apigw.HttpApi;
+  readonly webhookSecret: secretsmanager.Secret;
+  readonly provisionFunction: HandlerFunction;
+  readonly jobsFunction: HandlerFunction;
+
+  constructor(scope: Construct, id: string, props: { data: DataLayer; provision: sfn.IStateMachine }) {
+    super(scope, id);
+    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+      secretName: 'fleetflow/webhook',
+      description: 'Standard Webhooks signing secrets: {"secrets":["whsec_…"]}; two while rotating',
+    });
+    this.provisionFunction = new HandlerFunction(this, 'Provision', {
+      entry: 'functions/handlers/webhook-provision.ts',
+      description: 'Verifies a provisioning webhook and starts its workflow',
+      environment: {
+        ...props.data.environment(),
+        FLEETFLOW_PROVISION_STATE_MACHINE_ARN: props.provision.stateMachineArn,
+        FLEETFLOW_WEBHOOK_SECRET_ARN: this.webhookSecret.secretArn,
+      },
+    });
+    props.provision.grantStartExecution(this.provisionFunction.fn);
+    props.data.grantJobsWrite(this.provisionFunction.fn);
+    props.data.grantIdempotency(this.provisionFunction.fn);
+    this.webhookSecret.grantRead(this.provisionFunction.fn);
+
+    this.jobsFunction = new HandlerFunction(this, 'Jobs', {
+      entry: 'functions/handlers/jobs-api.ts',
+      description: 'Reads jobs and their audit trail',
+      environment: props.data.environment(),
+    });
+    props.data.grantJobsRead(this.jobsFunction.fn);
+    props.data.grantAuditRead(this.jobsFunction.fn);
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigw.HttpApi(this, 'Api', { description: 'fleetflow webhooks and jobs API' });
+    const stage = this.api.defaultStage?.node.defaultChild as apigw.CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        method: '$context.httpMethod',
+        path: '$context.path',
+        status: '$context.status',
+        latencyMs: '$context.responseLatency',
+      }),
+    };
+    stage.defaultRouteSettings = { throttlingBurstLimit: 50, throttlingRateLimit: 20 };
+    this.api.addRoutes({
+      path: '/webhooks/provision',
+      methods: [apigw.HttpMethod.POST],
+      integration: new integrations.HttpLambdaIntegration('ProvisionIntegration', this.provisionFunction.fn),
+    });
+    const jobs = new integrations.HttpLambdaIntegration('JobsIntegration', this.jobsFunction.fn);
+    this.api.addRoutes({ path: '/jobs', methods: [apigw.HttpMethod.GET], integration: jobs });
+    this.api.addRoutes({ path: '/jobs/{id}', methods: [apigw.HttpMethod.GET], integration: jobs });
+  }
+}

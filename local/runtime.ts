@@ -1,0 +1,195 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
+import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
+import { createLogger, type Logger } from '../functions/log.ts';
+import { closeAllPools } from '../functions/providers/http/client.ts';
+import type { ProviderId } from '../functions/providers/port.ts';
+import { PROVIDERS } from '../functions/providers/registry.ts';
+import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
+import type { AccountConfig } from '../functions/runtime/accounts.ts';
+import { stores } from '../functions/runtime/stores.ts';
+import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
+import { isTerminal } from '../functions/store/jobs.ts';
+import { tableNames } from '../functions/store/tables.ts';
+import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
+import { FleetflowStack } from '../infra/fleetflow-stack.ts';
+import { loadApp } from './asl.ts';
+import { startDynalite } from './dynalite.ts';
+import { type ExecutionRecord, LocalEngine } from './engine.ts';
+import { startHttpServer } from './http-server.ts';
+import { startSfnEndpoint } from './sfn-endpoint.ts';
+
+/**
+ * The embedded runtime behind `fleetflow start`: the same CDK app synthesized and its state
+ * machines run by the local engine, dynalite for DynamoDB, the webhook and jobs handlers behind a
+ * local HTTP server, and each provider either the real API (credentials in the environment) or
+ * its simulator. Handlers find all of it through the same configuration they read on Lambda
+ * (table names, AWS_ENDPOINT_URL_*, FLEETFLOW_ACCOUNTS), never through an "if local" branch.
+ */
+export interface RuntimeOptions {
+  dataDir: string;
+  port?: number;
+  /** Keep DynamoDB data in <dataDir>/dynamo (default) or in memory (tests). */
+  persist?: boolean;
+  /** Scales Wait states and retry intervals (tests use ~0.001); deadlines follow. */
+  timeScale?: number;
+  /** Simulator timing for providers without credentials. */
+  simulator?: { transitionMs?: number; operationMs?: number; fleetSize?: number; seed?: number };
+  /** Only these providers (default: all five). */
+  providers?: ProviderId[];
+  /** Where credentials are looked up; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface Runtime {
+  urls: { http: string; sfn: string; dynamodb: string };
+  webhookSecret: string;
+  /** Provider → the simulator serving it (absent when the real API is used). */
+  simulators: Partial<Record<ProviderId, SimulatorBase>>;
+  accounts: AccountConfig[];
+  engine: LocalEngine;
+  close(): Promise<void>;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const env = options.env ?? process.env;
+  const log = options.logger ?? createLogger({ component: 'runtime' });
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await closeAllPools();
+  };
+
+  try {
+    // ---- DynamoDB ----------------------------------------------------------------------
+    const dynamo = await startDynalite(options.persist === false ? {} : { path: join(dataDir, 'dynamo') });
+    closers.push(() => dynamo.close());
+    const names = tableNames('fleetflow');
+    const admin = createDynamo(localDynamoConfig(dynamo.endpoint));
+    await ensureTables(admin.client, names);
+    admin.destroy();
+
+    // ---- providers: the real API where credentials are set, else the simulator -----------
+    const simulators: Partial<Record<ProviderId, SimulatorBase>> = {};
+    const accounts: AccountConfig[] = [];
+    for (const def of Object.values(PROVIDERS)) {
+      if (options.providers && !options.providers.includes(def.id)) continue;
+      if (def.credentialsFromEnv(env)) {
+        accounts.push({ provider: def.id, account: 'default' });
+        continue;
+      }
+      const sim = await def.createSimulator({ seed: 42, ...options.simulator }).start();
+      closers.push(() => sim.close());
+      simulators[def.id] = sim;
+      accounts.push({
+        provider: def.id,
+        account: 'default',
+        endpoint: sim.endpoint(sim.defaultLocation),
+        credentials: sim.credentials,
+      });
+    }
+
+    // ---- the webhook secret: the user's, else one kept in the data folder ------------------
+    const secretFile = join(dataDir, 'webhook-secret');
+    const webhookSecret =
+      env.FLEETFLOW_WEBHOOK_SECRET ??
+      (existsSync(secretFile)
+        ? readFileSync(secretFile, 'utf8').trim()
+        : (() => {
+            const s = generateSecret();
+            writeFileSync(secretFile, `${s}\n`, { mode: 0o600 });
+            return s;
+          })());
+
+    // ---- the handlers' configuration, exactly the variables Lambda would have -------------
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      FLEETFLOW_JOBS_TABLE: names.jobs,
+      FLEETFLOW_AUDIT_TABLE: names.audit,
+      FLEETFLOW_IDEMPOTENCY_TABLE: names.idempotency,
+      FLEETFLOW_ACCOUNTS: JSON.stringify(accounts),
+      FLEETFLOW_WEBHOOK_SECRET: webhookSecret,
+      FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
+    });
+
+    // ---- the same app as on AWS, its state machines on the local engine --------------------
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: join(dataDir, 'cdk.out') });
+    new FleetflowStack(app, 'Fleetflow');
+    const engine = new LocalEngine(loadApp(app), {
+      timeScale: options.timeScale ?? 1,
+      onExecutionEnd: (execution) => settleJob(execution, log),
+    });
+    closers.push(() => engine.close());
+    const sfn = await startSfnEndpoint(engine);
+    closers.push(() => sfn.close());
+    process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
+    process.env.FLEETFLOW_PROVISION_STATE_MACHINE_ARN = engine.stateMachineArn('provision');
+
+    // Executions live in memory: jobs that were running when the last runtime stopped are over.
+    await markInterrupted(engine, log);
+
+    const http = await startHttpServer({
+      port: options.port ?? 8787,
+      routes: [
+        { method: 'POST', path: '/webhooks/provision', handler: webhookProvision },
+        { method: 'GET', path: '/jobs', handler: jobsApi },
+        { method: 'GET', path: '/jobs/{id}', handler: jobsApi },
+      ],
+    });
+    closers.push(() => http.close());
+
+    const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
+    writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`);
+    closers.push(async () => writeFileSync(join(dataDir, 'endpoints.json'), '{}\n'));
+    return { urls, webhookSecret, simulators, accounts, engine, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** An execution that ended without its job being closed (a machine timeout, an abort) closes it. */
+async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void> {
+  if (execution.status === 'SUCCEEDED') return;
+  const jobId = execution.name;
+  try {
+    const { jobs } = stores();
+    const job = await jobs.get(jobId);
+    if (!job || isTerminal(job.status)) return;
+    const to = execution.status === 'ABORTED' ? 'CANCELLED' : 'FAILED';
+    await jobs.transition(jobId, job.status === 'QUEUED' && to === 'CANCELLED' ? 'CANCELLED' : to, {
+      error: {
+        code: execution.error ?? execution.status,
+        message: `the workflow ended ${execution.status.toLowerCase()}`,
+      },
+    });
+  } catch (error) {
+    log.warn('could not settle job after execution end', { jobId, message: (error as Error).message });
+  }
+}
+
+async function markInterrupted(engine: LocalEngine, log: Logger): Promise<void> {
+  const { jobs } = stores();
+  const known = new Set(engine.knownExecutionArns());
+  for (const status of ['RUNNING', 'QUEUED'] as const) {
+    const found = [];
+    for await (const job of jobs.listAll({ status })) found.push(job);
+    for (const job of found) {
+      if (job.executionArn && known.has(job.executionArn)) continue;
+      const error = {
+        code: 'Interrupted',
+        message: 'the runtime stopped while this job ran; its execution was lost',
+      };
+      await jobs.transition(job.jobId, status === 'RUNNING' ? 'INTERRUPTED' : 'FAILED', { error });
+      log.warn('job interrupted by a restart', { jobId: job.jobId });
+    }
+  }
+}
