@@ -163,6 +163,9 @@ export interface ComputeProvider {
 
   instanceTypes(): Promise<CatalogueEntry[]>;
   templates(): Promise<CatalogueEntry[]>;
+  /** Finds a type/template by id or name; a typed not-found error lists what exists. */
+  resolveType(nameOrId: string): Promise<CatalogueEntry>;
+  resolveTemplate(nameOrId: string): Promise<CatalogueEntry>;
 }
 
 /** The state an action leaves an instance in, for waits and verification. */

@@ -26,7 +26,7 @@ beforeAll(async () => {
     for await (const c of req) body += c;
     const r = { method: req.method!, url: req.url!, headers: req.headers, body };
     seen.push(r);
-    const next = script.shift() ?? (() => ({ status: 200, body: { ok: true } }));
+    const next: Script = script.shift() ?? (() => ({ status: 200, body: { ok: true } }));
     const answer = next(r);
     if (answer === 'reset') return req.socket.destroy();
     res.writeHead(answer.status, { 'content-type': 'application/json', 'x-request-id': `req-${seen.length}`, ...answer.headers });
