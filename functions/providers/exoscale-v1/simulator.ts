@@ -772,18 +772,20 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       const name = `${role}-${String(i + 1).padStart(2, '0')}`;
       const r = this.random();
       // Several states, as a real account shows them; at least one of each common one.
+      const error = r >= 0.95 && ![...this.vms.values()].some((vm) => vm.state === 'Error');
+      // One VM in Error is realistic; a demo fleet full of them is not.
       const state =
         i === 0
           ? 'Running'
           : i === 1
             ? 'Stopped'
-            : r < 0.65
-              ? 'Running'
-              : r < 0.88
-                ? 'Stopped'
-                : r < 0.95
-                  ? 'Shutdowned'
-                  : 'Error';
+            : error
+              ? 'Error'
+              : r < 0.65 || r >= 0.95
+                ? 'Running'
+                : r < 0.88
+                  ? 'Stopped'
+                  : 'Shutdowned';
       const tagged = this.random() < 0.8;
       const kind = this.pick(TEMPLATES.filter((t) => t.zoneid === zone.id));
       this.newVm({
