@@ -209,6 +209,13 @@ export function runContractSuite(def: ProviderDefinition): void {
       expect(last.status).toBe('failed');
       expect(last.status === 'failed' && last.reason).toBeTruthy();
       sim.faults.failOperations = 0;
+      // A failed action may leave the instance in error (Genesis Cloud reports failures that
+      // way): bring it back with stop + start, as an operator would.
+      if ((await provider.get(created.id)).state === 'error') {
+        await waitForOperation(provider, await provider.stop(created.id), FAST);
+        await waitForState(provider, created.id, 'stopped', FAST);
+        await waitForOperation(provider, await provider.start(created.id), FAST);
+      }
       await waitForState(provider, created.id, 'running', FAST);
     });
 
