@@ -173,8 +173,9 @@ export class GcoreSimulator extends SimulatorBase {
     return {
       status,
       headers: { 'x-request-id': requestId },
+      // The kit passes its own kebab-case codes (`rate-limited`); Gcore's are Python class names.
       body: {
-        exception_class: code ?? defaultClass(status),
+        exception_class: code && /^[A-Z][A-Za-z]+$/.test(code) ? code : defaultClass(status),
         message,
         traceback: null,
         request_id: requestId,

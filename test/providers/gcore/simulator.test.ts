@@ -68,6 +68,13 @@ describe('gcore simulator: authentication as Gcore does it', () => {
     expect(bearer.status).toBe(401);
     const ok = await raw(sim, '/cloud/v1/instances/1/76');
     expect(ok.status).toBe(200);
+    sim.faults.rateLimited = 1;
+    const limited = await raw(sim, '/cloud/v1/instances/1/76');
+    expect([limited.status, limited.headers.get('retry-after'), limited.body.exception_class]).toEqual([
+      429,
+      '1',
+      'TooManyRequests',
+    ]);
   });
 
   it('serves only integer project/region scopes it knows', async () => {
