@@ -42,6 +42,26 @@ import {
  *
  * Executions live in memory only. A restart loses them: the runtime uses `knownExecutionArns()`
  * to find its jobs whose executions are gone and marks them INTERRUPTED.
+ *
+ * Limits (on top of the library's, see local-stack-notes §2):
+ * - JSONPath only: JSONata, Variables (`Assign`), distributed Map readers/writers, callback
+ *   (`.waitForTaskToken`) and `.sync` Tasks are refused at construction, not silently mis-run.
+ * - `$$.State.*` and `$$.Task.Token` are not available; `$$.Execution.Input` inside a Map
+ *   iteration is the item, not the execution input (library behaviour).
+ * - Scaling: `timeScale` covers Seconds, Timestamp, SecondsPath and TimestampPath waits (the
+ *   library only offers fixed per-state overrides, so path waits are run by a local Task that
+ *   reads the path and sleeps scaled; history still shows them as Wait states) and Retry
+ *   intervals. `timeoutScale` covers Task and machine TimeoutSeconds; `TimeoutSecondsPath` and
+ *   `HeartbeatSeconds` are not scaled (the library reads the first and ignores the second).
+ *   Scaled waits do not move the clock: Choice rules on timestamps still see wall time.
+ * - Node timers cap a single Wait or Task timeout handed to the library at ~24.8 days.
+ * - A Lambda Task without TimeoutSeconds is bounded by the function's Timeout (as on AWS), but
+ *   reports `States.Timeout`, not a Lambda timeout error. Handlers are not killed on timeout or
+ *   stop; the engine only refuses to call them again for a stopped execution.
+ * - No 256 KB limit on state payloads; EXPRESS machines get the STANDARD name semantics.
+ * - History is a subset of AWS event types (Execution*, <Type>StateEntered/Exited, TaskFailed,
+ *   TaskTimedOut, LambdaFunctionFailed/TimedOut, MapIteration*); previousEventId is the
+ *   preceding event.
  */
 
 type Overrides = NonNullable<RunOptions['overrides']>;
@@ -256,6 +276,24 @@ function validateOnce(sm: ResolvedStateMachine): void {
     throw new InvalidDefinitionError(`state machine ${sm.name} is not valid ASL`, { cause: error });
   }
   validated.add(key);
+}
+
+/** What aws-local-stepfunctions would run wrongly without saying so (local-stack-notes §2). */
+function refuseUnsupported(sm: ResolvedStateMachine): void {
+  const refuse = (what: string) => {
+    throw new InvalidDefinitionError(
+      `state machine ${sm.name}: ${what} is not supported by the local engine`,
+    );
+  };
+  if ((sm.definition as { QueryLanguage?: unknown }).QueryLanguage === 'JSONata') refuse('JSONata');
+  walkStates(sm.definition, (name, state) => {
+    if (state.QueryLanguage === 'JSONata') refuse(`JSONata (state ${name})`);
+    if ('Assign' in state) refuse(`Assign/Variables (state ${name})`);
+    if ('ItemReader' in state || 'ResultWriter' in state)
+      refuse(`a distributed Map reader/writer (state ${name})`);
+    const processor = state.ItemProcessor as { QueryLanguage?: unknown } | undefined;
+    if (processor?.QueryLanguage === 'JSONata') refuse(`JSONata (Map ${name})`);
+  });
 }
 
 interface Outcome {
@@ -497,6 +535,7 @@ export class LocalEngine {
   // ---- preparation ----------------------------------------------------------------------------
 
   private prepare(sm: ResolvedStateMachine): PreparedMachine {
+    refuseUnsupported(sm);
     validateOnce(sm);
     const definition = structuredClone(sm.definition) as StateMachineDefinition & Record<string, unknown>;
     const stateTypes = new Map<string, string>();

@@ -6,6 +6,7 @@ import {
   EngineClosedError,
   ExecutionAlreadyExistsError,
   HandlerLoadError,
+  InvalidDefinitionError,
   InvalidExecutionInputError,
   InvalidNameError,
   StateMachineDoesNotExistError,
@@ -339,6 +340,30 @@ describe('handler binding', () => {
 
   it('preloads every bound handler', async () => {
     await expect(engineWith().preloadHandlers()).resolves.toBeUndefined();
+  });
+
+  it('refuses what the library would silently mis-run: JSONata and Variables', () => {
+    const machine = (definition: unknown): LocalApp => ({
+      functions: {},
+      stateMachines: [
+        {
+          logicalId: 'M',
+          name: 'm',
+          type: 'STANDARD',
+          definition: definition as never,
+          lambdaByTask: {},
+          tasks: {},
+        },
+      ],
+    });
+    const jsonata = {
+      QueryLanguage: 'JSONata',
+      StartAt: 'P',
+      States: { P: { Type: 'Pass', Output: '{% 1 %}', End: true } },
+    };
+    expect(() => engineWith({}, machine(jsonata))).toThrow(/JSONata is not supported/);
+    const assign = { StartAt: 'P', States: { P: { Type: 'Pass', Assign: { x: 1 }, End: true } } };
+    expect(() => engineWith({}, machine(assign))).toThrow(InvalidDefinitionError);
   });
 
   it('binds non-Lambda Tasks only through serviceIntegrations', async () => {
