@@ -1,10 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CfnTemplateJson, type LocalApp, loadTemplate } from '../../local/asl.ts';
+import { type CfnTemplateJson, type LocalApp, loadApp, loadTemplate } from '../../local/asl.ts';
 import { BindingError, markHandler, markStateMachine } from '../../local/binding.ts';
-import { synthFixture } from './fixtures/stack.ts';
+import { EngineFixtureStack, synthFixture } from './fixtures/stack.ts';
 
 const validate = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
   isValid: boolean;
@@ -56,6 +59,28 @@ describe('loadTemplate on the fixture stack', () => {
       memorySize: 128,
     });
   });
+});
+
+describe('loadApp', () => {
+  it('synthesizes an app and reads every stack, refusing logical ids shared between stacks', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'fleetflow-loadapp-'));
+    try {
+      const context = { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true };
+      const app = new App({ outdir, context });
+      new EngineFixtureStack(app, 'One');
+      expect(
+        loadApp(app)
+          .stateMachines.map((m) => m.name)
+          .sort(),
+      ).toEqual(['Poller', 'guarded', 'sleeper']);
+      const twice = new App({ outdir, context });
+      new EngineFixtureStack(twice, 'One');
+      new EngineFixtureStack(twice, 'Two');
+      expect(() => loadApp(twice)).toThrow(/appears in two stacks/);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
 
 describe('intrinsic resolution', () => {
@@ -123,17 +148,21 @@ describe('intrinsic resolution', () => {
 });
 
 describe('markHandler / markStateMachine', () => {
-  const fn = () =>
-    new lambda.Function(new Stack(new App(), 'S'), 'F', {
-      runtime: lambda.Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline('exports.handler = async () => 1;'),
-    });
-
   it('rejects entries outside the repository and non-identifier exports', () => {
-    expect(() => markHandler(fn(), '../elsewhere.ts')).toThrow(BindingError);
-    expect(() => markHandler(fn(), '/abs/path.ts')).toThrow(BindingError);
-    expect(() => markHandler(fn(), 'functions/x.ts', 'not-an-id')).toThrow(BindingError);
-    expect(() => markStateMachine(fn(), 'has space')).toThrow(BindingError);
+    // An App without outdir creates a cdk.out directory in TMPDIR at once.
+    const outdir = mkdtempSync(join(tmpdir(), 'fleetflow-mark-'));
+    try {
+      const fn = new lambda.Function(new Stack(new App({ outdir }), 'S'), 'F', {
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+      });
+      expect(() => markHandler(fn, '../elsewhere.ts')).toThrow(BindingError);
+      expect(() => markHandler(fn, '/abs/path.ts')).toThrow(BindingError);
+      expect(() => markHandler(fn, 'functions/x.ts', 'not-an-id')).toThrow(BindingError);
+      expect(() => markStateMachine(fn, 'has space')).toThrow(BindingError);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
