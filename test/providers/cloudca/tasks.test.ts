@@ -145,6 +145,8 @@ describe('cloud.ca operations that finish in the first answer', () => {
       instanceId: stopped.id,
       resourceId: stopped.id,
     });
+    // Reboot needs Running or Stopped: let the start's transition finish first.
+    await waitForState(provider, stopped.id, 'running', { intervalMs: 5, timeoutMs: 5_000 });
     const rebooted = await provider.reboot(stopped.id);
     expect(rebooted).toMatchObject({ status: 'failed', reason: 'hypervisor busy' });
     expect(sim.requestLog.slice(before).some((e) => e.path.includes('/tasks/'))).toBe(false);
