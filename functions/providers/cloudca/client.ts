@@ -225,34 +225,6 @@ export class CloudcaProvider extends BaseProvider {
     });
   }
 
-  // ---- the port, as promises --------------------------------------------------------------
-  // BaseProvider's non-async port methods throw capability and id errors synchronously; a
-  // caller awaiting `.catch()` or `.rejects` expects a rejected promise, so these wrap them.
-  override async start(id: string): Promise<Operation> {
-    return super.start(id);
-  }
-  override async stop(id: string): Promise<Operation> {
-    return super.stop(id);
-  }
-  override async reboot(id: string): Promise<Operation> {
-    return super.reboot(id);
-  }
-  override async snapshot(id: string, name: string): Promise<Operation> {
-    return super.snapshot(id, name);
-  }
-  override async delete(id: string): Promise<Operation> {
-    return super.delete(id);
-  }
-  override async setProtection(id: string, enabled: boolean): Promise<Operation> {
-    return super.setProtection(id, enabled);
-  }
-  override async setLabels(id: string, changes: Record<string, string | null>): Promise<Operation> {
-    return super.setLabels(id, changes);
-  }
-  override async operation(ref: OperationRef): Promise<Operation> {
-    return super.operation(ref);
-  }
-
   // ---- raw calls -------------------------------------------------------------------------
   protected async _list(_filter: InstanceFilter): Promise<Instance[]> {
     // No server-side filters are documented: fetch every page, the base filters.

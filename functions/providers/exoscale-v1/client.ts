@@ -380,14 +380,6 @@ export class ExoscaleV1Provider extends BaseProvider {
     return this.pending('labels', await this.createTags(id, sets, 'labels'), id);
   }
 
-  /**
-   * Unsupported here; async so the refusal arrives as a rejected promise, as the port's type
-   * says (BaseProvider.setProtection throws synchronously).
-   */
-  override async setProtection(id: string, enabled: boolean): Promise<Operation> {
-    return super.setProtection(id, enabled);
-  }
-
   protected async _operation(ref: OperationRef): Promise<Operation> {
     if (ref.id.startsWith(SYNC_PREFIX))
       return this.succeeded(ref.action, ref.id, ref.instanceId, ref.instanceId);

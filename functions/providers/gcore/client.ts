@@ -231,34 +231,6 @@ export class GcoreProvider extends BaseProvider {
     });
   }
 
-  // ---- the port ----------------------------------------------------------------------------
-  // BaseProvider's non-async port methods throw synchronously (unsupported action, bad id);
-  // a Promise-returning method must reject instead, so callers' `.catch`/`rejects` see it.
-  override async start(id: string): Promise<Operation> {
-    return super.start(id);
-  }
-  override async stop(id: string): Promise<Operation> {
-    return super.stop(id);
-  }
-  override async reboot(id: string): Promise<Operation> {
-    return super.reboot(id);
-  }
-  override async snapshot(id: string, name: string): Promise<Operation> {
-    return super.snapshot(id, name);
-  }
-  override async delete(id: string): Promise<Operation> {
-    return super.delete(id);
-  }
-  override async setProtection(id: string, enabled: boolean): Promise<Operation> {
-    return super.setProtection(id, enabled);
-  }
-  override async setLabels(id: string, changes: Record<string, string | null>): Promise<Operation> {
-    return super.setLabels(id, changes);
-  }
-  override async operation(ref: OperationRef): Promise<Operation> {
-    return super.operation(ref);
-  }
-
   // ---- raw calls ---------------------------------------------------------------------------
   protected async _list(filter: InstanceFilter): Promise<Instance[]> {
     const query: Record<string, string | number> = {};
