@@ -17,7 +17,7 @@ import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { loadApp } from './asl.ts';
 import { startDynalite } from './dynalite.ts';
-import { type ExecutionRecord, LocalEngine } from './engine.ts';
+import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
 import { startHttpServer } from './http-server.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
 
@@ -42,6 +42,12 @@ export interface RuntimeOptions {
   /** Where credentials are looked up; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /**
+   * Task handlers to use instead of the synthesized ones, keyed as LocalEngine's `handlers` (Lambda
+   * logical id, `entry#export`, or `entry`). For tests that wrap a real handler to inject a fault
+   * at an exact point (e.g. a crash after the provider call); `fleetflow start` never sets it.
+   */
+  handlerOverrides?: Record<string, LambdaHandler>;
 }
 
 export interface Runtime {
@@ -125,6 +131,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     new FleetflowStack(app, 'Fleetflow');
     const engine = new LocalEngine(loadApp(app), {
       timeScale: options.timeScale ?? 1,
+      ...(options.handlerOverrides && { handlers: options.handlerOverrides }),
       onExecutionEnd: (execution) => settleJob(execution, log),
     });
     closers.push(() => engine.close());
