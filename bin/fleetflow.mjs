@@ -2,6 +2,8 @@
 // Runs the TypeScript CLI directly through tsx: no build step between a clone and a command.
 import { register } from 'tsx/esm/api';
 
+// fleetflow states its Node.js requirement itself; the SDK's Node 20 notice is noise on every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 await import('../local/polyfills.ts');
 const { main } = await import('../cli/main.ts');
