@@ -44,7 +44,19 @@ export const handler = taskHandler('instance-action', input, async (ctx) => {
   });
   await jobs.appendStep(ctx.jobId, { name: ctx.step, status: 'STARTED', startedAt, detail: { action: ctx.action, operationId: op.id } });
   const untilState = TARGET_STATE[ctx.action as Action];
-  return startProgress(ctx.step, op, { instanceId: ctx.instanceId, ...(untilState && { untilState }) });
+  const progress = startProgress(ctx.step, op, { instanceId: ctx.instanceId, ...(untilState && { untilState }) });
+  // A synchronous provider call (e.g. CloudStack's changeServiceForVirtualMachine) is done already:
+  // the wait loop will not poll, so its end is recorded here.
+  if (progress.done) {
+    await jobs.appendStep(ctx.jobId, {
+      name: ctx.step,
+      status: 'SUCCEEDED',
+      startedAt,
+      endedAt: new Date().toISOString(),
+      detail: { polls: 0, ...(progress.resourceId && { resourceId: progress.resourceId }) },
+    });
+  }
+  return progress;
 
   function call(action: string, id: string, params: z.output<typeof input>['params']): Promise<Operation> {
     switch (action) {
