@@ -18,6 +18,8 @@ const input = z.object({
     sshKey: z.string().optional(),
     userData: z.string().optional(),
     idempotencyKey: z.string(),
+    /** Provider-only options the request carries (cloud.ca's network). */
+    extra: z.record(z.string(), z.string()).optional(),
   }),
 });
 

@@ -29,7 +29,14 @@ export const provisionRequestSchema = z.discriminatedUnion('provider', [
   z.strictObject({ provider: z.literal('exoscale-v1'), zone: z.string().min(1), ...common }),
   z.strictObject({ provider: z.literal('gcore'), project: z.number().int().positive(), region: z.number().int().positive(), ...common }),
   z.strictObject({ provider: z.literal('genesiscloud'), region: z.string().min(1), ...common }),
-  z.strictObject({ provider: z.literal('cloudca'), serviceCode: z.string().min(1), environment: z.string().min(1), ...common }),
+  z.strictObject({
+    provider: z.literal('cloudca'),
+    serviceCode: z.string().min(1),
+    environment: z.string().min(1),
+    /** The environment's network (tier) by name or id; required by cloud.ca when it has several. */
+    network: z.string().min(1).max(128).optional(),
+    ...common,
+  }),
 ]);
 export type ProvisionRequest = z.infer<typeof provisionRequestSchema>;
 
