@@ -127,13 +127,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
 
     // ---- the same app as on AWS, its state machines on the local engine --------------------
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: join(dataDir, 'cdk.out') });
+    // No bundling and no built-in template validation (8 s of WebAssembly per synth): the local
+    // engine needs only the definitions; `cdk synth` and the infra tests still run both.
+    const app = new App({
+      context: { 'aws:cdk:bundling-stacks': [] },
+      outdir: join(dataDir, 'cdk.out'),
+      builtinCloudFormationValidation: false,
+    });
     new FleetflowStack(app, 'Fleetflow');
     const engine = new LocalEngine(loadApp(app), {
       timeScale: options.timeScale ?? 1,
       ...(options.handlerOverrides && { handlers: options.handlerOverrides }),
       onExecutionEnd: (execution) => settleJob(execution, log),
+      // Execution names stay taken across restarts, as on AWS: a job that recorded this
+      // execution means it already ran, so a redelivery cannot start it twice.
+      executionNameInUse: async (executionArn) => {
+        const job = await stores().jobs.get(executionArn.slice(executionArn.lastIndexOf(':') + 1));
+        return job?.executionArn === executionArn;
+      },
     });
+    // A handler that cannot load fails the start, not the first webhook.
+    await engine.preloadHandlers();
     closers.push(() => engine.close());
     const sfn = await startSfnEndpoint(engine);
     closers.push(() => sfn.close());
