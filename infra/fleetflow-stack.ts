@@ -2,7 +2,9 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { PROVIDER_IDS } from '../functions/providers/port.ts';
 import { provisionDefinition } from '../workflows/provision.ts';
+import { Alarms } from './constructs/alarms.ts';
 import { DataLayer } from './constructs/data-layer.ts';
+import { HandlerFunction } from './constructs/handler-function.ts';
 import { type AccountRef, ProviderAccounts } from './constructs/provider-accounts.ts';
 import { TaskFunctions } from './constructs/task-functions.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
@@ -20,6 +22,7 @@ export class FleetflowStack extends Stack {
   readonly tasks: TaskFunctions;
   readonly provision: WorkflowStateMachine;
   readonly webhooks: WebhookApi;
+  readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: FleetflowStackProps = {}) {
     super(scope, id, props);
@@ -42,8 +45,35 @@ export class FleetflowStack extends Stack {
           compensate: t.compensate.fn,
         }),
     });
-    this.webhooks = new WebhookApi(this, 'Webhooks', { data: this.data, provision: this.provision.stateMachine });
-    new CfnOutput(this, 'ApiUrl', { value: this.webhooks.api.apiEndpoint, description: 'POST /webhooks/provision, GET /jobs/{id}' });
+    this.webhooks = new WebhookApi(this, 'Webhooks', {
+      data: this.data,
+      provision: this.provision.stateMachine,
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.webhooks.api.apiEndpoint,
+      description: 'POST /webhooks/provision, GET /jobs/{id}',
+    });
     new CfnOutput(this, 'WebhookSecretName', { value: 'fleetflow/webhook' });
+
+    // issue 8: alarms on every workflow and every function of the stack, found in the construct
+    // tree so constructs added above get theirs too. Keep this last.
+    const all = this.node.findAll();
+    const fns = all.filter((c): c is HandlerFunction => c instanceof HandlerFunction);
+    const name = (c: { node: { path: string } }) => c.node.path.slice(this.node.path.length + 1);
+    this.alarms = new Alarms(this, 'Alarms', {
+      stateMachines: Object.fromEntries(
+        all
+          .filter((c): c is WorkflowStateMachine => c instanceof WorkflowStateMachine)
+          .map((w) => [name(w), w.stateMachine]),
+      ),
+      functions: Object.fromEntries(fns.map((f) => [name(f), f.fn])),
+      deadLetterQueues: Object.fromEntries(
+        fns.flatMap((f) => (f.deadLetterQueue ? [[name(f), f.deadLetterQueue]] : [])),
+      ),
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'Subscribe to get alarms: failed/timed-out executions, function errors and throttles',
+    });
   }
 }

@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { markHandler } from '../../local/binding.ts';
 
@@ -15,6 +17,14 @@ export interface HandlerFunctionProps {
   environment?: Record<string, string>;
   memorySize?: number;
   timeout?: Duration;
+  /**
+   * Who invokes the function synchronously, e.g. `Step Functions (lambda:invoke, RequestResponse)`.
+   * A synchronous caller gets every error back (and retries or reports it), so such a function needs
+   * no dead-letter queue. Leave it out for a function invoked asynchronously (EventBridge, SNS, S3,
+   * `InvocationType: Event`): it then gets an encrypted SQS dead-letter queue for the events
+   * Lambda gives up on after its own retries.
+   */
+  invokedSynchronouslyBy?: string;
 }
 
 /**
@@ -26,6 +36,8 @@ export interface HandlerFunctionProps {
  */
 export class HandlerFunction extends Construct {
   readonly fn: nodejs.NodejsFunction;
+  /** Where failed asynchronous invocations go; only for functions not invoked synchronously. */
+  readonly deadLetterQueue?: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
@@ -33,6 +45,31 @@ export class HandlerFunction extends Construct {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // issue 8: an explicit role instead of the AWSLambdaBasicExecutionRole managed policy (which
+    // allows logs:CreateLogGroup/PutLogEvents on every log group): this function may only write to
+    // its own log group. Grants (tables, secrets, X-Ray) are added to this role's default policy.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.entry}: its own log group, X-Ray, and the grants its handler needs`,
+    });
+    logGroup.grantWrite(role);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only xray:PutTraceSegments and xray:PutTelemetryRecords (Tracing.ACTIVE) use Resource "*": X-Ray has no resource-level permissions for them. test/infra/permissions.test.ts checks that nothing else is granted on "*".',
+    });
+    if (props.invokedSynchronouslyBy === undefined) {
+      this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself the dead-letter queue of a Lambda function; nothing consumes it automatically, so it needs no dead-letter queue of its own.',
+      });
+    }
     this.fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: `${REPO_ROOT}${props.entry}`,
       handler: 'handler',
@@ -47,6 +84,8 @@ export class HandlerFunction extends Construct {
         ...props.environment,
       },
       logGroup,
+      role,
+      ...(this.deadLetterQueue && { deadLetterQueue: this.deadLetterQueue }),
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
       projectRoot: REPO_ROOT,
@@ -62,6 +101,12 @@ export class HandlerFunction extends Construct {
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
     });
+    if (props.invokedSynchronouslyBy !== undefined) {
+      Validations.of(this.fn).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: `Invoked synchronously by ${props.invokedSynchronouslyBy}: the caller receives every error and handles it, and Lambda sends only failed asynchronous invocations to a dead-letter queue, so one would stay empty.`,
+      });
+    }
     markHandler(this.fn, props.entry);
   }
 }
