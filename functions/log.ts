@@ -27,7 +27,13 @@ export function createLogger(
 ): Logger {
   const emit = (lvl: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const record = { level: lvl, time: new Date().toISOString(), message: redactText(message), ...redactValue(base), ...redactValue(fields ?? {}) };
+    const record = {
+      level: lvl,
+      time: new Date().toISOString(),
+      message: redactText(message),
+      ...redactValue(base),
+      ...redactValue(fields ?? {}),
+    };
     write(JSON.stringify(record));
   };
   return {

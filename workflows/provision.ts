@@ -25,11 +25,20 @@ const CALL = { 'jobId.$': '$.jobId', 'trigger.$': '$.trigger', 'target.$': '$.ta
  * reason a person can act on.
  */
 export function provisionDefinition(scope: Construct, fns: ProvisionFunctions): sfn.IChainable {
-  const failed = new sfn.Fail(scope, 'Provisioning failed', { error: 'ProvisioningFailed', causePath: '$.error.Cause' });
+  const failed = new sfn.Fail(scope, 'Provisioning failed', {
+    error: 'ProvisioningFailed',
+    causePath: '$.error.Cause',
+  });
 
   // ---- failure path ------------------------------------------------------------------------
   const failJob = invoke(scope, 'Record failure', fns.record, {
-    payload: { record: 'failed', 'jobId.$': '$.jobId', 'target.$': '$.target', 'instanceId.$': '$.instanceId', 'error.$': '$.error' },
+    payload: {
+      record: 'failed',
+      'jobId.$': '$.jobId',
+      'target.$': '$.target',
+      'instanceId.$': '$.instanceId',
+      'error.$': '$.error',
+    },
     resultPath: sfn.JsonPath.DISCARD,
   }).next(failed);
   const failInvalid = invoke(scope, 'Record invalid request', fns.record, {
@@ -40,7 +49,16 @@ export function provisionDefinition(scope: Construct, fns: ProvisionFunctions): 
     payload: { ...CALL, 'onFailure.$': '$.onFailure', 'instanceId.$': '$.instanceId', 'error.$': '$.error' },
     resultPath: '$.wait',
   }).addCatch(failJob, { resultPath: '$.compensationError' });
-  compensate.next(new AwaitProgress(scope, 'AwaitCompensate', { label: 'Compensate', poll: fns.poll, onError: failJob, errorPath: '$.compensationError' })).next(failJob);
+  compensate
+    .next(
+      new AwaitProgress(scope, 'AwaitCompensate', {
+        label: 'Compensate',
+        poll: fns.poll,
+        onError: failJob,
+        errorPath: '$.compensationError',
+      }),
+    )
+    .next(failJob);
 
   // ---- building blocks ---------------------------------------------------------------------
   const action = (name: string, step: string, act: string, params: Record<string, unknown> = {}) =>
@@ -48,11 +66,21 @@ export function provisionDefinition(scope: Construct, fns: ProvisionFunctions): 
       payload: { ...CALL, step, action: act, 'instanceId.$': '$.instanceId', params },
       resultPath: '$.wait',
     }).addCatch(compensate, { resultPath: '$.error' });
-  const awaitDone = (label: string) => new AwaitProgress(scope, `Await${label.replace(/\W/g, '')}`, { label, poll: fns.poll, onError: compensate });
+  const awaitDone = (label: string) =>
+    new AwaitProgress(scope, `Await${label.replace(/\W/g, '')}`, {
+      label,
+      poll: fns.poll,
+      onError: compensate,
+    });
 
   // ---- the happy path ----------------------------------------------------------------------
   const validate = invoke(scope, 'Validate request', fns.validate, {
-    payload: { 'jobId.$': '$.jobId', 'trigger.$': '$.trigger', 'request.$': '$.request', 'executionArn.$': '$$.Execution.Id' },
+    payload: {
+      'jobId.$': '$.jobId',
+      'trigger.$': '$.trigger',
+      'request.$': '$.request',
+      'executionArn.$': '$$.Execution.Id',
+    },
     resultPath: '$',
   }).addCatch(failInvalid, { resultPath: '$.error' });
 
@@ -61,11 +89,23 @@ export function provisionDefinition(scope: Construct, fns: ProvisionFunctions): 
     resultPath: '$.wait',
   }).addCatch(compensate, { resultPath: '$.error' });
 
-  const rememberInstance = new sfn.Pass(scope, 'Remember instance', { inputPath: '$.wait.instanceId', resultPath: '$.instanceId' });
-  const rememberSnapshot = new sfn.Pass(scope, 'Remember snapshot', { inputPath: '$.wait.resourceId', resultPath: '$.snapshotId' });
+  const rememberInstance = new sfn.Pass(scope, 'Remember instance', {
+    inputPath: '$.wait.instanceId',
+    resultPath: '$.instanceId',
+  });
+  const rememberSnapshot = new sfn.Pass(scope, 'Remember snapshot', {
+    inputPath: '$.wait.resourceId',
+    resultPath: '$.snapshotId',
+  });
 
   const finish = invoke(scope, 'Record success', fns.record, {
-    payload: { record: 'succeeded', 'jobId.$': '$.jobId', 'target.$': '$.target', 'instanceId.$': '$.instanceId', 'snapshotId.$': '$.snapshotId' },
+    payload: {
+      record: 'succeeded',
+      'jobId.$': '$.jobId',
+      'target.$': '$.target',
+      'instanceId.$': '$.instanceId',
+      'snapshotId.$': '$.snapshotId',
+    },
     resultPath: sfn.JsonPath.DISCARD,
   })
     .addCatch(failJob, { resultPath: '$.error' })

@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
 import type { ProviderDefinition } from '../../functions/providers/definition.ts';
 import { closeAllPools } from '../../functions/providers/http/client.ts';
-import { type ComputeProvider, type Instance, INSTANCE_STATES, type InstanceState, type Operation, PROVIDER_IDS } from '../../functions/providers/port.ts';
-import { providerDefinition, PROVIDERS } from '../../functions/providers/registry.ts';
+import {
+  type ComputeProvider,
+  INSTANCE_STATES,
+  type Instance,
+  type InstanceState,
+  type Operation,
+  PROVIDER_IDS,
+} from '../../functions/providers/port.ts';
+import { PROVIDERS, providerDefinition } from '../../functions/providers/registry.ts';
 import { waitForOperation, waitForState } from '../../functions/providers/wait.ts';
 import { print, table } from '../output.ts';
 
@@ -22,13 +29,15 @@ interface CommonOptions {
 function locationFlags(): Array<{ flag: string; key: string; description: string }> {
   const seen = new Map<string, { flag: string; key: string; description: string }>();
   for (const def of Object.values(PROVIDERS)) {
-    for (const o of def.locationOptions) if (!seen.has(o.flag)) seen.set(o.flag, { ...o, description: `${o.description} (${def.id})` });
+    for (const o of def.locationOptions)
+      if (!seen.has(o.flag)) seen.set(o.flag, { ...o, description: `${o.description} (${def.id})` });
   }
   return [...seen.values()];
 }
 
 /** `--service-code` → `serviceCode`, as commander names option values. */
-const camel = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const camel = (flag: string) =>
+  flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function adapterFrom(o: CommonOptions): { def: ProviderDefinition; provider: ComputeProvider } {
   if (!o.provider) throw new UsageError(`--provider is required (one of ${PROVIDER_IDS.join(', ')})`);
@@ -37,8 +46,12 @@ function adapterFrom(o: CommonOptions): { def: ProviderDefinition; provider: Com
   for (const { key, flag } of def.locationOptions) values[key] = o[camel(flag)] as string | undefined;
   const location = def.locationFrom(values);
   const credentials = def.credentialsFromEnv(process.env);
-  if (!credentials) throw new UsageError(`${def.id} needs credentials: set ${def.credentialEnv.join(' and ')}`);
-  return { def, provider: def.createAdapter({ location, credentials, ...(o.endpoint && { endpoint: o.endpoint }) }) };
+  if (!credentials)
+    throw new UsageError(`${def.id} needs credentials: set ${def.credentialEnv.join(' and ')}`);
+  return {
+    def,
+    provider: def.createAdapter({ location, credentials, ...(o.endpoint && { endpoint: o.endpoint }) }),
+  };
 }
 
 function withCommon(cmd: Command): Command {
@@ -57,13 +70,21 @@ function show(instance: Instance): Record<string, unknown> {
     state: instance.state,
     type: instance.type,
     ip: instance.ipv4[0] ?? '',
-    labels: Object.entries(instance.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    labels: Object.entries(instance.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
   };
 }
 
 const COLUMNS = ['id', 'name', 'state', 'type', 'ip', 'labels'];
 
-async function finish(provider: ComputeProvider, op: Operation, o: CommonOptions, id: string, state?: InstanceState) {
+async function finish(
+  provider: ComputeProvider,
+  op: Operation,
+  o: CommonOptions,
+  id: string,
+  state?: InstanceState,
+) {
   let result: unknown = op;
   if (o.wait) {
     const progress = (detail: string) => {
@@ -71,11 +92,13 @@ async function finish(provider: ComputeProvider, op: Operation, o: CommonOptions
     };
     const done = await waitForOperation(provider, op, { onPoll: progress });
     result = done;
-    if (state) result = (await waitForState(provider, id, state, { onPoll: progress })) ?? { id, state: 'deleted' };
+    if (state)
+      result = (await waitForState(provider, id, state, { onPoll: progress })) ?? { id, state: 'deleted' };
     if (!o.json && process.stderr.isTTY) process.stderr.write('\n');
   }
   print(result, Boolean(o.json), () => {
-    if (result && typeof result === 'object' && 'state' in result && 'name' in result) return table([show(result as Instance)], COLUMNS);
+    if (result && typeof result === 'object' && 'state' in result && 'name' in result)
+      return table([show(result as Instance)], COLUMNS);
     const r = result as Operation;
     return `${r.action} ${r.status}${'resourceId' in r && r.resourceId ? ` → ${r.resourceId}` : ''} (operation ${r.id})`;
   });
@@ -87,15 +110,17 @@ async function finish(provider: ComputeProvider, op: Operation, o: CommonOptions
  */
 export function registerInstances(program: Command): void {
   const instances = program.command('instances').description('list and act on instances at a provider');
-  const run = (fn: (o: CommonOptions, ...args: string[]) => Promise<void>) => async (...args: unknown[]) => {
-    const cmd = args[args.length - 1] as Command;
-    const positional = args.slice(0, -2).map(String);
-    try {
-      await fn(cmd.opts() as CommonOptions, ...positional);
-    } finally {
-      await closeAllPools();
-    }
-  };
+  const run =
+    (fn: (o: CommonOptions, ...args: string[]) => Promise<void>) =>
+    async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      const positional = args.slice(0, -2).map(String);
+      try {
+        await fn(cmd.opts() as CommonOptions, ...positional);
+      } finally {
+        await closeAllPools();
+      }
+    };
 
   withCommon(instances.command('list').description('list instances (every page)'))
     .option('--label <key=value...>', 'only instances with these labels')
@@ -110,7 +135,8 @@ export function registerInstances(program: Command): void {
           labels[k] = v.join('=');
         }
         const states = o.state as InstanceState[] | undefined;
-        for (const s of states ?? []) if (!INSTANCE_STATES.includes(s)) throw new UsageError(`unknown state '${s}'`);
+        for (const s of states ?? [])
+          if (!INSTANCE_STATES.includes(s)) throw new UsageError(`unknown state '${s}'`);
         const list = await provider.list({ labels, ...(states && { states }) });
         print(list, Boolean(o.json), () => (list.length ? table(list.map(show), COLUMNS) : 'no instances'));
       }),
@@ -124,7 +150,9 @@ export function registerInstances(program: Command): void {
     }),
   );
 
-  const simple: Array<[string, string, (p: ComputeProvider, id: string) => Promise<Operation>, InstanceState | undefined]> = [
+  const simple: Array<
+    [string, string, (p: ComputeProvider, id: string) => Promise<Operation>, InstanceState | undefined]
+  > = [
     ['start', 'start an instance', (p, id) => p.start(id), 'running'],
     ['stop', 'stop an instance', (p, id) => p.stop(id), 'stopped'],
     ['reboot', 'reboot an instance', (p, id) => p.reboot(id), 'running'],
@@ -141,7 +169,13 @@ export function registerInstances(program: Command): void {
       );
   }
 
-  withCommon(instances.command('scale').description('change the instance type (by name or id)').argument('<id>').argument('<type>'))
+  withCommon(
+    instances
+      .command('scale')
+      .description('change the instance type (by name or id)')
+      .argument('<id>')
+      .argument('<type>'),
+  )
     .option('--wait', 'wait until the provider has finished')
     .action(
       run(async (o, id, type) => {
@@ -150,7 +184,9 @@ export function registerInstances(program: Command): void {
       }),
     );
 
-  withCommon(instances.command('snapshot').description('snapshot an instance').argument('<id>').argument('<name>'))
+  withCommon(
+    instances.command('snapshot').description('snapshot an instance').argument('<id>').argument('<name>'),
+  )
     .option('--wait', 'wait until the provider has finished')
     .action(
       run(async (o, id, name) => {

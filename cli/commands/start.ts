@@ -11,13 +11,19 @@ const port = (value: string) => {
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('run fleetflow on this machine: local engine, dynalite, webhooks and jobs API, provider simulators')
+    .description(
+      'run fleetflow on this machine: local engine, dynalite, webhooks and jobs API, provider simulators',
+    )
     .option('--port <n>', 'HTTP port for webhooks and the jobs API', port, 8787)
     .option('--data-dir <dir>', 'where jobs, audit events and the webhook secret are kept', './.fleetflow')
     .action(async (o: { port: number; dataDir: string }) => {
       const runtime = await startRuntime({ dataDir: o.dataDir, port: o.port });
-      const sims = Object.entries(runtime.simulators).map(([id, sim]) => `    ${id.padEnd(13)} simulator ${sim.endpoint(sim.defaultLocation)}`);
-      const real = runtime.accounts.filter((a) => !runtime.simulators[a.provider]).map((a) => `    ${a.provider.padEnd(13)} real API (credentials from the environment)`);
+      const sims = Object.entries(runtime.simulators).map(
+        ([id, sim]) => `    ${id.padEnd(13)} simulator ${sim.endpoint(sim.defaultLocation)}`,
+      );
+      const real = runtime.accounts
+        .filter((a) => !runtime.simulators[a.provider])
+        .map((a) => `    ${a.provider.padEnd(13)} real API (credentials from the environment)`);
       process.stdout.write(
         [
           'fleetflow is running.',

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { payloadHash } from '../store/idempotency.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { audited } from '../runtime/audited.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { startProgress } from '../runtime/progress.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
+import { payloadHash } from '../store/idempotency.ts';
 
 const input = z.object({
   ...callContextSchema,
@@ -30,10 +30,19 @@ const input = z.object({
 export const handler = taskHandler('instance-create', input, async (ctx) => {
   const { idempotency, jobs } = stores();
   const startedAt = new Date().toISOString();
-  const op = await idempotency.run(`${ctx.jobId}:create`, { target: ctx.target, spec: ctx.spec, hash: payloadHash(ctx.spec) }, async () => {
-    const provider = await providerFor(ctx.target);
-    return audited(ctx, 'create', undefined, ctx.spec, () => provider.create(ctx.spec));
+  const op = await idempotency.run(
+    `${ctx.jobId}:create`,
+    { target: ctx.target, spec: ctx.spec, hash: payloadHash(ctx.spec) },
+    async () => {
+      const provider = await providerFor(ctx.target);
+      return audited(ctx, 'create', undefined, ctx.spec, () => provider.create(ctx.spec));
+    },
+  );
+  await jobs.appendStep(ctx.jobId, {
+    name: 'create',
+    status: 'STARTED',
+    startedAt,
+    detail: { operationId: op.id },
   });
-  await jobs.appendStep(ctx.jobId, { name: 'create', status: 'STARTED', startedAt, detail: { operationId: op.id } });
   return startProgress('create', op, { untilState: 'running' });
 });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { targetSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
-import { explainFailure } from '../runtime/failures.ts';
 
 const input = z.discriminatedUnion('record', [
   z.object({
@@ -29,14 +29,23 @@ export const handler = taskHandler('job-record', input, async (event) => {
   const now = new Date().toISOString();
   switch (event.record) {
     case 'skipped':
-      await jobs.appendStep(event.jobId, { name: event.step, status: 'SKIPPED', startedAt: now, endedAt: now, detail: { reason: event.reason } });
+      await jobs.appendStep(event.jobId, {
+        name: event.step,
+        status: 'SKIPPED',
+        startedAt: now,
+        endedAt: now,
+        detail: { reason: event.reason },
+      });
       return { recorded: 'skipped' };
     case 'succeeded':
       await jobs.recordResult(event.jobId, event.instanceId, {
         status: 'SUCCEEDED',
         provider: event.target.provider,
         instanceId: event.instanceId,
-        detail: { location: event.target.location, ...(event.snapshotId && { snapshotId: event.snapshotId }) },
+        detail: {
+          location: event.target.location,
+          ...(event.snapshotId && { snapshotId: event.snapshotId }),
+        },
       });
       await jobs.transition(event.jobId, 'SUCCEEDED');
       return { recorded: 'succeeded' };

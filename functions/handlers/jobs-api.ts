@@ -16,7 +16,10 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
     if (id) {
       const job = await jobs.get(id);
       if (!job) return problem(404, 'job-not-found', `no job ${id}`);
-      const [events, pendingIntents] = await Promise.all([audit.byJob(id, { limit: 200, order: 'oldest' }), audit.pendingIntents(id)]);
+      const [events, pendingIntents] = await Promise.all([
+        audit.byJob(id, { limit: 200, order: 'oldest' }),
+        audit.pendingIntents(id),
+      ]);
       return json(200, { job, audit: events.items, pendingIntents });
     }
     const q = event.queryStringParameters ?? {};
@@ -24,8 +27,12 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
       return problem(400, 'invalid-status', `status must be one of ${JOB_STATUSES.join(', ')}`);
     }
     const limit = q.limit ? Number(q.limit) : 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) return problem(400, 'invalid-limit', 'limit must be 1-200');
-    const page = await jobs.list(q.status ? { status: q.status as JobStatus } : {}, { limit, ...(q.cursor && { cursor: q.cursor }) });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+      return problem(400, 'invalid-limit', 'limit must be 1-200');
+    const page = await jobs.list(q.status ? { status: q.status as JobStatus } : {}, {
+      limit,
+      ...(q.cursor && { cursor: q.cursor }),
+    });
     return json(200, page);
   } catch (error) {
     log.error('jobs api failed', { error: (error as Error).name, message: (error as Error).message });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { IDEMPOTENCY_LABEL } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { audited } from '../runtime/audited.ts';
 import { taskHandler } from '../runtime/handler.ts';
-import { startProgress, type Progress } from '../runtime/progress.ts';
+import { type Progress, startProgress } from '../runtime/progress.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
-import { IDEMPOTENCY_LABEL } from '../providers/port.ts';
 
 const input = z.object({
   ...callContextSchema,
@@ -23,8 +23,21 @@ export const handler = taskHandler('provision-compensate', input, async (ctx): P
   const { jobs } = stores();
   const now = new Date().toISOString();
   const record = (detail: Record<string, string>) =>
-    jobs.appendStep(ctx.jobId, { name: 'compensate', status: 'SUCCEEDED', startedAt: now, endedAt: now, detail });
-  const nothing = (reason: string): Progress => ({ step: 'compensate', attempt: 0, waitSeconds: 0, deadlineAt: now, done: true, resourceId: reason });
+    jobs.appendStep(ctx.jobId, {
+      name: 'compensate',
+      status: 'SUCCEEDED',
+      startedAt: now,
+      endedAt: now,
+      detail,
+    });
+  const nothing = (reason: string): Progress => ({
+    step: 'compensate',
+    attempt: 0,
+    waitSeconds: 0,
+    deadlineAt: now,
+    done: true,
+    resourceId: reason,
+  });
 
   if (ctx.onFailure === 'keep') {
     await record({ decision: 'kept', reason: 'the request asked to keep a half-built instance' });
@@ -45,7 +58,18 @@ export const handler = taskHandler('provision-compensate', input, async (ctx): P
     await record({ decision: 'already-gone', instanceId });
     return nothing('already-gone');
   }
-  const op = await audited(ctx, 'delete', instanceId, { reason: `compensation after ${ctx.error.Error}` }, () => provider.delete(instanceId));
-  await jobs.appendStep(ctx.jobId, { name: 'compensate', status: 'STARTED', startedAt: now, detail: { decision: 'delete', instanceId } });
+  const op = await audited(
+    ctx,
+    'delete',
+    instanceId,
+    { reason: `compensation after ${ctx.error.Error}` },
+    () => provider.delete(instanceId),
+  );
+  await jobs.appendStep(ctx.jobId, {
+    name: 'compensate',
+    status: 'STARTED',
+    startedAt: now,
+    detail: { decision: 'delete', instanceId },
+  });
   return startProgress('compensate', op, { instanceId, untilState: 'deleted' });
 });

@@ -79,7 +79,9 @@ export abstract class BaseProvider implements ComputeProvider {
    */
   protected async findByIdempotencyKey(key: string, spec: ResolvedCreateSpec): Promise<Instance | undefined> {
     const found = await this._list({ labels: { [IDEMPOTENCY_LABEL]: key } });
-    return found.find((i) => i.labels[IDEMPOTENCY_LABEL] === key && i.state !== 'deleted' && i.name === spec.name);
+    return found.find(
+      (i) => i.labels[IDEMPOTENCY_LABEL] === key && i.state !== 'deleted' && i.name === spec.name,
+    );
   }
 
   // ---- the port --------------------------------------------------------------------------
@@ -97,10 +99,14 @@ export abstract class BaseProvider implements ComputeProvider {
   async create(spec: CreateInstanceSpec): Promise<Operation> {
     this.require('create');
     if (!spec.name || typeof spec.name !== 'string') throw this.inputError('create', 'a name is required');
-    const [type, template] = await Promise.all([this.resolveType(spec.type), this.resolveTemplate(spec.template)]);
+    const [type, template] = await Promise.all([
+      this.resolveType(spec.type),
+      this.resolveTemplate(spec.template),
+    ]);
     const labels = { ...spec.labels };
     // Providers without labels find the instance by name instead (see findByIdempotencyKey).
-    if (spec.idempotencyKey && this.capabilities.labels.supported) labels[IDEMPOTENCY_LABEL] = spec.idempotencyKey;
+    if (spec.idempotencyKey && this.capabilities.labels.supported)
+      labels[IDEMPOTENCY_LABEL] = spec.idempotencyKey;
     const resolved: ResolvedCreateSpec = { ...spec, typeId: type.id, templateId: template.id, labels };
 
     if (spec.idempotencyKey) {
@@ -171,7 +177,14 @@ export abstract class BaseProvider implements ComputeProvider {
   // ---- helpers for adapters --------------------------------------------------------------
   /** A pending operation reference. */
   protected pending(action: Action, id: string, instanceId?: string): Operation {
-    return { provider: this.provider, location: this.location, id, action, status: 'pending', ...(instanceId && { instanceId }) };
+    return {
+      provider: this.provider,
+      location: this.location,
+      id,
+      action,
+      status: 'pending',
+      ...(instanceId && { instanceId }),
+    };
   }
   /** Work that finished synchronously. */
   protected succeeded(action: Action, id: string, resourceId?: string, instanceId?: string): Operation {
@@ -202,12 +215,18 @@ export abstract class BaseProvider implements ComputeProvider {
     const hit =
       entries.find((e) => e.id === nameOrId) ?? entries.find((e) => e.name.toLowerCase() === wanted);
     if (hit) return hit;
-    const some = entries.slice(0, 8).map((e) => e.name).join(', ');
-    throw new ProviderNotFoundError(`${this.provider}: unknown ${kind} '${nameOrId}' (known: ${some}${entries.length > 8 ? ', …' : ''})`, {
-      provider: this.provider,
-      action: 'create',
-      code: 'unknown-' + kind.replace(' ', '-'),
-    });
+    const some = entries
+      .slice(0, 8)
+      .map((e) => e.name)
+      .join(', ');
+    throw new ProviderNotFoundError(
+      `${this.provider}: unknown ${kind} '${nameOrId}' (known: ${some}${entries.length > 8 ? ', …' : ''})`,
+      {
+        provider: this.provider,
+        action: 'create',
+        code: 'unknown-' + kind.replace(' ', '-'),
+      },
+    );
   }
 
   private async loadCatalogue() {
@@ -229,7 +248,8 @@ export abstract class BaseProvider implements ComputeProvider {
   }
 
   private checkId(id: string): string {
-    if (typeof id !== 'string' || !SAFE_ID.test(id)) throw this.inputError('get', `invalid instance id '${String(id).slice(0, 40)}'`);
+    if (typeof id !== 'string' || !SAFE_ID.test(id))
+      throw this.inputError('get', `invalid instance id '${String(id).slice(0, 40)}'`);
     return id;
   }
 

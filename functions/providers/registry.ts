@@ -1,5 +1,5 @@
-import type { ProviderDefinition } from './definition.ts';
 import { definition as cloudca } from './cloudca/index.ts';
+import type { ProviderDefinition } from './definition.ts';
 import { definition as exoscale } from './exoscale/index.ts';
 import { definition as exoscaleV1 } from './exoscale-v1/index.ts';
 import { definition as gcore } from './gcore/index.ts';

@@ -1,13 +1,18 @@
 import { z } from 'zod';
-import type { Target } from '../runtime/accounts.ts';
 import { providerDefinition } from '../providers/registry.ts';
+import type { Target } from '../runtime/accounts.ts';
 
 /**
  * The provisioning request, as a webhook sends it. Each provider names its location its own way
  * (a zone, a project and region, a service code and environment); everything else is shared.
  */
-const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'letters, digits, dots and dashes; at most 63');
-const labels = z.record(z.string().regex(/^[a-zA-Z0-9_.:/-]{1,63}$/, 'label keys: letters, digits and _.:/-'), z.string().max(255));
+const name = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'letters, digits, dots and dashes; at most 63');
+const labels = z.record(
+  z.string().regex(/^[a-zA-Z0-9_.:/-]{1,63}$/, 'label keys: letters, digits and _.:/-'),
+  z.string().max(255),
+);
 
 const common = {
   account: z.string().min(1).max(64).default('default'),
@@ -27,7 +32,12 @@ const common = {
 export const provisionRequestSchema = z.discriminatedUnion('provider', [
   z.strictObject({ provider: z.literal('exoscale'), zone: z.string().min(1), ...common }),
   z.strictObject({ provider: z.literal('exoscale-v1'), zone: z.string().min(1), ...common }),
-  z.strictObject({ provider: z.literal('gcore'), project: z.number().int().positive(), region: z.number().int().positive(), ...common }),
+  z.strictObject({
+    provider: z.literal('gcore'),
+    project: z.number().int().positive(),
+    region: z.number().int().positive(),
+    ...common,
+  }),
   z.strictObject({ provider: z.literal('genesiscloud'), region: z.string().min(1), ...common }),
   z.strictObject({
     provider: z.literal('cloudca'),

@@ -1,5 +1,5 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { createHash } from 'node:crypto';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stores } from '../runtime/stores.ts';
 import type { Trigger } from '../store/schemas.ts';
 import type { ProvisionRequest } from './request.ts';
@@ -51,8 +51,14 @@ export async function startProvisioning(args: {
     } catch (error) {
       // The execution already ran for this delivery: the job it made is the answer.
       if (error instanceof ExecutionAlreadyExists) return { jobId };
-      await jobs.transition(jobId, 'FAILED', { error: { code: 'StartFailed', message: 'the workflow could not be started' } }).catch(() => undefined);
-      throw new StartFailedError(`could not start the provisioning workflow for job ${jobId}`, { cause: error });
+      await jobs
+        .transition(jobId, 'FAILED', {
+          error: { code: 'StartFailed', message: 'the workflow could not be started' },
+        })
+        .catch(() => undefined);
+      throw new StartFailedError(`could not start the provisioning workflow for job ${jobId}`, {
+        cause: error,
+      });
     }
   });
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ProviderDefinition } from '../providers/definition.ts';
 import { ProviderAuthenticationError } from '../providers/errors.ts';
 import { registerSecret } from '../providers/http/redact.ts';
-import { PROVIDER_IDS, type ComputeProvider, type ProviderId } from '../providers/port.ts';
+import { type ComputeProvider, PROVIDER_IDS, type ProviderId } from '../providers/port.ts';
 import { providerDefinition } from '../providers/registry.ts';
 import { readSecretJson } from './secrets.ts';
 
@@ -43,16 +43,22 @@ export function accountsFromEnv(env: NodeJS.ProcessEnv = process.env): AccountCo
     throw new AccountConfigError('FLEETFLOW_ACCOUNTS is not valid JSON', { cause: error });
   }
   const result = z.array(accountConfigSchema).safeParse(parsed);
-  if (!result.success) throw new AccountConfigError(`FLEETFLOW_ACCOUNTS is invalid: ${result.error.issues[0]?.message}`);
+  if (!result.success)
+    throw new AccountConfigError(`FLEETFLOW_ACCOUNTS is invalid: ${result.error.issues[0]?.message}`);
   return result.data;
 }
 
 const adapters = new Map<string, ComputeProvider>();
 
 /** The adapter for a target, built once per process (keep-alive pools and catalogues are reused). */
-export async function providerFor(target: Target, env: NodeJS.ProcessEnv = process.env): Promise<ComputeProvider> {
+export async function providerFor(
+  target: Target,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ComputeProvider> {
   const def = providerDefinition(target.provider);
-  const account = accountsFromEnv(env).find((a) => a.provider === target.provider && a.account === target.account);
+  const account = accountsFromEnv(env).find(
+    (a) => a.provider === target.provider && a.account === target.account,
+  );
   const credentials = await credentialsFor(def, target, account, env);
   const endpoint = account?.endpoint;
   const key = JSON.stringify([target, endpoint, credentials]);
@@ -72,7 +78,8 @@ async function credentialsFor(
 ): Promise<Record<string, string>> {
   let credentials: Record<string, string> | undefined;
   if (account?.credentials) credentials = account.credentials;
-  else if (account?.secretArn) credentials = z.record(z.string(), z.string()).parse(await readSecretJson(account.secretArn));
+  else if (account?.secretArn)
+    credentials = z.record(z.string(), z.string()).parse(await readSecretJson(account.secretArn));
   else if (target.account === 'default') credentials = def.credentialsFromEnv(env);
   if (!credentials) {
     throw new ProviderAuthenticationError(

@@ -37,13 +37,24 @@ export async function audited(
   try {
     const op = await call();
     await audit.appendOutcome(intent, {
-      result: { status: op.status, operationId: op.id, ...('resourceId' in op && op.resourceId && { resourceId: op.resourceId }) },
+      result: {
+        status: op.status,
+        operationId: op.id,
+        ...('resourceId' in op && op.resourceId && { resourceId: op.resourceId }),
+      },
     });
     return op;
   } catch (error) {
     const e = error as ProviderError;
     await audit.appendOutcome(intent, {
-      result: { error: { name: e.name, message: e.message, ...(e.status && { status: e.status }), ...(e.code && { code: e.code }) } },
+      result: {
+        error: {
+          name: e.name,
+          message: e.message,
+          ...(e.status && { status: e.status }),
+          ...(e.code && { code: e.code }),
+        },
+      },
       ...(e.requestId && { providerRequestId: e.requestId }),
     });
     throw error;

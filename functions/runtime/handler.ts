@@ -10,12 +10,18 @@ export class InvalidInputError extends Error {
  * A Step Functions task handler: parse the input with zod, run the service call, return plain
  * JSON. Errors keep their `name`, because the workflows' Retry and Catch match on it.
  */
-export function taskHandler<S extends z.ZodType, R>(name: string, schema: S, run: (input: z.output<S>) => Promise<R>) {
+export function taskHandler<S extends z.ZodType, R>(
+  name: string,
+  schema: S,
+  run: (input: z.output<S>) => Promise<R>,
+) {
   const log = logger.child({ handler: name });
   return async (event: unknown): Promise<R> => {
     const parsed = schema.safeParse(event);
     if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+      const issues = parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
       throw new InvalidInputError(`${name}: invalid input: ${issues.join('; ')}`);
     }
     try {

@@ -22,8 +22,14 @@ export function stores(env: NodeJS.ProcessEnv = process.env): Stores {
   const key = JSON.stringify([names, env.AWS_ENDPOINT_URL_DYNAMODB ?? '']);
   let s = built.get(key);
   if (!s) {
-    const { doc } = createDynamo(env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {});
-    s = { jobs: new JobStore(doc, names.jobs), audit: new AuditLog(doc, names.audit), idempotency: new Idempotency(doc, names.idempotency) };
+    const { doc } = createDynamo(
+      env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {},
+    );
+    s = {
+      jobs: new JobStore(doc, names.jobs),
+      audit: new AuditLog(doc, names.audit),
+      idempotency: new Idempotency(doc, names.idempotency),
+    };
     built.set(key, s);
   }
   return s;

@@ -33,7 +33,9 @@ export function runContractSuite(def: ProviderDefinition): void {
       });
 
     beforeAll(async () => {
-      sim = await def.createSimulator({ seed: 7, fleetSize: 23, transitionMs: 20, operationMs: 20, maxPageSize: 5 }).start();
+      sim = await def
+        .createSimulator({ seed: 7, fleetSize: 23, transitionMs: 20, operationMs: 20, maxPageSize: 5 })
+        .start();
       provider = adapter();
     });
     afterAll(async () => {
@@ -87,7 +89,9 @@ export function runContractSuite(def: ProviderDefinition): void {
       const one = await provider.get(first!.id);
       expect(one.id).toBe(first!.id);
       expect(one.name).toBe(first!.name);
-      await expect(provider.get('00000000-0000-4000-a000-000000000000')).rejects.toBeInstanceOf(ProviderNotFoundError);
+      await expect(provider.get('00000000-0000-4000-a000-000000000000')).rejects.toBeInstanceOf(
+        ProviderNotFoundError,
+      );
     });
 
     it('resolves types and templates by name through the catalogue', async () => {
@@ -99,13 +103,19 @@ export function runContractSuite(def: ProviderDefinition): void {
 
     it('rejects an unknown type before sending any mutation', async () => {
       const before = sim.mutations().length;
-      await expect(provider.create({ ...def.contract.createSpec, name: 'bad-type', type: 'no-such-type' })).rejects.toThrow(/no-such-type/);
+      await expect(
+        provider.create({ ...def.contract.createSpec, name: 'bad-type', type: 'no-such-type' }),
+      ).rejects.toThrow(/no-such-type/);
       expect(sim.mutations().length).toBe(before);
     });
 
     let created: Instance;
     it('creates an instance and reports the new id through the operation', async () => {
-      const op = await provider.create({ ...def.contract.createSpec, name: 'contract-web-1', labels: { team: 'contract' } });
+      const op = await provider.create({
+        ...def.contract.createSpec,
+        name: 'contract-web-1',
+        labels: { team: 'contract' },
+      });
       const done = await waitForOperation(provider, op, FAST);
       expect(done.status).toBe('succeeded');
       const id = done.status === 'succeeded' ? done.resourceId : undefined;
@@ -131,7 +141,11 @@ export function runContractSuite(def: ProviderDefinition): void {
       await waitForOperation(provider, await provider.stop(created.id), FAST);
       await waitForState(provider, created.id, 'stopped', FAST);
       const outcome = await provider.stop(created.id).then(
-        (op) => waitForOperation(provider, op, FAST).then(() => 'accepted', (e) => e),
+        (op) =>
+          waitForOperation(provider, op, FAST).then(
+            () => 'accepted',
+            (e) => e,
+          ),
         (e) => e,
       );
       expect(outcome).toBeInstanceOf(ProviderError);
@@ -144,8 +158,12 @@ export function runContractSuite(def: ProviderDefinition): void {
       const cap = provider.capabilities.scale;
       if (!cap.supported) {
         const before = sim.requestLog.length;
-        await expect(provider.scale(created.id, def.contract.scaleTo)).rejects.toBeInstanceOf(UnsupportedActionError);
-        await expect(provider.scale(created.id, def.contract.scaleTo)).rejects.toThrow(new RegExp(`${def.id}.*scale`));
+        await expect(provider.scale(created.id, def.contract.scaleTo)).rejects.toBeInstanceOf(
+          UnsupportedActionError,
+        );
+        await expect(provider.scale(created.id, def.contract.scaleTo)).rejects.toThrow(
+          new RegExp(`${def.id}.*scale`),
+        );
         expect(sim.requestLog.length).toBe(before);
         return;
       }
@@ -172,7 +190,11 @@ export function runContractSuite(def: ProviderDefinition): void {
         await expect(provider.snapshot(created.id, 's')).rejects.toBeInstanceOf(UnsupportedActionError);
         return;
       }
-      const done = await waitForOperation(provider, await provider.snapshot(created.id, 'contract-snap'), FAST);
+      const done = await waitForOperation(
+        provider,
+        await provider.snapshot(created.id, 'contract-snap'),
+        FAST,
+      );
       expect(done.status === 'succeeded' && done.resourceId).toBeTruthy();
     });
 
@@ -189,10 +211,16 @@ export function runContractSuite(def: ProviderDefinition): void {
 
     it('sets and removes labels where the provider has them', async () => {
       if (!provider.capabilities.labels.supported) {
-        await expect(provider.setLabels(created.id, { a: 'b' })).rejects.toBeInstanceOf(UnsupportedActionError);
+        await expect(provider.setLabels(created.id, { a: 'b' })).rejects.toBeInstanceOf(
+          UnsupportedActionError,
+        );
         return;
       }
-      await waitForOperation(provider, await provider.setLabels(created.id, { env: 'test', team: null }), FAST);
+      await waitForOperation(
+        provider,
+        await provider.setLabels(created.id, { env: 'test', team: null }),
+        FAST,
+      );
       const labels = (await provider.get(created.id)).labels;
       expect(labels.env).toBe('test');
       expect(labels.team).toBeUndefined();
@@ -249,7 +277,11 @@ export function runContractSuite(def: ProviderDefinition): void {
       // And a plain retry by the caller with the same key returns the same instance.
       const again = await waitForOperation(
         provider,
-        await provider.create({ ...def.contract.createSpec, name: 'contract-ambiguous', idempotencyKey: 'idem-contract-1' }),
+        await provider.create({
+          ...def.contract.createSpec,
+          name: 'contract-ambiguous',
+          idempotencyKey: 'idem-contract-1',
+        }),
         FAST,
       );
       expect(again.status === 'succeeded' && again.resourceId).toBe(id);
@@ -264,7 +296,10 @@ export function runContractSuite(def: ProviderDefinition): void {
       const error = await bad.list().catch((e) => e);
       expect(error).toBeInstanceOf(ProviderAuthenticationError);
       const text = `${error.message} ${JSON.stringify(error)} ${String(error.stack)}`;
-      for (const secret of [...Object.values(def.contract.badCredentials), ...Object.values(sim.credentials)]) {
+      for (const secret of [
+        ...Object.values(def.contract.badCredentials),
+        ...Object.values(sim.credentials),
+      ]) {
         expect(text).not.toContain(secret);
       }
     });
@@ -272,7 +307,10 @@ export function runContractSuite(def: ProviderDefinition): void {
     it('deletes an instance', async () => {
       await waitForOperation(provider, await provider.delete(created.id), FAST);
       await waitForState(provider, created.id, 'deleted', FAST);
-      const after = await provider.get(created.id).then((i) => i.state, (e) => e);
+      const after = await provider.get(created.id).then(
+        (i) => i.state,
+        (e) => e,
+      );
       if (after instanceof Error) expect(after).toBeInstanceOf(ProviderNotFoundError);
       else expect(after).toBe('deleted');
     });
@@ -280,11 +318,17 @@ export function runContractSuite(def: ProviderDefinition): void {
     it('refuses a wrong-state request from the simulator itself, not only from the adapter', async () => {
       // Deleting twice: the second request must reach the simulator and be refused there.
       const outcome = await provider.delete(created.id).then(
-        (op) => waitForOperation(provider, op, FAST).then(() => 'accepted', (e) => e),
+        (op) =>
+          waitForOperation(provider, op, FAST).then(
+            () => 'accepted',
+            (e) => e,
+          ),
         (e) => e,
       );
       expect(outcome).toBeInstanceOf(ProviderError);
-      expect(outcome instanceof ProviderNotFoundError || outcome instanceof ProviderInvalidStateError).toBe(true);
+      expect(outcome instanceof ProviderNotFoundError || outcome instanceof ProviderInvalidStateError).toBe(
+        true,
+      );
     });
   });
 }

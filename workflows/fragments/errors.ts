@@ -38,6 +38,11 @@ export function withRetries<T extends sfn.TaskStateBase>(task: T): T {
     maxDelay: Duration.seconds(60),
     jitterStrategy: sfn.JitterType.FULL,
   });
-  task.addRetry({ errors: ['Lambda.Unknown', 'States.Timeout'], interval: Duration.seconds(2), maxAttempts: 2, backoffRate: 2 });
+  task.addRetry({
+    errors: ['Lambda.Unknown', 'States.Timeout'],
+    interval: Duration.seconds(2),
+    maxAttempts: 2,
+    backoffRate: 2,
+  });
   return task;
 }

@@ -1,11 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, errors as undiciErrors } from 'undici';
-import { type Logger, logger as defaultLogger } from '../../log.ts';
-import {
-  ProviderError,
-  ProviderOutcomeUnknownError,
-  ProviderTransientError,
-} from '../errors.ts';
+import { logger as defaultLogger, type Logger } from '../../log.ts';
+import { type ProviderError, ProviderOutcomeUnknownError, ProviderTransientError } from '../errors.ts';
 import type { Action, ProviderId } from '../port.ts';
 import { redactText, registerSecret } from './redact.ts';
 import { parseRetryAfter, RetryPolicy } from './retry.ts';
@@ -98,7 +94,13 @@ export async function closeAllPools(): Promise<void> {
 const REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-correlation-id', 'x-amzn-requestid'];
 
 /** Errors raised before any byte of the request reached the server. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
 
 export class HttpClient {
   readonly provider: ProviderId;
@@ -141,12 +143,15 @@ export class HttpClient {
         }
         const where = `${request.method} ${this.basePath}${request.path}`;
         if (maybeSent && !idempotent) {
-          throw new ProviderOutcomeUnknownError(`${this.provider}: ${where} failed after sending (${code}); the outcome is unknown`, {
-            provider: this.provider,
-            action: request.action,
-            code,
-            cause: error,
-          });
+          throw new ProviderOutcomeUnknownError(
+            `${this.provider}: ${where} failed after sending (${code}); the outcome is unknown`,
+            {
+              provider: this.provider,
+              action: request.action,
+              code,
+              cause: error,
+            },
+          );
         }
         throw new ProviderTransientError(`${this.provider}: ${where} failed: ${code} (${decision.reason})`, {
           provider: this.provider,
@@ -164,7 +169,12 @@ export class HttpClient {
       const retryAfterMs = parseRetryAfter(answer.headers);
       const decision = this.retry.decide(
         attempt,
-        { kind: 'status', status: answer.status, transient: error.retryable, ...(retryAfterMs !== undefined && { retryAfterMs }) },
+        {
+          kind: 'status',
+          status: answer.status,
+          transient: error.retryable,
+          ...(retryAfterMs !== undefined && { retryAfterMs }),
+        },
         idempotent,
       );
       this.log.debug('provider error', {
@@ -199,7 +209,11 @@ export class HttpClient {
   private async once(request: HttpRequest): Promise<HttpAnswer> {
     const query: Array<[string, string]> = [];
     for (const [k, v] of Object.entries(request.query ?? {})) if (v !== undefined) query.push([k, String(v)]);
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'fleetflow/0.1', ...request.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'fleetflow/0.1',
+      ...request.headers,
+    };
     let body: string | undefined;
     if (request.form) {
       body = new URLSearchParams(request.form).toString();
@@ -235,8 +249,14 @@ export class HttpClient {
         parsed = undefined;
       }
     }
-    const answer: HttpAnswer = { status: response.statusCode, headers: responseHeaders, body: parsed, text: redactText(text) };
-    const requestId = this.options.requestIdFrom?.(answer) ?? REQUEST_ID_HEADERS.map((h) => responseHeaders[h]).find(Boolean);
+    const answer: HttpAnswer = {
+      status: response.statusCode,
+      headers: responseHeaders,
+      body: parsed,
+      text: redactText(text),
+    };
+    const requestId =
+      this.options.requestIdFrom?.(answer) ?? REQUEST_ID_HEADERS.map((h) => responseHeaders[h]).find(Boolean);
     if (requestId) answer.requestId = requestId;
     return answer;
   }

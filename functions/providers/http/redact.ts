@@ -15,12 +15,21 @@ export function registerSecret(value: string | undefined): void {
 
 const PATTERNS: Array<[RegExp, string]> = [
   // Authorization / auth-bearing headers, in any of the schemes the five providers use.
-  [/\b(authorization|x-auth-token|mc-api-key|x-api-key)(["']?\s*[:=]\s*["']?)[^"',\n}]+/gi, `$1$2${REDACTED}`],
+  [
+    /\b(authorization|x-auth-token|mc-api-key|x-api-key)(["']?\s*[:=]\s*["']?)[^"',\n}]+/gi,
+    `$1$2${REDACTED}`,
+  ],
   [/\b(EXO2-HMAC-SHA256|Bearer|APIKey|Basic)\s+[^\s"',}]+(?:[^\s"'}]*)/g, `$1 ${REDACTED}`],
   // Query or form parameters that carry credentials or signatures.
-  [/\b(signature|apikey|api_key|secret|secretkey|token|access_token|client_secret|password)=([^&\s"',]+)/gi, `$1=${REDACTED}`],
+  [
+    /\b(signature|apikey|api_key|secret|secretkey|token|access_token|client_secret|password)=([^&\s"',]+)/gi,
+    `$1=${REDACTED}`,
+  ],
   // JSON fields that carry credentials.
-  [/("(?:apiKey|apikey|api_key|secret|apiSecret|token|password|signature|webhookSecret)"\s*:\s*")[^"]*"/gi, `$1${REDACTED}"`],
+  [
+    /("(?:apiKey|apikey|api_key|secret|apiSecret|token|password|signature|webhookSecret)"\s*:\s*")[^"]*"/gi,
+    `$1${REDACTED}"`,
+  ],
   // Standard Webhooks secrets and signatures.
   [/whsec_[A-Za-z0-9+/=]+/g, `whsec_${REDACTED}`],
   [/\bv1,[A-Za-z0-9+/=]{20,}/g, `v1,${REDACTED}`],
@@ -34,7 +43,8 @@ export function redactText(text: string): string {
   return out;
 }
 
-const SENSITIVE_KEY = /^(authorization|x-auth-token|mc-api-key|api[-_]?key|api[-_]?secret|secret|token|password|signature|credentials?|webhook[-_]?secret)$/i;
+const SENSITIVE_KEY =
+  /^(authorization|x-auth-token|mc-api-key|api[-_]?key|api[-_]?secret|secret|token|password|signature|credentials?|webhook[-_]?secret)$/i;
 
 /** Deep copy of a value with sensitive fields replaced; used for logs, job requests and audit parameters. */
 export function redactValue<T>(value: T): T {

@@ -21,8 +21,13 @@ export interface RetryPolicyOptions {
 }
 
 export type AttemptOutcome =
-  | { kind: 'network'; /** true when the request may have reached the provider */ maybeSent: boolean }
-  | { kind: 'status'; status: number; retryAfterMs?: number; /** the provider marked the error transient */ transient: boolean };
+  | { kind: 'network' /** true when the request may have reached the provider */; maybeSent: boolean }
+  | {
+      kind: 'status';
+      status: number;
+      retryAfterMs?: number /** the provider marked the error transient */;
+      transient: boolean;
+    };
 
 export interface RetryDecision {
   retry: boolean;
@@ -95,7 +100,8 @@ export class RetryPolicy {
       // Rate limited: the provider rejected the request, so any method may be re-sent. Honour
       // Retry-After up to a cap; a longer wait belongs in the workflow (a Wait state), not here.
       const asked = outcome.retryAfterMs;
-      if (asked !== undefined && asked > this.retryAfterCapMs) return stop(`Retry-After ${asked} ms exceeds the cap`);
+      if (asked !== undefined && asked > this.retryAfterCapMs)
+        return stop(`Retry-After ${asked} ms exceeds the cap`);
       if (!this.budget.take('retry')) return stop('retry budget spent');
       const delay = asked !== undefined ? Math.max(asked, this.backoff(attempt)) : this.backoff(attempt);
       return { retry: true, delayMs: delay, reason: `status ${status}` };
@@ -134,7 +140,10 @@ function stop(reason: string): RetryDecision {
  * Reads `Retry-After` (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) and Gcore's
  * `retry-after-ms`. Returns milliseconds, or undefined when absent or unreadable.
  */
-export function parseRetryAfter(headers: Record<string, string | undefined>, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  headers: Record<string, string | undefined>,
+  now = Date.now(),
+): number | undefined {
   const ms = headers['retry-after-ms'];
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
   const value = headers['retry-after']?.trim();

@@ -16,7 +16,11 @@ import {
  * after reading their provider's body, and override only where their provider differs (e.g.
  * CloudStack's 431, cloud.ca's error 2012, Gcore's 409 lock).
  */
-export function errorForStatus(status: number, message: string, details: ProviderErrorDetails): ProviderError {
+export function errorForStatus(
+  status: number,
+  message: string,
+  details: ProviderErrorDetails,
+): ProviderError {
   if (status === 401) return new ProviderAuthenticationError(message, details);
   if (status === 403) return new ProviderPermissionError(message, details);
   if (status === 404) return new ProviderNotFoundError(message, details);

@@ -119,7 +119,10 @@ export abstract class SimulatorBase {
 
   readonly faults: Faults = { ...NO_FAULTS };
   readonly requestLog: RequestLogEntry[] = [];
-  protected readonly options: Required<Omit<SimulatorOptions, 'port' | 'host'>> & { port: number; host: string };
+  protected readonly options: Required<Omit<SimulatorOptions, 'port' | 'host'>> & {
+    port: number;
+    host: string;
+  };
   protected readonly random: () => number;
   private server?: Server;
   private baseUrl?: string;
@@ -157,7 +160,8 @@ export abstract class SimulatorBase {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error) => {
-        if (!res.headersSent) this.write(res, this.errorResponse(500, `simulator error: ${(error as Error).message}`));
+        if (!res.headersSent)
+          this.write(res, this.errorResponse(500, `simulator error: ${(error as Error).message}`));
       });
     });
     this.server.keepAliveTimeout = 5_000;
@@ -184,7 +188,12 @@ export abstract class SimulatorBase {
   abstract endpoint(location?: string): string;
 
   describe(): SimulatorDescription {
-    return { provider: this.provider, url: this.endpoint(), credentials: this.credentials, location: this.defaultLocation };
+    return {
+      provider: this.provider,
+      url: this.endpoint(),
+      credentials: this.credentials,
+      location: this.defaultLocation,
+    };
   }
 
   /** Requests that changed something, for tests asserting "no mutation happened". */
@@ -241,7 +250,14 @@ export abstract class SimulatorBase {
     const request = parseRequest(req, rawBody);
     const mutation = this.isMutation(request);
     const log = (status: number) =>
-      this.requestLog.push({ at: Date.now(), method: request.method, path: request.path, query: request.query, status, mutation });
+      this.requestLog.push({
+        at: Date.now(),
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        status,
+        mutation,
+      });
 
     const delay = this.options.latencyMs + this.faults.slowMs;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));

@@ -12,9 +12,12 @@ import { RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import { errorForStatus } from '../../../functions/providers/http/status-errors.ts';
 
 // A real server on port 0 whose next answers a test scripts.
-type Script = (req: { method: string; url: string; headers: Record<string, unknown>; body: string }) =>
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | 'reset';
+type Script = (req: {
+  method: string;
+  url: string;
+  headers: Record<string, unknown>;
+  body: string;
+}) => { status: number; body?: unknown; headers?: Record<string, string> } | 'reset';
 let script: Script[] = [];
 const seen: Array<{ method: string; url: string; headers: Record<string, unknown>; body: string }> = [];
 let server: Server;
@@ -29,7 +32,11 @@ beforeAll(async () => {
     const next: Script = script.shift() ?? (() => ({ status: 200, body: { ok: true } }));
     const answer = next(r);
     if (answer === 'reset') return req.socket.destroy();
-    res.writeHead(answer.status, { 'content-type': 'application/json', 'x-request-id': `req-${seen.length}`, ...answer.headers });
+    res.writeHead(answer.status, {
+      'content-type': 'application/json',
+      'x-request-id': `req-${seen.length}`,
+      ...answer.headers,
+    });
     res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -46,16 +53,28 @@ const client = () =>
     provider: 'exoscale',
     baseUrl: url,
     secrets: ['super-secret-key-1'],
-    authenticate: (req) => ({ ...req, headers: { ...req.headers, authorization: 'Bearer super-secret-key-1' } }),
+    authenticate: (req) => ({
+      ...req,
+      headers: { ...req.headers, authorization: 'Bearer super-secret-key-1' },
+    }),
     mapError: (answer, request) =>
-      errorForStatus(answer.status, `HTTP ${answer.status}: ${(answer.body as { message?: string })?.message ?? ''}`, errorDetails('exoscale', answer, request)),
+      errorForStatus(
+        answer.status,
+        `HTTP ${answer.status}: ${(answer.body as { message?: string })?.message ?? ''}`,
+        errorDetails('exoscale', answer, request),
+      ),
     retry: new RetryPolicy({ baseDelayMs: 1, maxDelayMs: 5 }),
   });
 
 describe('HttpClient against a real local server', () => {
   it('sends JSON with auth and returns the parsed body and request id', async () => {
     script = [() => ({ status: 200, body: { instances: [] } })];
-    const answer = await client().send({ method: 'POST', path: '/instance', json: { name: 'a' }, query: { zone: 'x', skip: undefined } });
+    const answer = await client().send({
+      method: 'POST',
+      path: '/instance',
+      json: { name: 'a' },
+      query: { zone: 'x', skip: undefined },
+    });
     expect(answer.body).toEqual({ instances: [] });
     expect(answer.requestId).toBe('req-1');
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/api/instance?zone=x', body: '{"name":"a"}' });
@@ -78,7 +97,9 @@ describe('HttpClient against a real local server', () => {
 
   it('maps statuses to typed errors with status, request id and no secret', async () => {
     script = [() => ({ status: 401, body: { message: 'bad key super-secret-key-1' } })];
-    const error = await client().send({ method: 'GET', path: '/x', action: 'list' }).catch((e) => e);
+    const error = await client()
+      .send({ method: 'GET', path: '/x', action: 'list' })
+      .catch((e) => e);
     expect(error).toBeInstanceOf(ProviderAuthenticationError);
     expect(error).toMatchObject({ status: 401, requestId: 'req-1', provider: 'exoscale', action: 'list' });
     expect(error.message).not.toContain('super-secret-key-1');
@@ -89,7 +110,9 @@ describe('HttpClient against a real local server', () => {
 
   it('reports an unknown outcome for a create whose connection dropped after sending', async () => {
     script = [() => 'reset'];
-    const error = await client().send({ method: 'POST', path: '/instance', json: {} }).catch((e) => e);
+    const error = await client()
+      .send({ method: 'POST', path: '/instance', json: {} })
+      .catch((e) => e);
     expect(error).toBeInstanceOf(ProviderOutcomeUnknownError);
     expect(seen).toHaveLength(1);
   });

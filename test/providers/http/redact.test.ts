@@ -25,7 +25,15 @@ describe('redaction', () => {
   });
 
   it('redacts sensitive keys in structured values, deeply', () => {
-    const v = redactValue({ provider: 'gcore', credentials: { apiKey: 'x' }, nested: [{ password: 'p', keep: 1 }] });
-    expect(v).toEqual({ provider: 'gcore', credentials: '[REDACTED]', nested: [{ password: '[REDACTED]', keep: 1 }] });
+    const v = redactValue({
+      provider: 'gcore',
+      credentials: { apiKey: 'x' },
+      nested: [{ password: 'p', keep: 1 }],
+    });
+    expect(v).toEqual({
+      provider: 'gcore',
+      credentials: '[REDACTED]',
+      nested: [{ password: '[REDACTED]', keep: 1 }],
+    });
   });
 });

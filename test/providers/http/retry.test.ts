@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { parseRetryAfter, RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 
-const policy = (opts = {}) => new RetryPolicy({ random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1_000, ...opts });
+const policy = (opts = {}) =>
+  new RetryPolicy({ random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1_000, ...opts });
 
 describe('RetryPolicy', () => {
   it('retries 429 for any method and honours Retry-After', () => {
-    const d = policy().decide(1, { kind: 'status', status: 429, retryAfterMs: 2_000, transient: true }, false);
+    const d = policy().decide(
+      1,
+      { kind: 'status', status: 429, retryAfterMs: 2_000, transient: true },
+      false,
+    );
     expect(d).toMatchObject({ retry: true, delayMs: 2_000 });
   });
 
   it('leaves a Retry-After beyond the cap to the caller', () => {
-    const d = policy({ retryAfterCapMs: 5_000 }).decide(1, { kind: 'status', status: 429, retryAfterMs: 60_000, transient: true }, true);
+    const d = policy({ retryAfterCapMs: 5_000 }).decide(
+      1,
+      { kind: 'status', status: 429, retryAfterMs: 60_000, transient: true },
+      true,
+    );
     expect(d.retry).toBe(false);
     expect(d.reason).toMatch(/exceeds the cap/);
   });
@@ -36,14 +45,18 @@ describe('RetryPolicy', () => {
 
   it('uses exponential backoff with full jitter, capped', () => {
     const p = new RetryPolicy({ random: () => 0.999, baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 10 });
-    const delays = [1, 2, 3, 4, 5, 6].map((a) => p.decide(a, { kind: 'status', status: 503, transient: true }, true).delayMs);
+    const delays = [1, 2, 3, 4, 5, 6].map(
+      (a) => p.decide(a, { kind: 'status', status: 503, transient: true }, true).delayMs,
+    );
     expect(delays).toEqual([99, 199, 399, 799, 999, 999]);
     const low = new RetryPolicy({ random: () => 0, baseDelayMs: 100 });
     expect(low.decide(3, { kind: 'status', status: 503, transient: true }, true).delayMs).toBe(0);
   });
 
   it('stops after maxAttempts', () => {
-    expect(policy({ maxAttempts: 3 }).decide(3, { kind: 'status', status: 503, transient: true }, true).retry).toBe(false);
+    expect(
+      policy({ maxAttempts: 3 }).decide(3, { kind: 'status', status: 503, transient: true }, true).retry,
+    ).toBe(false);
   });
 
   it('fails fast once the retry budget is spent, and refills on success', () => {
