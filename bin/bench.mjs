@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { register } from 'tsx/esm/api';
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 await import('../local/polyfills.ts');
 const name = process.argv[2];
