@@ -71,14 +71,19 @@ export async function advance(progress: Progress, provider: ComputeProvider, now
   if (progress.done) return progress;
   let next: Progress = { ...progress, attempt: progress.attempt + 1 };
   if (next.op && next.op.status === 'pending') next = settleOperation(next, await provider.operation(next.op));
-  if (!next.done && next.op?.status === 'succeeded' && next.untilState && next.instanceId) {
+  // Once the operation succeeded, the instance must still be there: a step that waits only for its
+  // operation (a snapshot, a scale) would otherwise report success on an instance someone deleted.
+  if (next.op?.status === 'succeeded' && next.instanceId && (!next.done || !next.untilState)) {
     try {
       const instance = await provider.get(next.instanceId);
-      if (instance.state === 'error') {
+      if (next.untilState && instance.state === 'error') {
         throw new ProviderOperationFailedError(`instance ${instance.id} went into error state during ${next.step}`, {
           provider: provider.provider,
           action: next.step,
         });
+      }
+      if (instance.state === 'deleted' && next.untilState !== 'deleted') {
+        throw new InstanceVanishedError(`instance ${instance.id} was deleted during ${next.step}`);
       }
       if (instance.state === next.untilState) next.done = true;
     } catch (error) {
