@@ -16,6 +16,7 @@ import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { loadApp } from './asl.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { startDynalite } from './dynalite.ts';
 import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
 import { startHttpServer } from './http-server.ts';
@@ -163,6 +164,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         { method: 'POST', path: '/webhooks/provision', handler: webhookProvision },
         { method: 'GET', path: '/jobs', handler: jobsApi },
         { method: 'GET', path: '/jobs/{id}', handler: jobsApi },
+        // The dashboard at `/`: each configured account listed at its simulator's (or the default) location.
+        ...dashboardRoutes({
+          engine,
+          fleetTargets: accounts.flatMap((a) => {
+            const location = simulators[a.provider]?.defaultLocation ?? PROVIDERS[a.provider].defaultLocation;
+            return location ? [{ provider: a.provider, account: a.account, location }] : [];
+          }),
+        }),
       ],
     });
     closers.push(() => http.close());
