@@ -1,10 +1,12 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { FleetflowConfig } from '../functions/config/schema.ts';
 import { PROVIDER_IDS } from '../functions/providers/port.ts';
 import { provisionDefinition } from '../workflows/provision.ts';
 import { Alarms } from './constructs/alarms.ts';
 import { DataLayer } from './constructs/data-layer.ts';
 import { HandlerFunction } from './constructs/handler-function.ts';
+import { PowerSchedule } from './constructs/power-schedule.ts';
 import { type AccountRef, ProviderAccounts } from './constructs/provider-accounts.ts';
 import { TaskFunctions } from './constructs/task-functions.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
@@ -14,6 +16,8 @@ export interface FleetflowStackProps extends StackProps {
   /** Provider accounts to create secrets for; one `default` account per provider unless given. */
   accounts?: AccountRef[];
   tablePrefix?: string;
+  /** The config file (fleetflow.config.yaml): its schedules become EventBridge Scheduler schedules. */
+  config?: FleetflowConfig;
 }
 
 /** The whole of fleetflow on AWS: data, functions, workflows and triggers. */
@@ -22,6 +26,7 @@ export class FleetflowStack extends Stack {
   readonly tasks: TaskFunctions;
   readonly provision: WorkflowStateMachine;
   readonly webhooks: WebhookApi;
+  readonly powerSchedule: PowerSchedule;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: FleetflowStackProps = {}) {
@@ -54,6 +59,12 @@ export class FleetflowStack extends Stack {
       description: 'POST /webhooks/provision, GET /jobs/{id}',
     });
     new CfnOutput(this, 'WebhookSecretName', { value: 'fleetflow/webhook' });
+    this.powerSchedule = new PowerSchedule(this, 'PowerSchedule', {
+      data: this.data,
+      accounts,
+      tasks: t,
+      ...(props.config && { config: props.config }),
+    });
 
     // issue 8: alarms on every workflow and every function of the stack, found in the construct
     // tree so constructs added above get theirs too. Keep this last.

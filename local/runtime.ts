@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { App } from 'aws-cdk-lib';
+import type { FleetflowConfig } from '../functions/config/schema.ts';
 import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
+import { scheduleApi } from '../functions/handlers/schedule-api.ts';
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
 import { closeAllPools } from '../functions/providers/http/client.ts';
@@ -10,6 +13,7 @@ import { PROVIDERS } from '../functions/providers/registry.ts';
 import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
+import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
 import { isTerminal } from '../functions/store/jobs.ts';
 import { tableNames } from '../functions/store/tables.ts';
@@ -20,6 +24,7 @@ import { dashboardRoutes } from './dashboard/routes.ts';
 import { startDynalite } from './dynalite.ts';
 import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
 import { startHttpServer } from './http-server.ts';
+import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
 
 /**
@@ -49,6 +54,9 @@ export interface RuntimeOptions {
    * at an exact point (e.g. a crash after the provider call); `fleetflow start` never sets it.
    */
   handlerOverrides?: Record<string, LambdaHandler>;
+  /** The loaded config file: its schedules run on the local scheduler (`scheduler: false` to not). */
+  config?: FleetflowConfig;
+  scheduler?: boolean;
 }
 
 export interface Runtime {
@@ -58,6 +66,8 @@ export interface Runtime {
   simulators: Partial<Record<ProviderId, SimulatorBase>>;
   accounts: AccountConfig[];
   engine: LocalEngine;
+  /** Present when a config with schedules was given. */
+  scheduler?: LocalScheduler;
   close(): Promise<void>;
 }
 
@@ -125,6 +135,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       FLEETFLOW_ACCOUNTS: JSON.stringify(accounts),
       FLEETFLOW_WEBHOOK_SECRET: webhookSecret,
       FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
+      FLEETFLOW_EVENT_LOG: join(dataDir, 'events.jsonl'),
     });
 
     // ---- the same app as on AWS, its state machines on the local engine --------------------
@@ -154,6 +165,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     closers.push(() => sfn.close());
     process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
     process.env.FLEETFLOW_PROVISION_STATE_MACHINE_ARN = engine.stateMachineArn('provision');
+    process.env.FLEETFLOW_POWER_SCHEDULE_STATE_MACHINE_ARN = engine.stateMachineArn(POWER_SCHEDULE_MACHINE);
 
     // Executions live in memory: jobs that were running when the last runtime stopped are over.
     await markInterrupted(engine, log);
@@ -164,6 +176,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         { method: 'POST', path: '/webhooks/provision', handler: webhookProvision },
         { method: 'GET', path: '/jobs', handler: jobsApi },
         { method: 'GET', path: '/jobs/{id}', handler: jobsApi },
+        { method: 'GET', path: '/overrides', handler: scheduleApi(options.config) },
+        { method: 'POST', path: '/overrides', handler: scheduleApi(options.config) },
+        { method: 'DELETE', path: '/overrides/{id}', handler: scheduleApi(options.config) },
+        { method: 'GET', path: '/schedules/plan', handler: scheduleApi(options.config) },
         // The dashboard at `/`: each configured account listed at its simulator's (or the default) location.
         ...dashboardRoutes({
           engine,
@@ -176,10 +192,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     closers.push(() => http.close());
 
+    // ---- the config's schedules, started through the Step Functions API as on AWS ----------
+    let scheduler: LocalScheduler | undefined;
+    if (options.config && options.scheduler !== false && Object.keys(options.config.schedules).length > 0) {
+      const client = new SFNClient({ endpoint: sfn.url });
+      scheduler = startLocalScheduler({ config: options.config, sfn: client, stateMachineArn: engine.stateMachineArn(POWER_SCHEDULE_MACHINE), log });
+      closers.push(async () => {
+        scheduler?.stop();
+        client.destroy();
+      });
+    }
+
     const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
     writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`);
     closers.push(async () => writeFileSync(join(dataDir, 'endpoints.json'), '{}\n'));
-    return { urls, webhookSecret, simulators, accounts, engine, close };
+    return { urls, webhookSecret, simulators, accounts, engine, ...(scheduler && { scheduler }), close };
   } catch (error) {
     await close();
     throw error;

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { register as registerAudit } from './audit.ts';
-import { register as registerJobs } from './jobs.ts';
+import { registerConfig } from './config.ts';
 import { registerInstances } from './instances.ts';
+import { register as registerJobs } from './jobs.ts';
+import { registerOverride } from './override.ts';
+import { registerSchedule } from './schedule.ts';
 import { registerSim } from './sim.ts';
 import { registerStart } from './start.ts';
 import { registerWebhook } from './webhook.ts';
@@ -14,4 +17,7 @@ export const commands: Array<(program: Command) => void> = [
   registerWebhook,
   registerJobs,
   registerAudit,
+  registerConfig,
+  registerSchedule,
+  registerOverride,
 ];

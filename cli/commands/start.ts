@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startRuntime } from '../../local/runtime.ts';
+import { configFrom } from './config.ts';
 
 const port = (value: string) => {
   const n = Number(value);
@@ -16,8 +17,11 @@ export function registerStart(program: Command): void {
     )
     .option('--port <n>', 'HTTP port for webhooks and the jobs API', port, 8787)
     .option('--data-dir <dir>', 'where jobs, audit events and the webhook secret are kept', './.fleetflow')
-    .action(async (o: { port: number; dataDir: string }) => {
-      const runtime = await startRuntime({ dataDir: o.dataDir, port: o.port });
+    .option('--config <file>', 'config file with schedules (default ./fleetflow.config.yaml when present)')
+    .action(async (o: { port: number; dataDir: string; config?: string }) => {
+      // A bad config stops here, before anything starts.
+      const config = configFrom(o.config);
+      const runtime = await startRuntime({ dataDir: o.dataDir, port: o.port, ...(config && { config }) });
       const sims = Object.entries(runtime.simulators).map(
         ([id, sim]) => `    ${id.padEnd(13)} simulator ${sim.endpoint(sim.defaultLocation)}`,
       );
@@ -31,6 +35,16 @@ export function registerStart(program: Command): void {
           `  jobs       GET  ${runtime.urls.http}/jobs   GET ${runtime.urls.http}/jobs/{id}`,
           `  engine     Step Functions API at ${runtime.urls.sfn} (state machine: provision)`,
           `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb})`,
+          ...(runtime.scheduler
+            ? [
+                '  schedules',
+                ...runtime.scheduler
+                  .entries()
+                  .map(
+                    (e) => `    ${e.schedule} ${e.action} ${e.pattern} ${e.timezone} (next ${e.next ?? '-'})`,
+                  ),
+              ]
+            : []),
           '  providers',
           ...real,
           ...sims,

@@ -10,7 +10,7 @@ const input = z.object({ jobId: z.string(), target: targetSchema, wait: progress
 /** One poll of the call-and-wait loop; the workflow's Wait state does the waiting. */
 export const handler = taskHandler('await-progress', input, async ({ jobId, target, wait }) => {
   const next = await advance(wait as Progress, await providerFor(target));
-  if (next.done) {
+  if (next.done && next.journal !== false) {
     const now = new Date().toISOString();
     await stores().jobs.appendStep(jobId, {
       name: next.step,

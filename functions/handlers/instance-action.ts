@@ -21,6 +21,8 @@ const input = z.object({
       labels: z.record(z.string(), z.string().nullable()).optional(),
     })
     .default({}),
+  /** false: leave the job's step log alone (fleet-wide runs record one result per instance instead). */
+  journal: z.boolean().default(true),
 });
 
 /**
@@ -42,12 +44,12 @@ export const handler = taskHandler('instance-action', input, async (ctx) => {
     }
     return audited(ctx, ctx.action, ctx.instanceId, ctx.params, () => call(ctx.action, ctx.instanceId, ctx.params));
   });
-  await jobs.appendStep(ctx.jobId, { name: ctx.step, status: 'STARTED', startedAt, detail: { action: ctx.action, operationId: op.id } });
+  if (ctx.journal) await jobs.appendStep(ctx.jobId, { name: ctx.step, status: 'STARTED', startedAt, detail: { action: ctx.action, operationId: op.id } });
   const untilState = TARGET_STATE[ctx.action as Action];
-  const progress = startProgress(ctx.step, op, { instanceId: ctx.instanceId, ...(untilState && { untilState }) });
+  const progress = startProgress(ctx.step, op, { instanceId: ctx.instanceId, ...(untilState && { untilState }), ...(!ctx.journal && { journal: false as const }) });
   // A synchronous provider call (e.g. CloudStack's changeServiceForVirtualMachine) is done already:
   // the wait loop will not poll, so its end is recorded here.
-  if (progress.done) {
+  if (progress.done && ctx.journal) {
     await jobs.appendStep(ctx.jobId, {
       name: ctx.step,
       status: 'SUCCEEDED',

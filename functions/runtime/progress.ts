@@ -19,6 +19,8 @@ export interface Progress {
   waitSeconds: number;
   deadlineAt: string;
   done: boolean;
+  /** false: the poll handler does not append a step to the job when the work is done. */
+  journal?: false;
 }
 
 export class DeadlineExceededError extends Error {
@@ -49,7 +51,7 @@ function timeScale(env: NodeJS.ProcessEnv = process.env): number {
 export function startProgress(
   step: string,
   op: Operation,
-  options: { instanceId?: string; untilState?: InstanceState; now?: number } = {},
+  options: { instanceId?: string; untilState?: InstanceState; now?: number; journal?: false } = {},
 ): Progress {
   const now = options.now ?? Date.now();
   const deadline = (DEADLINE_SECONDS[step] ?? DEADLINE_SECONDS.default!) * 1000 * timeScale();
@@ -58,6 +60,7 @@ export function startProgress(
     op,
     ...(options.instanceId && { instanceId: options.instanceId }),
     ...(options.untilState && { untilState: options.untilState }),
+    ...(options.journal === false && { journal: false as const }),
     attempt: 0,
     waitSeconds: FIRST_WAIT,
     deadlineAt: new Date(now + deadline).toISOString(),

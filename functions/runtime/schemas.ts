@@ -32,6 +32,7 @@ export const progressSchema = z.object({
   waitSeconds: z.number().min(0),
   deadlineAt: z.string(),
   done: z.boolean(),
+  journal: z.literal(false).optional(),
 });
 
 export const callContextSchema = {

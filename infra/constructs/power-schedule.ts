@@ -1,0 +1,105 @@
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import type { FleetflowConfig } from '../../functions/config/schema.ts';
+import { awsCronExpression } from '../../functions/schedule/calendar.ts';
+import { POWER_SCHEDULE_MACHINE, scheduleRunInput } from '../../functions/schedule/run.ts';
+import { powerScheduleDefinition } from '../../workflows/power-schedule.ts';
+import type { DataLayer } from './data-layer.ts';
+import { HandlerFunction } from './handler-function.ts';
+import type { ProviderAccounts } from './provider-accounts.ts';
+import type { TaskFunctions } from './task-functions.ts';
+import { WorkflowStateMachine } from './workflow-state-machine.ts';
+
+export interface PowerScheduleProps {
+  data: DataLayer;
+  accounts: ProviderAccounts;
+  tasks: TaskFunctions;
+  /** The config file's schedules become EventBridge Scheduler schedules; none without it. */
+  config?: FleetflowConfig;
+  /** The EventBridge bus fleetflow's events go to. */
+  eventBus?: string;
+}
+
+/**
+ * Scheduled stops and starts: the power-schedule workflow, its two own functions (plan, result;
+ * act and poll are the shared task functions), and one EventBridge Scheduler schedule per period
+ * edge of each configured schedule, in the schedule's timezone, starting the workflow with the
+ * run's input. Schedules with `manualStart: enforce` also get an hourly sweep.
+ */
+export class PowerSchedule extends Construct {
+  readonly workflow: WorkflowStateMachine;
+  readonly plan: HandlerFunction;
+  readonly result: HandlerFunction;
+  readonly schedules: scheduler.Schedule[] = [];
+
+  constructor(scope: Construct, id: string, props: PowerScheduleProps) {
+    super(scope, id);
+    const { data, accounts, tasks } = props;
+    const bus = props.eventBus ?? 'default';
+    const environment = { ...data.environment(), ...accounts.environment(), FLEETFLOW_EVENT_BUS: bus };
+    const invokedSynchronouslyBy =
+      'Step Functions (lambda:invoke, RequestResponse; errors reach the workflow Retry/Catch)';
+    this.plan = new HandlerFunction(this, 'Plan', {
+      entry: 'functions/handlers/schedule-plan.ts',
+      description: 'Plans a schedule run: targets, decisions, cap, tiers',
+      environment,
+      timeout: Duration.seconds(120),
+      memorySize: 512,
+      invokedSynchronouslyBy,
+    });
+    this.result = new HandlerFunction(this, 'Result', {
+      entry: 'functions/handlers/schedule-result.ts',
+      description: 'Verifies and records schedule run results; emits events',
+      environment,
+      invokedSynchronouslyBy,
+    });
+    const busArn = Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: bus });
+    for (const fn of [this.plan.fn, this.result.fn]) {
+      accounts.grantRead(fn);
+      data.grantJobsWrite(fn);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [busArn] }));
+    }
+    // Overrides are set with the CLI or the API; the planner only reads them (same table).
+    data.grantAuditAppend(this.plan.fn);
+
+    this.workflow = new WorkflowStateMachine(this, 'Workflow', {
+      name: POWER_SCHEDULE_MACHINE,
+      timeout: Duration.hours(6),
+      definition: (s) =>
+        powerScheduleDefinition(s, {
+          plan: this.plan.fn,
+          action: tasks.action.fn,
+          poll: tasks.poll.fn,
+          result: this.result.fn,
+          record: tasks.record.fn,
+        }),
+    });
+
+    const config = props.config;
+    if (!config) return;
+    for (const [name, schedule] of Object.entries(config.schedules)) {
+      const edges = new Map<string, 'start' | 'stop'>();
+      for (const period of schedule.periods)
+        for (const action of ['start', 'stop'] as const) edges.set(awsCronExpression(period, action), action);
+      const timeZone = TimeZone.of(schedule.timezone);
+      let n = 0;
+      const add = (expression: string, action: 'start' | 'stop' | 'enforce') => {
+        this.schedules.push(
+          new scheduler.Schedule(this, `${name}-${action}-${n++}`, {
+            description: `fleetflow: ${action} for schedule ${name} (${expression} ${schedule.timezone})`,
+            schedule: scheduler.ScheduleExpression.expression(expression, timeZone),
+            target: new targets.StepFunctionsStartExecution(this.workflow.stateMachine, {
+              input: scheduler.ScheduleTargetInput.fromObject(scheduleRunInput(config, name, action)),
+              retryAttempts: 3,
+            }),
+          }),
+        );
+      };
+      for (const [expression, action] of edges) add(expression, action);
+      if (schedule.manualStart === 'enforce') add('cron(30 * ? * * *)', 'enforce');
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Instance, PROVIDER_IDS, type ProviderId } from '../../functions/providers/port.ts';
+import { configFor, type Fleet, LABELLED, runSchedule, seed, startFleet, stateOf } from './support/fleet.ts';
+
+const office = (targets: unknown[], extra: Record<string, unknown> = {}) => ({
+  timezone: 'Europe/Zurich',
+  periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', stop: '18:00' }],
+  targets,
+  ...extra,
+});
+
+/** Every provider: labels where it has them, a name prefix where it does not. */
+const targetsFor = (prefix: string, labels: Record<string, string>) =>
+  PROVIDER_IDS.map((provider) =>
+    LABELLED.includes(provider) ? { provider, labels } : { provider, namePrefix: `${prefix}-` },
+  );
+
+describe('power-schedule workflow across all five simulators', () => {
+  let fleet: Fleet;
+  const seeded = {} as Record<ProviderId, Instance[]>;
+
+  beforeAll(async () => {
+    fleet = await startFleet();
+    for (const p of PROVIDER_IDS)
+      seeded[p] = await seed(p, fleet.targets[p], 2, { prefix: 'dev', labels: () => ({ env: 'dev' }) });
+  }, 180_000);
+  afterAll(async () => fleet?.close());
+
+  it('dry run: records the plan, changes nothing', async () => {
+    const config = configFor(fleet.runtime, { office: office(targetsFor('dev', { env: 'dev' })) });
+    const before = PROVIDER_IDS.map((p) => fleet.runtime.simulators[p]!.mutations().length);
+    const { job } = await runSchedule(fleet, config, 'office', 'stop', { dryRun: true });
+    expect(job.status).toBe('SUCCEEDED');
+    const after = PROVIDER_IDS.map((p) => fleet.runtime.simulators[p]!.mutations().length);
+    expect(after).toEqual(before);
+    for (const p of PROVIDER_IDS) {
+      for (const i of seeded[p])
+        expect(job.results[i.id]).toMatchObject({
+          status: 'SKIPPED',
+          detail: { dryRun: true, would: 'stop' },
+        });
+    }
+  }, 120_000);
+
+  it('stops everything selected on every provider, verifies it, and records each instance', async () => {
+    const config = configFor(fleet.runtime, { office: office(targetsFor('dev', { env: 'dev' })) });
+    const { job, status } = await runSchedule(fleet, config, 'office', 'stop');
+    expect(status).toBe('SUCCEEDED');
+    expect(job.status).toBe('SUCCEEDED');
+    for (const p of PROVIDER_IDS) {
+      for (const i of seeded[p]) {
+        expect(job.results[i.id]).toMatchObject({ status: 'SUCCEEDED', provider: p });
+        expect(await stateOf(fleet.targets[p], i.id)).toBe('stopped');
+      }
+    }
+    // A second run finds them stopped and does nothing.
+    const again = await runSchedule(fleet, config, 'office', 'stop');
+    expect(again.job.status).toBe('SUCCEEDED');
+    for (const p of PROVIDER_IDS)
+      for (const i of seeded[p])
+        expect(again.job.results[i.id]).toMatchObject({
+          status: 'SKIPPED',
+          detail: { reason: 'already stopped' },
+        });
+  }, 180_000);
+
+  it('one failing instance: the others are done, the job is PARTIAL with a reason, the next run retries it', async () => {
+    const config = configFor(fleet.runtime, { office: office(targetsFor('dev', { env: 'dev' })) });
+    const sim = fleet.runtime.simulators.gcore!;
+    sim.faults.failOperations = 1;
+    const { job, status } = await runSchedule(fleet, config, 'office', 'start');
+    expect(status).toBe('SUCCEEDED');
+    expect(job.status).toBe('PARTIAL');
+    const failed = Object.entries(job.results).filter(([, r]) => r.status === 'FAILED');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]![1].error?.message).toMatch(/./);
+    const done = Object.values(job.results).filter((r) => r.status === 'SUCCEEDED');
+    expect(done).toHaveLength(PROVIDER_IDS.length * 2 - 1);
+    const retry = await runSchedule(fleet, config, 'office', 'start');
+    expect(retry.job.status).toBe('SUCCEEDED');
+    expect(retry.job.results[failed[0]![0]]).toMatchObject({ status: 'SUCCEEDED' });
+  }, 180_000);
+});
