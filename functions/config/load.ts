@@ -45,7 +45,7 @@ export function loadConfigFile(file: string): FleetflowConfig {
 export function parseConfig(text: string, file = 'config'): FleetflowConfig {
   let raw: unknown;
   try {
-    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { prettyErrors: false });
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}` : '';
     throw new ConfigError(
