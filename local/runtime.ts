@@ -7,6 +7,7 @@ import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
 import { scheduleApi } from '../functions/handlers/schedule-api.ts';
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
+import { notifyJobEnd } from '../functions/notify/notifier.ts';
 import { closeAllPools } from '../functions/providers/http/client.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
@@ -222,12 +223,14 @@ async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void>
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
     const to = execution.status === 'ABORTED' ? 'CANCELLED' : 'FAILED';
-    await jobs.transition(jobId, job.status === 'QUEUED' && to === 'CANCELLED' ? 'CANCELLED' : to, {
+    const ended = await jobs.transition(jobId, job.status === 'QUEUED' && to === 'CANCELLED' ? 'CANCELLED' : to, {
       error: {
         code: execution.error ?? execution.status,
         message: `the workflow ended ${execution.status.toLowerCase()}`,
       },
     });
+    // The recorder task never ran for this job, so its job-end notification goes out here.
+    await notifyJobEnd(ended);
   } catch (error) {
     log.warn('could not settle job after execution end', { jobId, message: (error as Error).message });
   }

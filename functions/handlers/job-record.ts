@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notifyJobEnd } from '../notify/notifier.ts';
 import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { targetSchema } from '../runtime/schemas.ts';
@@ -47,7 +48,9 @@ export const handler = taskHandler('job-record', input, async (event) => {
           ...(event.snapshotId && { snapshotId: event.snapshotId }),
         },
       });
-      await jobs.transition(event.jobId, 'SUCCEEDED');
+      // Job-end notifications go out here, after the terminal transition: this recorder is the
+      // task every workflow ends a job through, the same on Step Functions and the local engine.
+      await notifyJobEnd(await jobs.transition(event.jobId, 'SUCCEEDED'));
       return { recorded: 'succeeded' };
     case 'failed': {
       const error = explainFailure(event.error.Error, event.error.Cause);
@@ -59,7 +62,7 @@ export const handler = taskHandler('job-record', input, async (event) => {
           error,
         });
       }
-      await jobs.transition(event.jobId, 'FAILED', { error });
+      await notifyJobEnd(await jobs.transition(event.jobId, 'FAILED', { error }));
       return { recorded: 'failed', error };
     }
   }

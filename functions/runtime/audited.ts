@@ -1,3 +1,4 @@
+import { actionEvent, notify } from '../notify/notifier.ts';
 import type { ProviderError } from '../providers/errors.ts';
 import type { Operation } from '../providers/port.ts';
 import type { Trigger } from '../store/schemas.ts';
@@ -36,17 +37,19 @@ export async function audited(
   });
   try {
     const op = await call();
-    await audit.appendOutcome(intent, {
+    const outcome = await audit.appendOutcome(intent, {
       result: {
         status: op.status,
         operationId: op.id,
         ...('resourceId' in op && op.resourceId && { resourceId: op.resourceId }),
       },
     });
+    // Every provider action is reported once its outcome is on record (never fails the action).
+    await notify(actionEvent(outcome));
     return op;
   } catch (error) {
     const e = error as ProviderError;
-    await audit.appendOutcome(intent, {
+    const outcome = await audit.appendOutcome(intent, {
       result: {
         error: {
           name: e.name,
@@ -57,6 +60,7 @@ export async function audited(
       },
       ...(e.requestId && { providerRequestId: e.requestId }),
     });
+    await notify(actionEvent(outcome));
     throw error;
   }
 }
