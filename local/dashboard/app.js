@@ -332,64 +332,96 @@ async function refreshFleet() {
 
 async function refreshPlan() {
   const body = $('plan-body');
+  let plan;
   try {
-    const plan = await getJson('/api/dashboard/schedule-plan');
-    body.replaceChildren(
-      ...plan.schedules.map((s) =>
-        el(
-          'div',
-          { 'data-schedule': s.name },
-          el(
-            'h3',
-            {},
-            s.name,
-            ' ',
-            el(
-              'span',
-              { class: 'muted' },
-              `${s.timezone}${s.dryRun ? ' · dry run' : ''} · ${s.stoppedHoursPerInstance} h stopped per instance (${s.runningHoursPerInstance} h running)`,
-            ),
-          ),
-          el(
-            'table',
-            { class: 'grid' },
-            el(
-              'thead',
-              {},
-              el(
-                'tr',
-                {},
-                ['when', 'action', 'local date', 'note'].map((h) => el('th', {}, h)),
-              ),
-            ),
-            el(
-              'tbody',
-              {},
-              s.edges.map((e) =>
-                el(
-                  'tr',
-                  {},
-                  el('td', {}, time(e.at)),
-                  el('td', {}, e.action),
-                  el('td', {}, e.localDate),
-                  el('td', {}, e.suppressedBy ? `skipped: ${e.suppressedBy}` : ''),
-                ),
-              ),
-            ),
-          ),
-        ),
-      ),
-    );
+    plan = await getJson('/schedules/plan?days=7');
   } catch (error) {
+    const none = error.status === 404;
     body.replaceChildren(
       el(
         'p',
-        { class: 'muted', 'data-testid': 'no-schedules' },
-        error.status === 404 ? 'no schedules configured' : `schedule plan unavailable: ${error.message}`,
+        { 'data-testid': 'no-schedules' },
+        none ? 'no schedules configured' : `schedule plan unavailable: ${error.message}`,
       ),
-      error.status === 404 ? el('p', { class: 'muted' }, error.message) : undefined,
+      none
+        ? el(
+            'p',
+            { class: 'muted' },
+            `${error.message} — add schedules to fleetflow.config.yaml and start with it`,
+          )
+        : undefined,
     );
+    return;
   }
+  const instances = plan.instances ?? [];
+  if (instances.length === 0) {
+    body.replaceChildren(
+      el('p', { 'data-testid': 'no-schedules' }, 'no schedules configured (or no instance selected by one)'),
+    );
+    return;
+  }
+  const money = (v) => (v === undefined ? '' : `${v} ${plan.currency ?? ''}`.trim());
+  const schedules = [...new Set(instances.map((i) => i.schedule))];
+  body.replaceChildren(
+    el(
+      'p',
+      {},
+      `${plan.totals.instances} instance(s) · ${plan.totals.hoursSaved} instance-hours saved`,
+      plan.totals.saved === undefined ? '' : ` · ${money(plan.totals.saved)} expected savings`,
+    ),
+    ...schedules.map((name) =>
+      el(
+        'div',
+        { 'data-schedule': name },
+        el('h3', {}, name),
+        el(
+          'table',
+          { class: 'grid' },
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ['instance', 'provider', 'state', 'next 7 days', 'hours saved', 'saved'].map((h) =>
+                el('th', {}, h),
+              ),
+            ),
+          ),
+          el(
+            'tbody',
+            {},
+            instances
+              .filter((i) => i.schedule === name)
+              .map((i) =>
+                el(
+                  'tr',
+                  { 'data-instance': i.instanceId },
+                  el('td', { title: i.instanceId }, i.name),
+                  el('td', {}, `${i.provider}/${i.location}`),
+                  el('td', {}, badge(i.state)),
+                  el(
+                    'td',
+                    { class: 'wrap' },
+                    i.excluded
+                      ? el('span', { class: 'muted' }, `excluded: ${i.excluded}`)
+                      : (i.events ?? []).map((e) =>
+                          el(
+                            'span',
+                            { class: `label${e.skipped ? ' muted' : ''}`, title: e.skipped ?? '' },
+                            `${e.action} ${time(e.at)}${e.skipped ? ' (skipped)' : ''}`,
+                          ),
+                        ),
+                  ),
+                  el('td', {}, i.hoursSaved),
+                  el('td', {}, money(i.saved)),
+                ),
+              ),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 // ---- wiring -----------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../functions/log.ts';
 import type { Instance, ProviderId } from '../../functions/providers/port.ts';
 import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
@@ -16,8 +16,9 @@ import type { Route } from '../http-server.ts';
  * history, which on AWS would come from the Step Functions console instead.
  *
  * Routes (all GET): `/` and `/dashboard/{file}` (the page), `/api/dashboard/jobs`,
- * `/api/dashboard/jobs/{id}`, `/api/dashboard/audit?job=|instance=`, `/api/dashboard/fleet`,
- * `/api/dashboard/schedule-plan`.
+ * `/api/dashboard/jobs/{id}`, `/api/dashboard/audit?job=|instance=`, `/api/dashboard/fleet`. The
+ * schedule plan panel reads the schedule API's `GET /schedules/plan?days=7`; a 404 there (no config
+ * file, or a build without schedules) shows as "no schedules configured".
  */
 
 const log = createLogger({ component: 'dashboard' });
@@ -40,8 +41,6 @@ export interface DashboardOptions {
   engine: Pick<LocalEngine, 'stateMachines' | 'describeExecution' | 'getExecutionHistory'>;
   /** Where the fleet panel lists instances: one target per configured provider account. */
   fleetTargets: Target[];
-  /** The config file the schedule plan reads (default: fleetflow.config.yaml|yml|json in the working folder). */
-  configFile?: string;
 }
 
 export function dashboardRoutes(options: DashboardOptions): Route[] {
@@ -75,11 +74,6 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     { method: 'GET', path: '/api/dashboard/jobs/{id}', handler: guard((e) => jobDetail(e, options)) },
     { method: 'GET', path: '/api/dashboard/audit', handler: guard(auditTrail) },
     { method: 'GET', path: '/api/dashboard/fleet', handler: guard(() => fleet(options.fleetTargets)) },
-    {
-      method: 'GET',
-      path: '/api/dashboard/schedule-plan',
-      handler: guard(() => schedulePlan(options.configFile)),
-    },
   ];
 }
 
@@ -347,81 +341,4 @@ async function fleet(targets: Target[]): Promise<HttpApiResult> {
     }),
   );
   return json(200, { providers, at: new Date().toISOString() });
-}
-
-// ---- schedule plan --------------------------------------------------------------------------------
-
-interface ScheduleModules {
-  findConfigFile(given?: string): string | undefined;
-  loadConfigFile(file: string): {
-    schedules: Record<
-      string,
-      { timezone: string; periods: unknown[]; holidays: unknown[]; description?: string; dryRun?: boolean }
-    >;
-    currency?: string;
-  };
-  edgesBetween(
-    schedule: unknown,
-    from: Date,
-    to: Date,
-  ): Array<{ at: Date; action: string; localDate: string; suppressedBy?: string }>;
-  runningMsBetween(schedule: unknown, from: Date, to: Date): number;
-}
-
-/**
- * The modules are another part of fleetflow (the config loader and the schedule calendar); they
- * are loaded when present, so the dashboard works, and says so, without them.
- */
-async function scheduleModules(): Promise<ScheduleModules | undefined> {
-  const base = new URL('../../functions/', import.meta.url);
-  try {
-    const [load, calendar] = await Promise.all([
-      import(pathToFileURL(fileURLToPath(new URL('config/load.ts', base))).href),
-      import(pathToFileURL(fileURLToPath(new URL('schedule/calendar.ts', base))).href),
-    ]);
-    if (typeof load.findConfigFile !== 'function' || typeof calendar.edgesBetween !== 'function')
-      return undefined;
-    return { ...load, ...calendar } as ScheduleModules;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The next 7 days of each configured schedule: its edges and the hours per instance it keeps stopped. */
-async function schedulePlan(configFile: string | undefined): Promise<HttpApiResult> {
-  const modules = await scheduleModules();
-  if (!modules)
-    return problem(404, 'no-schedules', 'no schedules configured: this build has no schedule module');
-  const file = modules.findConfigFile(configFile);
-  if (!file)
-    return problem(
-      404,
-      'no-schedules',
-      'no schedules configured: no fleetflow.config.yaml in the working folder',
-    );
-  const config = modules.loadConfigFile(file);
-  const names = Object.keys(config.schedules);
-  if (names.length === 0) return problem(404, 'no-schedules', 'no schedules configured in the config file');
-  const from = new Date();
-  const to = new Date(from.getTime() + 7 * 86_400_000);
-  const weekHours = (to.getTime() - from.getTime()) / 3_600_000;
-  const schedules = names.map((name) => {
-    const schedule = config.schedules[name]!;
-    const running = modules.runningMsBetween(schedule, from, to) / 3_600_000;
-    return {
-      name,
-      timezone: schedule.timezone,
-      ...(schedule.description && { description: schedule.description }),
-      dryRun: schedule.dryRun ?? false,
-      edges: modules.edgesBetween(schedule, from, to).map((e) => ({
-        at: e.at.toISOString(),
-        action: e.action,
-        localDate: e.localDate,
-        ...(e.suppressedBy && { suppressedBy: e.suppressedBy }),
-      })),
-      runningHoursPerInstance: Math.round(running * 100) / 100,
-      stoppedHoursPerInstance: Math.round((weekHours - running) * 100) / 100,
-    };
-  });
-  return json(200, { from: from.toISOString(), to: to.toISOString(), schedules });
 }
