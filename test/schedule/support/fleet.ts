@@ -37,7 +37,7 @@ export function configFor(
   extra: Record<string, unknown> = {},
 ): FleetflowConfig {
   return validateConfig({
-    accounts: PROVIDER_IDS.map((provider) => ({
+    accounts: PROVIDER_IDS.filter((p) => runtime.simulators[p]).map((provider) => ({
       provider,
       account: 'default',
       locations: [runtime.simulators[provider]!.defaultLocation],
@@ -61,7 +61,7 @@ export async function startFleet(options: Partial<RuntimeOptions> = {}): Promise
     ...options,
   });
   const targets = Object.fromEntries(
-    PROVIDER_IDS.map((provider) => [
+    PROVIDER_IDS.filter((p) => runtime.simulators[p]).map((provider) => [
       provider,
       { provider, account: 'default', location: runtime.simulators[provider]!.defaultLocation },
     ]),
