@@ -137,6 +137,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       FLEETFLOW_WEBHOOK_SECRET: webhookSecret,
       FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
       FLEETFLOW_EVENT_LOG: join(dataDir, 'events.jsonl'),
+      // The config file's notifications, unless the environment already says where they go.
+      ...(options.config?.notifications.length && !process.env.FLEETFLOW_NOTIFICATIONS
+        ? { FLEETFLOW_NOTIFICATIONS: JSON.stringify(options.config.notifications) }
+        : {}),
     });
 
     // ---- the same app as on AWS, its state machines on the local engine --------------------

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 
 /**
@@ -153,6 +154,9 @@ export const configSchema = z
       .partialRecord(z.enum(PROVIDER_IDS), z.record(z.string(), z.number().min(0)))
       .default({})
       .describe('hourly price per instance type, per provider, for savings figures'),
+    notifications: notificationsSchema.describe(
+      'where job ends and provider actions are reported: signed webhook, Slack, SNS (functions/notify/config.ts)',
+    ),
     schedules: z
       .record(
         z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lower-case letters, digits and - (at most 48)'),

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/config/load.ts';
 import { createLogger } from '../../functions/log.ts';
 import { NotificationConfigError, notificationsFromEnv } from '../../functions/notify/config.ts';
 import { actionEvent, createNotifiers, jobEndedEvent, notify } from '../../functions/notify/notifier.ts';
@@ -170,6 +171,25 @@ describe('notifiers', () => {
     } as AuditEvent;
     expect(await notify(actionEvent(outcome), notifiers)).toEqual([]);
     expect(await notify(jobEndedEvent(job), notifiers)).toHaveLength(1);
+  });
+
+  it('reads the notifications section of the config file', () => {
+    const config = parseConfig(
+      [
+        'accounts: [{ provider: exoscale, locations: [ch-gva-2] }]',
+        'notifications:',
+        '  - { type: webhook, url: "https://ops.example.com/fleetflow", secretEnv: OPS_WEBHOOK_SECRET }',
+        '  - { type: slack, urlEnv: SLACK_WEBHOOK_URL, events: [job.ended] }',
+      ].join('\n'),
+      'fleetflow.config.yaml',
+    );
+    expect(config.notifications.map((n) => n.type)).toEqual(['webhook', 'slack']);
+    expect(() =>
+      parseConfig(
+        'accounts: [{ provider: exoscale, locations: [a] }]\nnotifications: [{ type: slack, url: "https://x" }]',
+        'f.yaml',
+      ),
+    ).toThrow(/notifications\.0/);
   });
 
   it('validates FLEETFLOW_NOTIFICATIONS and names what is wrong', () => {
