@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { register as registerAudit } from './audit.ts';
+import { registerCompletion } from './completion.ts';
 import { registerConfig } from './config.ts';
 import { registerInstances } from './instances.ts';
 import { register as registerJobs } from './jobs.ts';
 import { registerOverride } from './override.ts';
+import { registerReport } from './report.ts';
 import { registerSchedule } from './schedule.ts';
 import { registerSim } from './sim.ts';
 import { registerStart } from './start.ts';
@@ -20,4 +22,6 @@ export const commands: Array<(program: Command) => void> = [
   registerConfig,
   registerSchedule,
   registerOverride,
+  registerReport,
+  registerCompletion,
 ];

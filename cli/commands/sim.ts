@@ -24,6 +24,7 @@ export function registerSim(program: Command): void {
     .option('--rate-limit <rps>', 'requests per second before 429 + Retry-After', int('--rate-limit'), 0)
     .option('--transition <ms>', 'how long state transitions take', int('--transition'), 1500)
     .option('--operation <ms>', 'how long asynchronous operations take', int('--operation'), 1000)
+    .option('--json', 'print the ready line as JSON (always the case: scripts read it)')
     .action(async (provider: string, o) => {
       const def = providerDefinition(provider);
       const sim = await def

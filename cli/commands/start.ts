@@ -18,50 +18,74 @@ export function registerStart(program: Command): void {
     .option('--port <n>', 'HTTP port for webhooks and the jobs API', port, 8787)
     .option('--data-dir <dir>', 'where jobs, audit events and the webhook secret are kept', './.fleetflow')
     .option('--config <file>', 'config file with schedules (default ./fleetflow.config.yaml when present)')
-    .action(async (o: { port: number; dataDir: string; config?: string }) => {
+    .option('--json', 'print one JSON line with the endpoints when ready, instead of the banner')
+    .action(async (o: { port: number; dataDir: string; config?: string; json?: boolean }) => {
       // A bad config stops here, before anything starts.
       const config = configFrom(o.config);
-      const runtime = await startRuntime({ dataDir: o.dataDir, port: o.port, ...(config && { config }) });
+      const runtime = await startRuntime({
+        dataDir: o.dataDir,
+        port: o.port,
+        ...(config && { config }),
+      }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EADDRINUSE') throw error;
+        throw Object.assign(new Error(`port ${o.port} is already in use`), {
+          hint: `another fleetflow start (or another server) has it: stop it, or pass --port <n> (--port 0 picks a free one)`,
+        });
+      });
+      if (o.json) {
+        const providers = Object.fromEntries(
+          runtime.accounts.map((a) => [
+            a.provider,
+            runtime.simulators[a.provider] ? 'simulator' : 'real API',
+          ]),
+        );
+        process.stdout.write(
+          `${JSON.stringify({ ...runtime.urls, dashboard: `${runtime.urls.http}/`, dataDir: o.dataDir, providers })}\n`,
+        );
+      }
       const sims = Object.entries(runtime.simulators).map(
         ([id, sim]) => `    ${id.padEnd(13)} simulator ${sim.endpoint(sim.defaultLocation)}`,
       );
       const real = runtime.accounts
         .filter((a) => !runtime.simulators[a.provider])
         .map((a) => `    ${a.provider.padEnd(13)} real API (credentials from the environment)`);
-      process.stdout.write(
-        [
-          'fleetflow is running.',
-          `  webhooks   POST ${runtime.urls.http}/webhooks/provision`,
-          `  jobs       GET  ${runtime.urls.http}/jobs   GET ${runtime.urls.http}/jobs/{id}`,
-          `  engine     Step Functions API at ${runtime.urls.sfn} (state machine: provision)`,
-          `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb})`,
-          ...(runtime.scheduler
-            ? [
-                '  schedules',
-                ...runtime.scheduler
-                  .entries()
-                  .map(
-                    (e) => `    ${e.schedule} ${e.action} ${e.pattern} ${e.timezone} (next ${e.next ?? '-'})`,
-                  ),
-              ]
-            : []),
-          '  providers',
-          ...real,
-          ...sims,
-          '',
-          'Try it (in another terminal):',
-          `  npx fleetflow webhook send examples/provision.json${o.port === 8787 ? '' : ` --url ${runtime.urls.http}/webhooks/provision`}`,
-          '  npx fleetflow jobs list',
-          '',
-          'Ctrl-C stops.',
-          '',
-        ].join('\n'),
-      );
+      if (!o.json)
+        process.stdout.write(
+          [
+            'fleetflow is running.',
+            `  dashboard  ${runtime.urls.http}/`,
+            `  webhooks   POST ${runtime.urls.http}/webhooks/provision`,
+            `  jobs       GET  ${runtime.urls.http}/jobs   GET ${runtime.urls.http}/jobs/{id}`,
+            `  engine     Step Functions API at ${runtime.urls.sfn} (state machine: provision)`,
+            `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb})`,
+            ...(runtime.scheduler
+              ? [
+                  '  schedules',
+                  ...runtime.scheduler
+                    .entries()
+                    .map(
+                      (e) =>
+                        `    ${e.schedule} ${e.action} ${e.pattern} ${e.timezone} (next ${e.next ?? '-'})`,
+                    ),
+                ]
+              : []),
+            '  providers',
+            ...real,
+            ...sims,
+            '',
+            'Try it (in another terminal):',
+            `  npx fleetflow webhook send examples/provision.json${o.port === 8787 ? '' : ` --url ${runtime.urls.http}/webhooks/provision`}`,
+            '  npx fleetflow jobs list',
+            '',
+            'Ctrl-C stops.',
+            '',
+          ].join('\n'),
+        );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });
-      process.stdout.write('stopping…\n');
+      if (!o.json) process.stdout.write('stopping…\n');
       await runtime.close();
     });
 }

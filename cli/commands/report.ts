@@ -1,0 +1,267 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import type { AuditEvent } from '../../functions/store/audit.ts';
+import type { Job } from '../../functions/store/jobs.ts';
+import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
+import { table } from '../output.ts';
+
+/**
+ * `fleetflow report savings|activity`: what the schedules saved in a month, and what was done, by
+ * whom, to what. Read from jobs and audit events only; no figure is estimated or invented.
+ */
+
+interface ReportOptions extends DataSourceOptions {
+  json?: boolean;
+  csv?: boolean;
+}
+
+function month(value: string): string {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value))
+    throw new InvalidArgumentError('a month as YYYY-MM, e.g. 2026-11');
+  return value;
+}
+
+function since(value: string): string {
+  const relative = /^(\d+)([hd])$/.exec(value);
+  if (relative)
+    return new Date(
+      Date.now() - Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 86_400_000),
+    ).toISOString();
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime()))
+    throw new InvalidArgumentError('a date (2026-11-01, an ISO time) or a span such as 24h or 7d');
+  return at.toISOString();
+}
+
+/** RFC 4180: quote a field when it holds a comma, a quote or a line break. */
+export function csv(rows: Array<Record<string, unknown>>, columns: string[]): string {
+  const cell = (v: unknown) => {
+    const s = v === undefined || v === null ? '' : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n');
+}
+
+function output(
+  value: unknown,
+  rows: Array<Record<string, unknown>>,
+  columns: string[],
+  o: ReportOptions,
+  text: () => string,
+): void {
+  if (o.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  else if (o.csv) process.stdout.write(`${csv(rows, columns)}\r\n`);
+  else process.stdout.write(`${text()}\n`);
+}
+
+// ---- savings ------------------------------------------------------------------------------------
+
+interface PlanDetail {
+  schedule?: string;
+  action?: string;
+  dryRun?: boolean;
+  savings?: { instanceHours?: number; money?: number; currency?: string };
+}
+
+export interface SavingsRow {
+  job: string;
+  schedule: string;
+  at: string;
+  status: string;
+  instanceHours: number;
+  money?: number;
+  currency?: string;
+}
+
+/** Stop runs of `power-schedule` jobs in the month, with the instance-hours (and money) their plan recorded. */
+export function savingsRows(jobs: Job[], monthPrefix: string): SavingsRow[] {
+  const rows: SavingsRow[] = [];
+  for (const job of jobs) {
+    if (job.kind !== 'power-schedule' || !job.createdAt.startsWith(monthPrefix)) continue;
+    if (!['SUCCEEDED', 'PARTIAL'].includes(job.status)) continue;
+    const plan = job.steps.find((s) => s.name === 'plan')?.detail as PlanDetail | undefined;
+    if (!plan?.savings || plan.dryRun || typeof plan.savings.instanceHours !== 'number') continue;
+    rows.push({
+      job: job.jobId,
+      schedule: plan.schedule ?? '',
+      at: job.createdAt,
+      status: job.status,
+      instanceHours: plan.savings.instanceHours,
+      ...(plan.savings.money !== undefined && { money: plan.savings.money }),
+      ...(plan.savings.currency && { currency: plan.savings.currency }),
+    });
+  }
+  return rows.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+// ---- activity -----------------------------------------------------------------------------------
+
+export interface ActivityRow {
+  at: string;
+  job: string;
+  kind: string;
+  by: string;
+  action: string;
+  provider: string;
+  instance: string;
+  outcome: string;
+}
+
+/** One row per provider action (its intent, with what its outcome said), plus one per job end. */
+export function activityRows(jobs: Map<string, Job>, events: AuditEvent[]): ActivityRow[] {
+  const outcomes = new Map<string, AuditEvent>();
+  for (const e of events) if (e.kind === 'outcome') outcomes.set(`${e.chain}#${e.intentSeq}`, e);
+  const rows: ActivityRow[] = [];
+  for (const e of events) {
+    if (e.kind !== 'intent') continue;
+    const outcome = outcomes.get(`${e.chain}#${e.seq}`);
+    const result = outcome?.result as
+      | { error?: { name?: string; message?: string }; status?: string }
+      | undefined;
+    rows.push({
+      at: e.at,
+      job: e.jobId,
+      kind: jobs.get(e.jobId)?.kind ?? '',
+      by: `${e.trigger.type}:${e.trigger.actor}`,
+      action: e.action,
+      provider: [e.provider, e.account, e.location].filter(Boolean).join('/'),
+      instance: e.instanceId ?? '',
+      outcome: !outcome
+        ? 'no outcome recorded'
+        : result?.error
+          ? `failed: ${result.error.name ?? 'error'}`
+          : 'done',
+    });
+  }
+  for (const job of jobs.values()) {
+    if (!job.endedAt) continue;
+    rows.push({
+      at: job.endedAt,
+      job: job.jobId,
+      kind: job.kind,
+      by: `${job.trigger.type}:${job.trigger.actor}`,
+      action: 'job ended',
+      provider: '',
+      instance: Object.values(job.results)
+        .map((r) => r.instanceId)
+        .filter(Boolean)
+        .join(' '),
+      outcome: job.error ? `${job.status}: ${job.error.code}` : job.status,
+    });
+  }
+  return rows.sort((a, b) => a.at.localeCompare(b.at) || a.job.localeCompare(b.job));
+}
+
+const ACTIVITY_COLUMNS = ['at', 'job', 'kind', 'by', 'action', 'provider', 'instance', 'outcome'];
+
+export function registerReport(program: Command): void {
+  const report = program
+    .command('report')
+    .description('reports from jobs and the audit trail: savings, activity');
+
+  addDataSourceOptions(
+    report
+      .command('savings')
+      .description(
+        'instance-hours (and money, where the config prices types) saved by schedule stop runs in a month',
+      )
+      .option('--month <YYYY-MM>', 'the month (default: this month, UTC)', month)
+      .option('--json', 'print JSON')
+      .option('--csv', 'print CSV'),
+  ).action(async (o: ReportOptions & { month?: string }) => {
+    const m = o.month ?? new Date().toISOString().slice(0, 7);
+    const rows = await withDataSource(o, async ({ jobs }) => {
+      const all: Job[] = [];
+      for await (const job of jobs.listAll({}, { pageSize: 100 })) {
+        if (job.createdAt < m) break; // newest first: the month is behind us
+        all.push(job);
+      }
+      return savingsRows(all, m);
+    });
+    const currencies = [...new Set(rows.map((r) => r.currency).filter(Boolean))];
+    const priced = rows.filter((r) => r.money !== undefined);
+    const totals = {
+      runs: rows.length,
+      instanceHours: Math.round(rows.reduce((s, r) => s + r.instanceHours, 0) * 100) / 100,
+      ...(priced.length > 0 &&
+        currencies.length === 1 && {
+          money: Math.round(priced.reduce((s, r) => s + (r.money ?? 0), 0) * 100) / 100,
+          currency: currencies[0],
+        }),
+    };
+    const none = `no schedule stop runs with savings figures in ${m}: nothing was saved by schedules that month (or no schedule ran). Savings come only from recorded runs; none are estimated.`;
+    output(
+      { month: m, totals, runs: rows },
+      rows as unknown as Array<Record<string, unknown>>,
+      ['job', 'schedule', 'at', 'status', 'instanceHours', 'money', 'currency'],
+      o,
+      () =>
+        rows.length === 0
+          ? none
+          : [
+              table(rows as unknown as Array<Record<string, unknown>>, [
+                'at',
+                'schedule',
+                'job',
+                'status',
+                'instanceHours',
+                'money',
+                'currency',
+              ]),
+              '',
+              `${m}: ${totals.runs} stop run(s), ${totals.instanceHours} instance-hours saved${'money' in totals ? `, ${totals.money} ${totals.currency}` : ' (no prices configured for these types)'}`,
+            ].join('\n'),
+    );
+  });
+
+  addDataSourceOptions(
+    report
+      .command('activity')
+      .description('what was done, by whom, to what: every provider action and job end')
+      .option('--since <when>', 'from this date/time or span (24h, 7d); default 7d', since)
+      .option('--job <id>', 'only this job')
+      .option('--instance <id>', 'only this instance, across jobs')
+      .option('--json', 'print JSON')
+      .option('--csv', 'print CSV'),
+  ).action(
+    async (o: ReportOptions & { since?: string; job?: string; instance?: string }, command: Command) => {
+      if (o.job && o.instance)
+        command.error('error: give --job or --instance, not both', { exitCode: 2, code: 'fleetflow.usage' });
+      const from = o.since ?? since('7d');
+      const rows = await withDataSource(o, async ({ jobs, audit }) => {
+        const found = new Map<string, Job>();
+        const events: AuditEvent[] = [];
+        const ofJob = async (jobId: string) => {
+          for await (const e of audit.chainEvents(jobId)) events.push(e as unknown as AuditEvent);
+        };
+        if (o.job) {
+          const job = await jobs.get(o.job);
+          if (job) found.set(job.jobId, job);
+          await ofJob(o.job);
+        } else if (o.instance) {
+          let cursor: string | undefined;
+          do {
+            const page = await audit.byInstance(o.instance, { limit: 100, ...(cursor && { cursor }) });
+            events.push(...page.items.filter((e) => e.at >= from));
+            cursor = page.cursor;
+          } while (cursor);
+          for (const id of new Set(events.map((e) => e.jobId))) {
+            const job = await jobs.get(id);
+            if (job) found.set(id, job);
+          }
+        } else {
+          for await (const job of jobs.listAll({}, { pageSize: 100 })) {
+            if ((job.endedAt ?? job.updatedAt) < from && job.createdAt < from) break;
+            found.set(job.jobId, job);
+          }
+          for (const id of found.keys()) await ofJob(id);
+        }
+        return activityRows(found, events).filter((r) => o.job || r.at >= from);
+      });
+      output(rows, rows as unknown as Array<Record<string, unknown>>, ACTIVITY_COLUMNS, o, () =>
+        rows.length === 0
+          ? `no activity since ${from}`
+          : table(rows as unknown as Array<Record<string, unknown>>, ACTIVITY_COLUMNS),
+      );
+    },
+  );
+}
