@@ -8,6 +8,7 @@ import { DataLayer } from './constructs/data-layer.ts';
 import { HandlerFunction } from './constructs/handler-function.ts';
 import { PowerSchedule } from './constructs/power-schedule.ts';
 import { type AccountRef, ProviderAccounts } from './constructs/provider-accounts.ts';
+import { Remediation } from './constructs/remediation.ts';
 import { TaskFunctions } from './constructs/task-functions.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -27,6 +28,7 @@ export class FleetflowStack extends Stack {
   readonly provision: WorkflowStateMachine;
   readonly webhooks: WebhookApi;
   readonly powerSchedule: PowerSchedule;
+  readonly remediation: Remediation;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: FleetflowStackProps = {}) {
@@ -63,6 +65,15 @@ export class FleetflowStack extends Stack {
       data: this.data,
       accounts,
       tasks: t,
+      ...(props.config && { config: props.config }),
+    });
+    // issue 7: event-based remediation (workflows, EventBridge rule, POST /webhooks/alert, sweeps).
+    this.remediation = new Remediation(this, 'Remediation', {
+      data: this.data,
+      accounts,
+      tasks: t,
+      api: this.webhooks.api,
+      webhookSecret: this.webhooks.webhookSecret,
       ...(props.config && { config: props.config }),
     });
 

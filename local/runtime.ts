@@ -6,6 +6,10 @@ import type { FleetflowConfig } from '../functions/config/schema.ts';
 import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
 import { scheduleApi } from '../functions/handlers/schedule-api.ts';
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
+import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts';
+import { httpHandler as postEvents } from '../functions/handlers/remediation-event.ts';
+import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
+import { startSweepTimers } from './remediation-sweeps.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
 import { notifyJobEnd } from '../functions/notify/notifier.ts';
 import { closeAllPools } from '../functions/providers/http/client.ts';
@@ -171,6 +175,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
     process.env.FLEETFLOW_PROVISION_STATE_MACHINE_ARN = engine.stateMachineArn('provision');
     process.env.FLEETFLOW_POWER_SCHEDULE_STATE_MACHINE_ARN = engine.stateMachineArn(POWER_SCHEDULE_MACHINE);
+    process.env.FLEETFLOW_REMEDIATE_STATE_MACHINE_ARN = engine.stateMachineArn(REMEDIATE_MACHINE);
+    process.env.FLEETFLOW_SWEEP_STATE_MACHINE_ARN = engine.stateMachineArn(SWEEP_MACHINE);
+    // issue 7: the config's remediation policies, unless the environment already names them.
+    const policies = (options.config as { policies?: unknown[] } | undefined)?.policies;
+    if (policies?.length && !process.env.FLEETFLOW_POLICIES && !process.env.FLEETFLOW_CONFIG) process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
 
     // Executions live in memory: jobs that were running when the last runtime stopped are over.
     await markInterrupted(engine, log);
@@ -179,6 +188,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       port: options.port ?? 8787,
       routes: [
         { method: 'POST', path: '/webhooks/provision', handler: webhookProvision },
+        { method: 'POST', path: '/webhooks/alert', handler: webhookAlert },
+        { method: 'POST', path: '/events', handler: postEvents },
         { method: 'GET', path: '/jobs', handler: jobsApi },
         { method: 'GET', path: '/jobs/{id}', handler: jobsApi },
         { method: 'GET', path: '/overrides', handler: scheduleApi(options.config) },
@@ -206,6 +217,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         scheduler?.stop();
         client.destroy();
       });
+    }
+
+    // issue 7: periodic policies' sweeps on timers (EventBridge Scheduler on AWS).
+    if (options.scheduler !== false) {
+      const sweeps = startSweepTimers({ log });
+      closers.push(async () => sweeps.stop());
     }
 
     const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
