@@ -5,6 +5,7 @@ import { registerConfig } from './config.ts';
 import { registerInstances } from './instances.ts';
 import { register as registerJobs } from './jobs.ts';
 import { registerOverride } from './override.ts';
+import { registerPolicy } from './policy.ts';
 import { registerReport } from './report.ts';
 import { registerSchedule } from './schedule.ts';
 import { registerSim } from './sim.ts';
@@ -24,4 +25,5 @@ export const commands: Array<(program: Command) => void> = [
   registerOverride,
   registerReport,
   registerCompletion,
+  registerPolicy,
 ];

@@ -296,9 +296,10 @@ export const policySchema = z
         message: 'delete needs a snapshot before it (or allowDeleteWithoutSnapshot: true)',
       });
     }
-    if (durationSeconds(p.cooldown) > 366 * 86_400)
+    const seconds = (d: string) => (/^\d{1,6}(s|m|h|d)$/.test(d) ? durationSeconds(d) : Number.NaN);
+    if (seconds(p.cooldown) > 366 * 86_400)
       ctx.addIssue({ code: 'custom', path: ['cooldown'], message: 'at most 366d' });
-    if (durationSeconds(p.dedupeWindow) < 1)
+    if (seconds(p.dedupeWindow) < 1)
       ctx.addIssue({ code: 'custom', path: ['dedupeWindow'], message: 'at least 1s' });
   })
   .describe('a remediation policy');

@@ -1,0 +1,250 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { Command } from 'commander';
+import { closeAllPools } from '../../functions/providers/http/client.ts';
+import { registerSecret } from '../../functions/providers/http/redact.ts';
+import { type ComputeProvider, type Instance, PROVIDER_IDS } from '../../functions/providers/port.ts';
+import { providerDefinition } from '../../functions/providers/registry.ts';
+import { type Explanation, explain } from '../../functions/remediation/explain.ts';
+import { type PolicySet, readPolicyFile, sweepScope } from '../../functions/remediation/source.ts';
+import { SWEEP_MACHINE, startSweep } from '../../functions/remediation/start.ts';
+import { postJson, sendSigned } from '../../functions/webhooks/send.ts';
+import { print } from '../output.ts';
+
+/** `fleetflow policy check|sweep` and `fleetflow event send` (issue 7). */
+
+const DEFAULT_FILES = ['fleetflow.config.yaml', 'fleetflow.config.yml', 'fleetflow.config.json'];
+
+export class PolicyCommandError extends Error {
+  override name = 'PolicyCommandError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+function configFile(given?: string): string {
+  const file = given ? resolve(given) : DEFAULT_FILES.map((f) => resolve(f)).find((f) => existsSync(f));
+  if (!file)
+    throw new PolicyCommandError(
+      'no config file',
+      `pass --config FILE or create one of ${DEFAULT_FILES.join(', ')}`,
+    );
+  return file;
+}
+
+interface CheckOptions {
+  config?: string;
+  provider?: string;
+  account: string;
+  location?: string;
+  endpoint?: string;
+  instance?: string;
+  json?: boolean;
+}
+
+/** Validates the policies and, given a provider and location, explains them on live instances. */
+export async function checkPolicies(
+  o: CheckOptions,
+): Promise<{ file: string; set: PolicySet; explanations: Explanation[] }> {
+  const file = configFile(o.config);
+  const set = readPolicyFile(file);
+  const explanations: Explanation[] = [];
+  if (o.provider || o.instance) {
+    if (!o.provider || !o.location)
+      throw new PolicyCommandError('--provider and --location are needed to read instances');
+    const def = providerDefinition(o.provider);
+    const credentials = def.credentialsFromEnv(process.env);
+    if (!credentials)
+      throw new PolicyCommandError(`${def.id} needs credentials: set ${def.credentialEnv.join(' and ')}`);
+    for (const v of Object.values(credentials)) registerSecret(v);
+    const adapter: ComputeProvider = def.createAdapter({
+      location: o.location,
+      credentials,
+      ...(o.endpoint && { endpoint: o.endpoint }),
+    });
+    const instances: Instance[] = o.instance
+      ? [await adapter.get(o.instance)]
+      : (await adapter.list()).filter((i) => i.state !== 'deleted');
+    for (const instance of instances)
+      explanations.push(explain(set.policies, instance, o.account, adapter.capabilities));
+  }
+  return { file, set, explanations };
+}
+
+function checkText(r: Awaited<ReturnType<typeof checkPolicies>>): string {
+  const lines = [
+    `${r.file}: ${r.set.policies.length} polic${r.set.policies.length === 1 ? 'y' : 'ies'} valid`,
+  ];
+  for (const { policy } of r.set.policies) {
+    const when = policy.mode === 'event' ? `on ${policy.events?.join(', ')}` : `every ${policy.every}`;
+    lines.push(
+      `  ${policy.name}: ${when} → ${policy.actions.map((a) => a.action).join(', ')}${policy.dryRun ? ' (dry run)' : ''}; cap ${policy.maxTargets}, cooldown ${policy.cooldown}`,
+    );
+  }
+  for (const e of r.explanations) {
+    lines.push(
+      '',
+      `${e.instance.provider} ${e.instance.id} ${e.instance.name} (${e.instance.state}, ${e.instance.type})`,
+    );
+    for (const p of e.policies) {
+      lines.push(`  ${p.match ? '✓' : '✗'} ${p.policy}`);
+      if (p.match) for (const s of p.plan ?? []) lines.push(`      would ${s}`);
+      else for (const reason of p.reasons.filter((x) => !x.startsWith('✓'))) lines.push(`      ${reason}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function endpoints(dataDir: string): { http?: string; sfn?: string } {
+  const file = join(dataDir, 'endpoints.json');
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { http?: string; sfn?: string };
+  } catch {
+    return {};
+  }
+}
+
+interface SendOptions {
+  url?: string;
+  alert?: boolean;
+  secret?: string;
+  dataDir: string;
+  json?: boolean;
+}
+
+/** POSTs an event file to /events, or signed to /webhooks/alert with --alert. */
+export async function sendEvent(file: string, o: SendOptions): Promise<{ status: number; body: unknown }> {
+  let payload: string;
+  try {
+    payload = readFileSync(file, 'utf8');
+    JSON.parse(payload);
+  } catch (error) {
+    throw new PolicyCommandError(
+      `${file} is not a readable JSON file (${(error as NodeJS.ErrnoException).code ?? 'invalid JSON'})`,
+    );
+  }
+  const base = endpoints(o.dataDir).http ?? 'http://127.0.0.1:8787';
+  const url = o.url ?? `${base}${o.alert ? '/webhooks/alert' : '/events'}`;
+  let answer: { status: number; json?: unknown; text: string };
+  if (o.alert) {
+    const secret =
+      o.secret ??
+      process.env.FLEETFLOW_WEBHOOK_SECRET ??
+      (existsSync(join(o.dataDir, 'webhook-secret'))
+        ? readFileSync(join(o.dataDir, 'webhook-secret'), 'utf8').trim()
+        : undefined);
+    if (!secret)
+      throw new PolicyCommandError(
+        'no webhook secret',
+        'pass --secret, set FLEETFLOW_WEBHOOK_SECRET, or run `fleetflow start` first',
+      );
+    registerSecret(secret);
+    // A fresh id per send: alerts are deduplicated by policy, instance and window, not by delivery.
+    answer = await sendSigned({
+      url,
+      secret,
+      payload,
+      id: `msg_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    });
+  } else {
+    answer = await postJson({ url, body: payload, headers: { 'content-type': 'application/json' } });
+  }
+  if (answer.status >= 300)
+    throw new PolicyCommandError(`event rejected with ${answer.status}: ${answer.text.slice(0, 500)}`);
+  return { status: answer.status, body: answer.json ?? answer.text };
+}
+
+export function registerPolicy(program: Command): void {
+  const policy = program.command('policy').description('Remediation policies (issue 7)');
+  const check = policy
+    .command('check')
+    .description(
+      'validate the policies in the config file and explain, for one instance or a location, which would match and what they would do',
+    )
+    .option('--config <file>', `config file (default: ${DEFAULT_FILES.join(', ')})`)
+    .option('--provider <id>', `one of ${PROVIDER_IDS.join(', ')}`)
+    .option('--account <name>', 'the account the instances are read with (for account filters)', 'default')
+    .option('--location <location>', 'the adapter location, e.g. ch-gva-2, 1/76, compute-qc/production')
+    .option('--endpoint <url>', 'API base URL (a simulator); the provider default otherwise')
+    .option('--instance <id>', 'only this instance (else every instance at the location)')
+    .option('--json', 'print JSON');
+  check.action(async (o: CheckOptions) => {
+    try {
+      const r = await checkPolicies(o);
+      print(
+        { file: r.file, policies: r.set.policies.map((p) => p.policy), explanations: r.explanations },
+        o.json === true,
+        () => checkText(r),
+      );
+    } finally {
+      await closeAllPools();
+    }
+  });
+
+  policy
+    .command('sweep')
+    .description('start a sweep of a periodic policy now, on the running `fleetflow start`')
+    .argument('<name>', 'the policy')
+    .option('--config <file>', 'config file')
+    .option('--data-dir <dir>', 'data folder of `fleetflow start`', './.fleetflow')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { config?: string; dataDir: string; json?: boolean }) => {
+      const set = readPolicyFile(configFile(o.config));
+      const loaded = set.policies.find((p) => p.policy.name === name);
+      if (!loaded) throw new PolicyCommandError(`no policy ${name} in the config file`);
+      if (loaded.policy.mode !== 'periodic')
+        throw new PolicyCommandError(`policy ${name} is event-mode; send it an event instead`);
+      const sfnUrl = endpoints(o.dataDir).sfn;
+      if (!sfnUrl)
+        throw new PolicyCommandError(
+          'no running `fleetflow start` found',
+          `start it with --data-dir ${o.dataDir}`,
+        );
+      const client = new SFNClient({
+        endpoint: sfnUrl,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      try {
+        const machines = await client.send(new ListStateMachinesCommand({}));
+        const arn = machines.stateMachines?.find((m) => m.name === SWEEP_MACHINE)?.stateMachineArn;
+        if (!arn) throw new PolicyCommandError('the running runtime has no sweep workflow');
+        process.env.AWS_ENDPOINT_URL_SFN = sfnUrl;
+        const started = await startSweep({
+          loaded,
+          scope: sweepScope(loaded.policy, set),
+          trigger: { type: 'cli', actor: 'fleetflow policy sweep' },
+          stateMachineArn: arn,
+        });
+        print(started, o.json === true, () => `sweep started: ${started.executionArn ?? '?'}`);
+      } finally {
+        client.destroy();
+      }
+    });
+
+  program
+    .command('event')
+    .description('fleetflow events (issue 7)')
+    .command('send')
+    .description(
+      'POST an event file ({"detail-type", "detail": {provider, account, location, instanceId, reason}}) to the running `fleetflow start`',
+    )
+    .argument('<file>', 'JSON event (or an array of events for /events)')
+    .option('--alert', 'send it signed to /webhooks/alert instead of /events')
+    .option('--url <url>', 'where to send it')
+    .option(
+      '--secret <whsec>',
+      'signing secret for --alert (default: $FLEETFLOW_WEBHOOK_SECRET, then <data-dir>/webhook-secret)',
+    )
+    .option('--data-dir <dir>', 'data folder of `fleetflow start`', './.fleetflow')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o: SendOptions) => {
+      const r = await sendEvent(file, o);
+      print(r, o.json === true, () => `${r.status}\n${JSON.stringify(r.body, null, 2)}`);
+    });
+}
