@@ -1,15 +1,19 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableInputs, tableNames } from '../../functions/store/tables.ts';
 import { DataLayer } from '../../infra/constructs/data-layer.ts';
+import { testApp } from './synth.ts';
 
 describe('DataLayer', () => {
   let template: Template;
 
+  const { app, cleanup } = testApp();
+  afterAll(cleanup);
+
   beforeAll(() => {
-    const stack = new Stack(new App(), 'DataLayerTest');
+    const stack = new Stack(app, 'DataLayerTest');
     const data = new DataLayer(stack, 'Data', { tablePrefix: 'ff-test' });
     const auditWriter = new Role(stack, 'AuditWriter', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),

@@ -102,12 +102,20 @@ describe('cdk-nag on the fleetflow stack', () => {
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::<fn.Arn>:*]',
       'AwsSolutions-SMG4',
+      'AwsSolutions-SQS3',
       'Serverless-LambdaDLQ',
+      'Serverless-SQSRedrivePolicy',
     ]);
-    // APIG4 only on the webhook route; the jobs API is IAM-authorized.
-    expect(acks.filter((a) => a.id === 'AwsSolutions-APIG4').map((a) => a.path)).toEqual([
-      'Fleetflow/Webhooks/Api/POST--webhooks--provision',
-    ]);
+    // The SQS ones only on the dead-letter queues of asynchronously invoked functions.
+    for (const a of acks.filter(
+      (x) => x.id.startsWith('AwsSolutions-SQS') || x.id.startsWith('Serverless-SQS'),
+    )) {
+      expect(a.path).toMatch(/\/DeadLetters$/);
+    }
+    // APIG4 only on signed webhook routes (POST /webhooks/…); every other route is IAM-authorized.
+    const apig4 = acks.filter((a) => a.id === 'AwsSolutions-APIG4').map((a) => a.path);
+    expect(apig4).toContain('Fleetflow/Webhooks/Api/POST--webhooks--provision');
+    for (const path of apig4) expect(path).toMatch(/^Fleetflow\/Webhooks\/Api\/POST--webhooks--[a-z-]+$/);
   });
 
   it('fails on a finding nobody acknowledged (the check is live)', () => {
