@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
+import { policiesSchema } from '../remediation/policy.ts';
 
 /**
  * The fleetflow config file (`fleetflow.config.yaml` or `.json`): where fleetflow looks
@@ -163,6 +164,8 @@ export const configSchema = z
         scheduleSchema,
       )
       .default({}),
+    // issue 7: remediation policies (functions/remediation/policy.ts).
+    policies: policiesSchema,
   })
   .describe('fleetflow configuration');
 
