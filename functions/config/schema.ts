@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { policiesSchema } from '../remediation/policy.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { providerFor } from '../runtime/accounts.ts';
 import { audited } from '../runtime/audited.ts';
 import { taskHandler } from '../runtime/handler.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { notifyJobEnd } from '../notify/notifier.ts';
 import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IDEMPOTENCY_LABEL } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { audited } from '../runtime/audited.ts';

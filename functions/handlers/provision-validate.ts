@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { provisionRequestSchema, targetOf } from '../provisioning/request.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';

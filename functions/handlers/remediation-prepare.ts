@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ProviderNotFoundError } from '../providers/errors.ts';
 import type { Instance } from '../providers/port.ts';
 import { beginCooldown, claimHourlySlot } from '../remediation/guards.ts';

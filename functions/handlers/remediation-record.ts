@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventSinkFromEnv } from '../events/emitter.ts';
 import { logger } from '../log.ts';
 import { ProviderNotFoundError } from '../providers/errors.ts';

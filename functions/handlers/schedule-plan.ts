@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, validateConfig } from '../config/load.ts';
 import type { FleetflowConfig } from '../config/schema.ts';
 import { eventSinkFromEnv } from '../events/emitter.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventSinkFromEnv } from '../events/emitter.ts';
 import { TARGET_STATE } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';

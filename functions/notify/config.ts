@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The `notifications` section of the config file: where fleetflow reports job ends and every

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { providerDefinition } from '../providers/registry.ts';
 import type { Target } from '../runtime/accounts.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { EVENT_DETAIL_TYPES } from './policy.ts';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { type Policy, PolicyError, parsePolicies, policySchema } from './policy.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ProviderDefinition } from '../providers/definition.ts';
 import { ProviderAuthenticationError } from '../providers/errors.ts';
 import { registerSecret } from '../providers/http/redact.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { INSTANCE_STATES, PROVIDER_IDS } from '../providers/port.ts';
 import { triggerSchema } from '../store/schemas.ts';
 

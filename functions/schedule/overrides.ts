@@ -6,7 +6,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import type { AuditLog } from '../store/audit.ts';
 import { parseOrThrow, type Trigger } from '../store/schemas.ts';

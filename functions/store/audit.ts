@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { redactValue } from '../providers/http/redact.ts';
 import { sha256Canonical } from './canonical-json.ts';
 import { isConditionalCheckFailed, isItemTooLarge } from './dynamo.ts';

@@ -5,7 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sha256Canonical } from './canonical-json.ts';
 import { isConditionalCheckFailed, isItemTooLarge } from './dynamo.ts';
 import { IdempotencyInProgressError, IdempotencyMismatchError, StoreValidationError } from './errors.ts';

@@ -5,7 +5,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { redactText, redactValue } from '../providers/http/redact.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { isConditionalCheckFailed, isItemTooLarge } from './dynamo.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { StoreValidationError } from './errors.ts';
 import { fragmentSizeBytes, itemSizeBytes, MAX_ITEM_BYTES } from './item-size.ts';
 

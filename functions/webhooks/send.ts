@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
 import { redactText } from '../providers/http/redact.ts';
 import { signedHeaders } from './standard-webhooks.ts';
 
@@ -43,23 +42,26 @@ function originOf(url: string): string {
   }
 }
 
-/** One JSON POST with a whole-request timeout; throws `WebhookSendError` when no answer came. */
+/**
+ * One JSON POST with a whole-request timeout; throws `WebhookSendError` when no answer came.
+ * Node's built-in fetch (undici inside): no bundle cost for the Lambdas that notify.
+ */
 export async function postJson(options: PostOptions): Promise<PostAnswer> {
   const timeoutMs = options.timeoutMs ?? 15_000;
-  let answer: Awaited<ReturnType<typeof request>>;
+  let answer: Response;
   let text: string;
   try {
-    answer = await request(options.url, {
+    answer = await fetch(options.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...options.headers },
       body: options.body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    text = await answer.body.text();
+    text = await answer.text();
   } catch (error) {
-    const code = (error as { code?: string }).code;
+    // fetch wraps network failures in a TypeError whose cause carries the system code.
+    const cause = (error as { cause?: { code?: string } }).cause;
+    const code = cause?.code ?? (error as { code?: string }).code;
     const timedOut =
       (error as Error).name === 'TimeoutError' ||
       code === 'UND_ERR_HEADERS_TIMEOUT' ||
@@ -73,9 +75,9 @@ export async function postJson(options: PostOptions): Promise<PostAnswer> {
     );
   }
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(answer.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
+  answer.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
   let json: unknown;
   if (text && /json/i.test(headers['content-type'] ?? '')) {
     try {
@@ -84,7 +86,7 @@ export async function postJson(options: PostOptions): Promise<PostAnswer> {
       json = undefined;
     }
   }
-  return { status: answer.statusCode, headers, text, ...(json === undefined ? {} : { json }) };
+  return { status: answer.status, headers, text, ...(json === undefined ? {} : { json }) };
 }
 
 /** `msg_` + a hash of the content: the same content gives the same id, so re-sending is a redelivery. */

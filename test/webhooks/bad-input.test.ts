@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../../functions/log.ts';
 import { json } from '../../functions/webhooks/http-event.ts';
 import { receiveSignedJson, toHttpError } from '../../functions/webhooks/receive.ts';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { main } from '../../cli/main.ts';
 import { json } from '../../functions/webhooks/http-event.ts';
 import { receiveSignedJson, toHttpError } from '../../functions/webhooks/receive.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HttpApiEvent } from '../../functions/webhooks/http-event.ts';
 import {
   executionNameFor,

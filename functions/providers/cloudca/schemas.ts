@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * cloud.ca wire shapes (api-docs and go-cloudca). Parsed leniently: unknown fields pass through

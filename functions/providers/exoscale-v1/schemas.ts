@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * CloudStack wire shapes, parsed leniently: unknown fields pass through, and only what the

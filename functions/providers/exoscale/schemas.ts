@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Exoscale API v2 wire shapes (egoscale `v3/generator/source.yaml`). Parsed leniently: unknown

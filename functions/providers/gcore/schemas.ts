@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Gcore Cloud wire shapes, parsed leniently: unknown fields pass through, and where the sources

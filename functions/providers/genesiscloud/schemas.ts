@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Genesis Cloud compute v1 wire shapes (developers.genesiscloud.com/instances, genesiscloud-go
