@@ -4,18 +4,17 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { App } from 'aws-cdk-lib';
 import type { FleetflowConfig } from '../functions/config/schema.ts';
 import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
-import { scheduleApi } from '../functions/handlers/schedule-api.ts';
-import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
-import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts';
 import { httpHandler as postEvents } from '../functions/handlers/remediation-event.ts';
-import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
-import { startSweepTimers } from './remediation-sweeps.ts';
+import { scheduleApi } from '../functions/handlers/schedule-api.ts';
+import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts';
+import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
 import { notifyJobEnd } from '../functions/notify/notifier.ts';
 import { closeAllPools } from '../functions/providers/http/client.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
 import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
+import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
@@ -29,6 +28,7 @@ import { dashboardRoutes } from './dashboard/routes.ts';
 import { startDynalite } from './dynalite.ts';
 import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
 import { startHttpServer } from './http-server.ts';
+import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
 import { startSfnEndpoint } from './sfn-endpoint.ts';
 
@@ -179,7 +179,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     process.env.FLEETFLOW_SWEEP_STATE_MACHINE_ARN = engine.stateMachineArn(SWEEP_MACHINE);
     // issue 7: the config's remediation policies, unless the environment already names them.
     const policies = (options.config as { policies?: unknown[] } | undefined)?.policies;
-    if (policies?.length && !process.env.FLEETFLOW_POLICIES && !process.env.FLEETFLOW_CONFIG) process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
+    if (policies?.length && !process.env.FLEETFLOW_POLICIES && !process.env.FLEETFLOW_CONFIG)
+      process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
 
     // Executions live in memory: jobs that were running when the last runtime stopped are over.
     await markInterrupted(engine, log);
@@ -212,7 +213,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let scheduler: LocalScheduler | undefined;
     if (options.config && options.scheduler !== false && Object.keys(options.config.schedules).length > 0) {
       const client = new SFNClient({ endpoint: sfn.url });
-      scheduler = startLocalScheduler({ config: options.config, sfn: client, stateMachineArn: engine.stateMachineArn(POWER_SCHEDULE_MACHINE), log });
+      scheduler = startLocalScheduler({
+        config: options.config,
+        sfn: client,
+        stateMachineArn: engine.stateMachineArn(POWER_SCHEDULE_MACHINE),
+        log,
+      });
       closers.push(async () => {
         scheduler?.stop();
         client.destroy();
@@ -244,12 +250,16 @@ async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void>
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
     const to = execution.status === 'ABORTED' ? 'CANCELLED' : 'FAILED';
-    const ended = await jobs.transition(jobId, job.status === 'QUEUED' && to === 'CANCELLED' ? 'CANCELLED' : to, {
-      error: {
-        code: execution.error ?? execution.status,
-        message: `the workflow ended ${execution.status.toLowerCase()}`,
+    const ended = await jobs.transition(
+      jobId,
+      job.status === 'QUEUED' && to === 'CANCELLED' ? 'CANCELLED' : to,
+      {
+        error: {
+          code: execution.error ?? execution.status,
+          message: `the workflow ended ${execution.status.toLowerCase()}`,
+        },
       },
-    });
+    );
     // The recorder task never ran for this job, so its job-end notification goes out here.
     await notifyJobEnd(ended);
   } catch (error) {

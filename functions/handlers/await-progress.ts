@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { providerFor } from '../runtime/accounts.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { advance, type Progress } from '../runtime/progress.ts';
@@ -17,7 +17,11 @@ export const handler = taskHandler('await-progress', input, async ({ jobId, targ
       status: 'SUCCEEDED',
       startedAt: now,
       endedAt: now,
-      detail: { polls: next.attempt, ...(next.resourceId && { resourceId: next.resourceId }), ...(next.instanceId && { instanceId: next.instanceId }) },
+      detail: {
+        polls: next.attempt,
+        ...(next.resourceId && { resourceId: next.resourceId }),
+        ...(next.instanceId && { instanceId: next.instanceId }),
+      },
     });
   }
   return next;

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { TARGET_STATE, type Action, type Operation } from '../providers/port.ts';
+import * as z from 'zod';
+import { type Action, type Operation, TARGET_STATE } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { audited } from '../runtime/audited.ts';
 import { taskHandler } from '../runtime/handler.ts';
@@ -34,19 +34,42 @@ export const handler = taskHandler('instance-action', input, async (ctx) => {
   const { idempotency, jobs } = stores();
   const startedAt = new Date().toISOString();
   const provider = await providerFor(ctx.target);
-  const op = await idempotency.run(`${ctx.jobId}:${ctx.step}`, { action: ctx.action, instanceId: ctx.instanceId, params: ctx.params }, async () => {
-    if (ctx.action === 'start' || ctx.action === 'stop') {
-      const target = TARGET_STATE[ctx.action]!;
-      const current = await provider.get(ctx.instanceId);
-      if (current.state === target) {
-        return { provider: provider.provider, location: provider.location, id: `noop:${ctx.step}`, action: ctx.action, status: 'succeeded', instanceId: ctx.instanceId } satisfies Operation;
+  const op = await idempotency.run(
+    `${ctx.jobId}:${ctx.step}`,
+    { action: ctx.action, instanceId: ctx.instanceId, params: ctx.params },
+    async () => {
+      if (ctx.action === 'start' || ctx.action === 'stop') {
+        const target = TARGET_STATE[ctx.action]!;
+        const current = await provider.get(ctx.instanceId);
+        if (current.state === target) {
+          return {
+            provider: provider.provider,
+            location: provider.location,
+            id: `noop:${ctx.step}`,
+            action: ctx.action,
+            status: 'succeeded',
+            instanceId: ctx.instanceId,
+          } satisfies Operation;
+        }
       }
-    }
-    return audited(ctx, ctx.action, ctx.instanceId, ctx.params, () => call(ctx.action, ctx.instanceId, ctx.params));
-  });
-  if (ctx.journal) await jobs.appendStep(ctx.jobId, { name: ctx.step, status: 'STARTED', startedAt, detail: { action: ctx.action, operationId: op.id } });
+      return audited(ctx, ctx.action, ctx.instanceId, ctx.params, () =>
+        call(ctx.action, ctx.instanceId, ctx.params),
+      );
+    },
+  );
+  if (ctx.journal)
+    await jobs.appendStep(ctx.jobId, {
+      name: ctx.step,
+      status: 'STARTED',
+      startedAt,
+      detail: { action: ctx.action, operationId: op.id },
+    });
   const untilState = TARGET_STATE[ctx.action as Action];
-  const progress = startProgress(ctx.step, op, { instanceId: ctx.instanceId, ...(untilState && { untilState }), ...(!ctx.journal && { journal: false as const }) });
+  const progress = startProgress(ctx.step, op, {
+    instanceId: ctx.instanceId,
+    ...(untilState && { untilState }),
+    ...(!ctx.journal && { journal: false as const }),
+  });
   // A synchronous provider call (e.g. CloudStack's changeServiceForVirtualMachine) is done already:
   // the wait loop will not poll, so its end is recorded here.
   if (progress.done && ctx.journal) {

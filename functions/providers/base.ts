@@ -224,7 +224,7 @@ export abstract class BaseProvider implements ComputeProvider {
       {
         provider: this.provider,
         action: 'create',
-        code: 'unknown-' + kind.replace(' ', '-'),
+        code: `unknown-${kind.replace(' ', '-')}`,
       },
     );
   }

@@ -70,20 +70,28 @@ export function startProgress(
 }
 
 /** One poll: reads the operation (then the instance) once and says whether the work is done. */
-export async function advance(progress: Progress, provider: ComputeProvider, now = Date.now()): Promise<Progress> {
+export async function advance(
+  progress: Progress,
+  provider: ComputeProvider,
+  now = Date.now(),
+): Promise<Progress> {
   if (progress.done) return progress;
   let next: Progress = { ...progress, attempt: progress.attempt + 1 };
-  if (next.op && next.op.status === 'pending') next = settleOperation(next, await provider.operation(next.op));
+  if (next.op && next.op.status === 'pending')
+    next = settleOperation(next, await provider.operation(next.op));
   // Once the operation succeeded, the instance must still be there: a step that waits only for its
   // operation (a snapshot, a scale) would otherwise report success on an instance someone deleted.
   if (next.op?.status === 'succeeded' && next.instanceId && (!next.done || !next.untilState)) {
     try {
       const instance = await provider.get(next.instanceId);
       if (next.untilState && instance.state === 'error') {
-        throw new ProviderOperationFailedError(`instance ${instance.id} went into error state during ${next.step}`, {
-          provider: provider.provider,
-          action: next.step,
-        });
+        throw new ProviderOperationFailedError(
+          `instance ${instance.id} went into error state during ${next.step}`,
+          {
+            provider: provider.provider,
+            action: next.step,
+          },
+        );
       }
       if (instance.state === 'deleted' && next.untilState !== 'deleted') {
         throw new InstanceVanishedError(`instance ${instance.id} was deleted during ${next.step}`);
@@ -92,11 +100,16 @@ export async function advance(progress: Progress, provider: ComputeProvider, now
     } catch (error) {
       if (!(error instanceof ProviderNotFoundError)) throw error;
       if (next.untilState === 'deleted') next.done = true;
-      else throw new InstanceVanishedError(`instance ${next.instanceId} disappeared during ${next.step}`, { cause: error });
+      else
+        throw new InstanceVanishedError(`instance ${next.instanceId} disappeared during ${next.step}`, {
+          cause: error,
+        });
     }
   }
   if (!next.done && now >= Date.parse(next.deadlineAt)) {
-    throw new DeadlineExceededError(`${next.step} did not finish by ${next.deadlineAt} (after ${next.attempt} polls)`);
+    throw new DeadlineExceededError(
+      `${next.step} did not finish by ${next.deadlineAt} (after ${next.attempt} polls)`,
+    );
   }
   // Poll often at first, then less: the providers' SDKs do the same.
   next.waitSeconds = Math.min(MAX_WAIT, Math.ceil(next.waitSeconds * 1.5));

@@ -14,7 +14,7 @@ describe('README', () => {
     expect(readme).toContain('npm ci && npm test');
     const lines = ci.split('\n').map((l) => l.trim());
     const install = lines.findIndex((l) => l.startsWith('npm ci'));
-    const test = lines.findIndex((l) => l === 'npm test');
+    const test = lines.indexOf('npm test');
     expect(install).toBeGreaterThan(-1);
     expect(test).toBeGreaterThan(install);
   });

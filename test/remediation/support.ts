@@ -138,7 +138,7 @@ export async function waitForJob(runtime: Runtime, jobId: string, timeoutMs = 90
     if (res.status === 200) {
       const view = res.json as JobView;
       const execution = runtime.engine.listExecutions().find((e) => e.name === jobId);
-      if (isTerminal(view.job.status) && (!execution || execution.status !== 'RUNNING')) return view;
+      if (isTerminal(view.job.status) && execution?.status !== 'RUNNING') return view;
     }
     if (Date.now() > until)
       throw new Error(`job ${jobId} not finished after ${timeoutMs} ms: ${res.text.slice(0, 500)}`);

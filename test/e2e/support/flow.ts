@@ -163,7 +163,7 @@ export async function waitForJob(runtime: Runtime, jobId: string, timeoutMs = 90
     last = await jobView(runtime, jobId);
     if (isTerminal(last.job.status)) {
       const execution = runtime.engine.listExecutions().find((e) => e.name === jobId);
-      if (!execution || execution.status !== 'RUNNING') return jobView(runtime, jobId);
+      if (execution?.status !== 'RUNNING') return jobView(runtime, jobId);
     }
     if (Date.now() > until) {
       throw new Error(
