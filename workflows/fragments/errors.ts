@@ -38,6 +38,16 @@ export function withRetries<T extends sfn.TaskStateBase>(task: T): T {
     maxDelay: Duration.seconds(60),
     jitterStrategy: sfn.JitterType.FULL,
   });
+  // The same step's earlier attempt still holds its idempotency claim (a timed-out invocation
+  // can keep running): wait for it to finish, then the retry replays its result.
+  task.addRetry({
+    errors: ['IdempotencyInProgressError'],
+    interval: Duration.seconds(5),
+    maxAttempts: 4,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
   task.addRetry({
     errors: ['Lambda.Unknown', 'States.Timeout'],
     interval: Duration.seconds(2),
