@@ -14,6 +14,7 @@ import { closeAllPools } from '../functions/providers/http/client.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
 import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
+import { createSimulator } from '../functions/providers/simulators.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
@@ -105,7 +106,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         accounts.push({ provider: def.id, account: 'default' });
         continue;
       }
-      const sim = await def.createSimulator({ seed: 42, ...options.simulator }).start();
+      const sim = await createSimulator(def.id, { seed: 42, ...options.simulator }).start();
       closers.push(() => sim.close());
       simulators[def.id] = sim;
       accounts.push({

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
+import { createSimulator } from '../../functions/providers/simulators.ts';
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
@@ -27,17 +28,15 @@ export function registerSim(program: Command): void {
     .option('--json', 'print the ready line as JSON (always the case: scripts read it)')
     .action(async (provider: string, o) => {
       const def = providerDefinition(provider);
-      const sim = await def
-        .createSimulator({
-          port: o.port,
-          seed: o.seed,
-          fleetSize: o.fleetSize,
-          latencyMs: o.latency,
-          rateLimitRps: o.rateLimit,
-          transitionMs: o.transition,
-          operationMs: o.operation,
-        })
-        .start();
+      const sim = await createSimulator(def.id, {
+        port: o.port,
+        seed: o.seed,
+        fleetSize: o.fleetSize,
+        latencyMs: o.latency,
+        rateLimitRps: o.rateLimit,
+        transitionMs: o.transition,
+        operationMs: o.operation,
+      }).start();
       process.stdout.write(`${JSON.stringify(sim.describe())}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

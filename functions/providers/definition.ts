@@ -1,7 +1,6 @@
 import type { Logger } from '../log.ts';
 import type { RetryPolicy } from './http/retry.ts';
 import type { Capabilities, ComputeProvider, CreateInstanceSpec, ProviderId } from './port.ts';
-import type { SimulatorBase, SimulatorOptions } from './sim/kit.ts';
 
 /** Everything fleetflow needs to know about one provider; each provider room exports one. */
 export interface ProviderDefinition {
@@ -21,7 +20,6 @@ export interface ProviderDefinition {
   /** The real API's base URL for a location. */
   defaultEndpoint(location: string): string;
   createAdapter(args: AdapterArgs): ComputeProvider;
-  createSimulator(options?: SimulatorOptions): SimulatorBase;
   /** What the shared contract suite needs to exercise this provider against its simulator. */
   contract: ContractFixture;
 }

@@ -11,6 +11,7 @@ import { RetryBudget, RetryPolicy } from '../../functions/providers/http/retry.t
 import type { ComputeProvider, Instance } from '../../functions/providers/port.ts';
 import { ACTIONS, IDEMPOTENCY_LABEL, INSTANCE_STATES } from '../../functions/providers/port.ts';
 import type { SimulatorBase } from '../../functions/providers/sim/kit.ts';
+import { createSimulator } from '../../functions/providers/simulators.ts';
 import { waitForOperation, waitForState } from '../../functions/providers/wait.ts';
 
 const FAST = { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 10_000 };
@@ -33,9 +34,13 @@ export function runContractSuite(def: ProviderDefinition): void {
       });
 
     beforeAll(async () => {
-      sim = await def
-        .createSimulator({ seed: 7, fleetSize: 23, transitionMs: 20, operationMs: 20, maxPageSize: 5 })
-        .start();
+      sim = await createSimulator(def.id, {
+        seed: 7,
+        fleetSize: 23,
+        transitionMs: 20,
+        operationMs: 20,
+        maxPageSize: 5,
+      }).start();
       provider = adapter();
     });
     afterAll(async () => {

@@ -1,10 +1,8 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { ProviderInputError } from '../errors.ts';
 import { CLOUDCA_CAPABILITIES, CloudcaProvider, DEFAULT_ENDPOINT, parseLocation } from './client.ts';
-import { CloudcaSimulator } from './simulator.ts';
 
 export { CloudcaProvider } from './client.ts';
-export { CloudcaSimulator } from './simulator.ts';
 
 export const definition: ProviderDefinition = {
   id: 'cloudca',
@@ -40,7 +38,6 @@ export const definition: ProviderDefinition = {
   },
   defaultEndpoint: () => DEFAULT_ENDPOINT,
   createAdapter: (args) => new CloudcaProvider(args),
-  createSimulator: (options) => new CloudcaSimulator(options),
   contract: {
     createSpec: {
       name: 'contract-web',

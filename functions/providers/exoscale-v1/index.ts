@@ -1,7 +1,6 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { ProviderAuthenticationError } from '../errors.ts';
 import { CAPABILITIES, DEFAULT_ENDPOINT, DEFAULT_ZONE, ExoscaleV1Provider } from './client.ts';
-import { ExoscaleV1Simulator } from './simulator.ts';
 
 const ZONE_NAME = /^[a-z]{2}-[a-z]{2,4}-\d+$/;
 
@@ -51,7 +50,6 @@ export const definition: ProviderDefinition = {
       ...(args.timeouts && { timeouts: args.timeouts }),
     });
   },
-  createSimulator: (options) => new ExoscaleV1Simulator(options),
   contract: {
     createSpec: { name: 'contract-web-1', type: 'Small', template: 'Linux Ubuntu 24.04 LTS 64-bit' },
     scaleTo: 'Medium',

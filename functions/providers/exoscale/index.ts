@@ -1,7 +1,6 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { DEFAULT_ZONE, ZONES } from './catalogue.ts';
 import { EXOSCALE_CAPABILITIES, ExoscaleProvider } from './client.ts';
-import { ExoscaleSimulator, SIM_CREDENTIALS } from './simulator.ts';
 
 /**
  * Exoscale API v2. Location = zone (`ch-gva-2`, …); endpoint `https://api-{zone}.exoscale.com/v2`.
@@ -58,7 +57,6 @@ export const definition: ProviderDefinition = {
       ...(args.timeouts && { timeouts: args.timeouts }),
     });
   },
-  createSimulator: (options) => new ExoscaleSimulator(options),
   contract: {
     createSpec: {
       name: 'contract-web',
@@ -75,4 +73,4 @@ export const definition: ProviderDefinition = {
   },
 };
 
-export { ExoscaleProvider, ExoscaleSimulator, SIM_CREDENTIALS };
+export { ExoscaleProvider };

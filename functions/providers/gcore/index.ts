@@ -2,10 +2,8 @@ import type { ProviderDefinition } from '../definition.ts';
 import { ProviderInputError } from '../errors.ts';
 import { CREDENTIAL_ENV, credentialsFromEnv } from './auth.ts';
 import { CAPABILITIES, DEFAULT_ENDPOINT, GcoreProvider, parseLocation } from './client.ts';
-import { GcoreSimulator } from './simulator.ts';
 
 export { GcoreProvider } from './client.ts';
-export { GcoreSimulator } from './simulator.ts';
 
 export const definition: ProviderDefinition = {
   id: 'gcore',
@@ -48,7 +46,6 @@ export const definition: ProviderDefinition = {
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     }),
-  createSimulator: (options) => new GcoreSimulator(options),
   contract: {
     createSpec: { name: 'contract-web', type: 'g1-standard-1-2', template: 'ubuntu-24.04-x64', diskSize: 10 },
     scaleTo: 'g1-standard-2-4',

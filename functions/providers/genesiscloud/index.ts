@@ -1,7 +1,6 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { DEFAULT_REGION } from './catalogue.ts';
 import { CAPABILITIES, DEFAULT_ENDPOINT, GenesisCloudProvider } from './client.ts';
-import { GenesisCloudSimulator } from './simulator.ts';
 
 /**
  * Genesis Cloud (compute v1). Location = region (`NORD-NO-KRS-1`…); credentials = one API token.
@@ -45,7 +44,6 @@ export const definition: ProviderDefinition = {
   defaultLocation: DEFAULT_REGION,
   defaultEndpoint: () => DEFAULT_ENDPOINT,
   createAdapter: (args) => new GenesisCloudProvider(args),
-  createSimulator: (options) => new GenesisCloudSimulator(options),
   contract: {
     createSpec: {
       name: 'contract-web',
