@@ -26,7 +26,12 @@ export function registerConfig(program: Command): void {
     .command('schema')
     .description(`write the config file's JSON Schema (for editors) to ${SCHEMA_FILE}`)
     .option('--out <file>', 'where to write it', SCHEMA_FILE)
-    .action((o: { out: string }) => {
+    .option('--json', 'print the schema itself as JSON instead of writing the file')
+    .action((o: { out: string; json?: boolean }) => {
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+        return;
+      }
       const out = resolve(o.out);
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
@@ -36,10 +41,14 @@ export function registerConfig(program: Command): void {
     .command('check')
     .description('validate the config file')
     .option('--config <file>', 'config file (default ./fleetflow.config.yaml)')
-    .action((o: { config?: string }) => {
+    .option('--json', 'print the result as JSON')
+    .action((o: { config?: string; json?: boolean }) => {
       const c = configFrom(o.config, true);
+      const summary = { ok: true, accounts: c.accounts.length, schedules: Object.keys(c.schedules) };
       process.stdout.write(
-        `ok: ${c.accounts.length} accounts, schedules: ${Object.keys(c.schedules).join(', ') || 'none'}\n`,
+        o.json
+          ? `${JSON.stringify(summary)}\n`
+          : `ok: ${summary.accounts} accounts, schedules: ${summary.schedules.join(', ') || 'none'}\n`,
       );
     });
 }

@@ -111,15 +111,19 @@ export function registerOverride(program: Command): void {
     );
   });
   addDataSourceOptions(
-    override.command('clear').description('remove an override').argument('<id>', 'override id'),
-  ).action(async (id: string, o: DataSourceOptions) => {
+    override
+      .command('clear')
+      .description('remove an override')
+      .argument('<id>', 'override id')
+      .option('--json', 'print the cleared override as JSON'),
+  ).action(async (id: string, o: DataSourceOptions & { json?: boolean }) => {
     const cleared = await withDataSource(o, (source) =>
       new OverrideStore(source.dynamo.doc, source.names.jobs, source.audit).clear(id, {
         type: 'cli',
         actor: process.env.USER ?? 'cli',
       }),
     );
-    process.stdout.write(`cleared ${cleared.id}\n`);
+    process.stdout.write(o.json ? `${JSON.stringify(cleared)}\n` : `cleared ${cleared.id}\n`);
   });
 }
 

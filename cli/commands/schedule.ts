@@ -51,10 +51,12 @@ export function registerSchedule(program: Command): void {
     .option('--config <file>', 'config file (default ./fleetflow.config.yaml)')
     .option('--state-machine-arn <arn>', 'the deployed power-schedule state machine (default: the local one)')
     .option('--data-dir <dir>', 'local data folder', DEFAULT_DATA_DIR)
+    .option('--json', 'print the started job as JSON')
     .action(
       async (
         name: string,
         o: {
+          json?: boolean;
           action: 'stop' | 'start' | 'enforce';
           dryRun?: boolean;
           config?: string;
@@ -82,7 +84,9 @@ export function registerSchedule(program: Command): void {
             name: runName(name, o.action, new Date(), true),
           });
           process.stdout.write(
-            `started job ${started.jobId}\n  follow it: npx fleetflow jobs show ${started.jobId}\n`,
+            o.json
+              ? `${JSON.stringify(started)}\n`
+              : `started job ${started.jobId}\n  follow it: npx fleetflow jobs show ${started.jobId}\n`,
           );
         } finally {
           sfn.destroy();
