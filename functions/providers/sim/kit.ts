@@ -165,7 +165,22 @@ export abstract class SimulatorBase {
       });
     });
     this.server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve) => this.server!.listen(this.options.port, this.options.host, resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', (error: NodeJS.ErrnoException) => {
+        this.server = undefined;
+        reject(
+          error.code === 'EADDRINUSE'
+            ? Object.assign(
+                new Error(`port ${this.options.port} is already in use on ${this.options.host}`),
+                {
+                  hint: 'pick another with --port, or --port 0 for a free one',
+                },
+              )
+            : error,
+        );
+      });
+      this.server!.listen(this.options.port, this.options.host, resolve);
+    });
     const { port } = this.server.address() as AddressInfo;
     this.baseUrl = `http://${this.options.host}:${port}`;
     return this;
