@@ -1,29 +1,19 @@
 import * as z from 'zod';
 import { eventSinkFromEnv } from '../events/emitter.ts';
 import { TARGET_STATE } from '../providers/port.ts';
-import { providerFor } from '../runtime/accounts.ts';
 import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
-import { targetSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
+import type { BatchItem } from './schedule-poll.ts';
 
-/** The instance did not end where the action should have left it. */
-export class VerificationFailedError extends Error {
-  override name = 'VerificationFailed';
-}
-
-const instance = {
-  jobId: z.string().min(1),
-  target: targetSchema,
-  instanceId: z.string().min(1),
-  action: z.enum(['start', 'stop']),
-};
 const input = z.discriminatedUnion('record', [
-  z.object({ record: z.literal('verify'), ...instance }),
   z.object({
-    record: z.literal('failed'),
-    ...instance,
-    error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+    record: z.literal('batch'),
+    jobId: z.string().min(1),
+    action: z.enum(['start', 'stop']),
+    items: z.array(z.looseObject({})),
+    /** The poll's caught error, when the loop could not go on: pending instances fail with it. */
+    pollError: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
   }),
   z.object({
     record: z.literal('finish'),
@@ -37,59 +27,62 @@ const input = z.discriminatedUnion('record', [
 const DONE_EVENT = { start: 'Instance Started', stop: 'Instance Stopped' } as const;
 
 /**
- * The schedule run's records: `verify` reads the instance back after the wait and records it
- * done (or fails, so the iteration's Catch records it FAILED); `failed` records one instance's
- * failure with a reason a person can act on, without failing the run; `finish` closes the job
- * SUCCEEDED, PARTIAL or FAILED from the per-instance results. Each emits its event.
+ * The schedule run's records: `batch` records a whole provider group at once after its
+ * wait-and-verify loop: reached instances SUCCEEDED (the poll's listing was the verifying read),
+ * the rest FAILED with a reason a person can act on, without failing the run; `finish` closes the
+ * job SUCCEEDED, PARTIAL or FAILED from the per-instance results. Each emits its events.
  */
 export const handler = taskHandler('schedule-result', input, async (event) => {
   const { jobs } = stores();
   const events = eventSinkFromEnv();
   switch (event.record) {
-    case 'verify': {
-      const want = TARGET_STATE[event.action]!;
-      const found = await (await providerFor(event.target)).get(event.instanceId);
-      if (found.state !== want) {
-        throw new VerificationFailedError(
-          `${event.target.provider} instance ${event.instanceId} is ${found.state} after ${event.action}, not ${want}`,
-        );
-      }
-      await jobs.recordResult(event.jobId, event.instanceId, {
-        status: 'SUCCEEDED',
-        provider: event.target.provider,
-        detail: { action: event.action, state: found.state },
-      });
-      await events.emit([
-        {
-          detailType: DONE_EVENT[event.action],
-          resources: [event.instanceId],
-          detail: { jobId: event.jobId, ...event.target, instanceId: event.instanceId, name: found.name },
-        },
-      ]);
-      return { recorded: 'succeeded' };
-    }
-    case 'failed': {
-      const error = explainFailure(event.error.Error, event.error.Cause);
-      await jobs.recordResult(event.jobId, event.instanceId, {
-        status: 'FAILED',
-        provider: event.target.provider,
-        detail: { action: event.action },
-        error,
-      });
-      await events.emit([
-        {
-          detailType: 'Instance Action Failed',
-          resources: [event.instanceId],
-          detail: {
-            jobId: event.jobId,
-            ...event.target,
-            instanceId: event.instanceId,
-            action: event.action,
-            error,
-          },
-        },
-      ]);
-      return { recorded: 'failed' };
+    case 'batch': {
+      const items = event.items as BatchItem[];
+      const stuck = event.pollError
+        ? explainFailure(event.pollError.Error, event.pollError.Cause)
+        : { code: 'VerificationFailed', message: 'the instance was not seen in its end state' };
+      const failure = (i: BatchItem) => (i.outcome === 'failed' && i.failure) || stuck;
+      await jobs.recordResults(
+        event.jobId,
+        items.map((i) => [
+          i.instanceId,
+          i.outcome === 'reached'
+            ? {
+                status: 'SUCCEEDED',
+                provider: i.target.provider,
+                detail: { action: event.action, state: i.found ?? TARGET_STATE[event.action]! },
+              }
+            : {
+                status: 'FAILED',
+                provider: i.target.provider,
+                detail: { action: event.action, ...(i.found && { state: i.found }) },
+                error: failure(i),
+              },
+        ]),
+      );
+      await events.emit(
+        items.map((i) =>
+          i.outcome === 'reached'
+            ? {
+                detailType: DONE_EVENT[event.action],
+                resources: [i.instanceId],
+                detail: { jobId: event.jobId, ...i.target, instanceId: i.instanceId, name: i.name ?? null },
+              }
+            : {
+                detailType: 'Instance Action Failed',
+                resources: [i.instanceId],
+                detail: {
+                  jobId: event.jobId,
+                  ...i.target,
+                  instanceId: i.instanceId,
+                  action: event.action,
+                  error: failure(i),
+                },
+              },
+        ),
+      );
+      const succeeded = items.filter((i) => i.outcome === 'reached').length;
+      return { succeeded, failed: items.length - succeeded };
     }
     case 'finish': {
       const job = await jobs.require(event.jobId);

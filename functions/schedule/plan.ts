@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { FleetflowConfig, ScheduleConfig } from '../config/schema.ts';
-import type { Instance, InstanceFilter, ProviderId } from '../providers/port.ts';
+import type { Instance, InstanceFilter, InstanceState, ProviderId } from '../providers/port.ts';
 import { PROVIDERS } from '../providers/registry.ts';
 import type { Target } from '../runtime/accounts.ts';
 import { desiredState, nextEdge, type PowerAction } from './calendar.ts';
@@ -15,18 +14,20 @@ import { type Override, overrideFor } from './overrides.ts';
 export type RunAction = PowerAction | 'enforce';
 
 /**
- * How many instances of one provider a run works on at once (the inner Map's MaxConcurrency).
- * Each instance costs ~4-6 API calls over its few seconds (get, stop/start, operation polls, a
- * verifying read), so a cap of about half the provider's documented or observed request rate
- * keeps a run under the limit while the retry policy absorbs the odd 429. Static on purpose:
- * change it here if an account has a higher limit.
+ * How many instances of one provider a run acts on at once (the act Map's MaxConcurrency). Each
+ * instance now costs exactly one API call (the stop/start; the plan's listing already says its
+ * state, and waiting and verifying are batched listings), so the cap is what keeps a run under
+ * the provider's rate: about rate × one call's round trip (~100 ms with our bookkeeping), i.e. 2
+ * for the ~20 requests/s most of these APIs allow. A 429 is still retried by the HTTP core after
+ * Retry-After, but each one costs a call and a second. Static on purpose: change it here if an
+ * account has a higher limit.
  */
 export const PROVIDER_CONCURRENCY: Readonly<Record<ProviderId, number>> = {
-  exoscale: 10, // API v2: ~20 requests/s per key (observed; not documented)
-  'exoscale-v1': 5, // CloudStack async jobs: one account's jobs queue up anyway
-  gcore: 10, // 20 requests/s per client documented for the public API
-  genesiscloud: 5, // small API, 429 well below 20/s in practice
-  cloudca: 5, // CloudOps API: conservative, limits undocumented
+  exoscale: 2, // API v2: ~20 requests/s per key (observed; not documented)
+  'exoscale-v1': 2, // CloudStack async jobs: one account's jobs queue up anyway
+  gcore: 2, // 20 requests/s per client documented for the public API
+  genesiscloud: 2, // small API, 429 well below 20/s in practice
+  cloudca: 2, // CloudOps API: conservative, limits undocumented
 };
 
 export interface Candidate {
@@ -41,7 +42,7 @@ export interface Decision {
   name: string;
   target: Target;
   type: string;
-  state: string;
+  state: InstanceState;
   tier: number;
   decision: DecisionKind;
   reason: string;
@@ -53,8 +54,8 @@ export interface Decision {
 export interface RunItem {
   target: Target;
   instanceId: string;
-  /** The job step (also the idempotency key suffix) of this instance's action. */
-  step: string;
+  /** The state the plan's listing saw: the act needs no fresh read, the poll knows where it started. */
+  state: InstanceState;
 }
 
 export interface TierGroup {
@@ -134,13 +135,6 @@ export async function selectCandidates(
   return [...seen.values()].sort(
     (a, b) => a.instance.name.localeCompare(b.instance.name) || a.instance.id.localeCompare(b.instance.id),
   );
-}
-
-export function stepName(action: PowerAction, instanceId: string): string {
-  const step = `${action}:${instanceId}`;
-  return step.length <= 64
-    ? step
-    : `${action}:${createHash('sha256').update(instanceId).digest('hex').slice(0, 40)}`;
 }
 
 function capLimit(cap: number | string, selected: number): number {
@@ -240,7 +234,7 @@ export function decide(args: {
       };
       tier.groups.push(group);
     }
-    group.items.push({ target: d.target, instanceId: d.instanceId, step: stepName(power, d.instanceId) });
+    group.items.push({ target: d.target, instanceId: d.instanceId, state: d.state });
   }
 
   const money = acting.some((d) => d.saved !== undefined)

@@ -405,6 +405,54 @@ export class JobStore {
     }
   }
 
+  /**
+   * Records many targets' results with a few UpdateItems (a fleet run's thousand instances), each
+   * checked like recordResult's. Nothing is returned: the job may be large by then.
+   */
+  async recordResults(
+    jobId: string,
+    results: ReadonlyArray<[targetId: string, result: Omit<TargetResult, 'at'> & { at?: string }]>,
+  ): Promise<void> {
+    const at = this.#now().toISOString();
+    const stored = results.map(([targetId, result]) => {
+      const id = parseOrThrow(z.string().min(1).max(512), targetId, 'target id');
+      const parsed = parseOrThrow(targetResultSchema, result, `result for ${id}`);
+      const value: TargetResult = {
+        ...parsed,
+        at: parsed.at ?? at,
+        ...(parsed.detail !== undefined ? { detail: redactValue(parsed.detail) } : {}),
+        ...(parsed.error
+          ? { error: { code: parsed.error.code, message: redactText(parsed.error.message) } }
+          : {}),
+      };
+      assertFragmentSize(value, MAX_RESULT_BYTES, `result for ${id}`);
+      return [id, value] as const;
+    });
+    // 50 per request keeps the update expression well under DynamoDB's 4 KB limit.
+    for (let i = 0; i < stored.length; i += 50) {
+      const chunk = stored.slice(i, i + 50);
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { jobId },
+            UpdateExpression: `SET ${chunk.map((_, n) => `results.#t${n} = :r${n}`).join(', ')}, updatedAt = :at`,
+            ConditionExpression: 'attribute_exists(jobId)',
+            ExpressionAttributeNames: Object.fromEntries(chunk.map(([id], n) => [`#t${n}`, id])),
+            ExpressionAttributeValues: {
+              ...Object.fromEntries(chunk.map(([, r], n) => [`:r${n}`, r])),
+              ':at': at,
+            },
+          }),
+        );
+      } catch (error) {
+        if (isItemTooLarge(error)) throw tooLarge(jobId, error);
+        if (isConditionalCheckFailed(error)) throw new JobNotFoundError(jobId, { cause: error });
+        throw error;
+      }
+    }
+  }
+
   /** One page of jobs, by status or all, newest first by default. */
   async list(query: ListJobsQuery = {}, page: PageOptions = {}): Promise<Page<Job>> {
     const limit = pageSize(page.limit);

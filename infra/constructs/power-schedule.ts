@@ -24,14 +24,16 @@ export interface PowerScheduleProps {
 }
 
 /**
- * Scheduled stops and starts: the power-schedule workflow, its two own functions (plan, result;
- * act and poll are the shared task functions), and one EventBridge Scheduler schedule per period
+ * Scheduled stops and starts: the power-schedule workflow, its own functions (plan, act, poll,
+ * result; the job-record task function fails a run), and one EventBridge Scheduler schedule per period
  * edge of each configured schedule, in the schedule's timezone, starting the workflow with the
  * run's input. Schedules with `manualStart: enforce` also get an hourly sweep.
  */
 export class PowerSchedule extends Construct {
   readonly workflow: WorkflowStateMachine;
   readonly plan: HandlerFunction;
+  readonly act: HandlerFunction;
+  readonly poll: HandlerFunction;
   readonly result: HandlerFunction;
   readonly schedules: scheduler.Schedule[] = [];
 
@@ -50,6 +52,18 @@ export class PowerSchedule extends Construct {
       memorySize: 512,
       invokedSynchronouslyBy,
     });
+    this.act = new HandlerFunction(this, 'Act', {
+      entry: 'functions/handlers/schedule-act.ts',
+      description: 'Stops or starts one instance of a schedule run, at most once per job',
+      environment,
+      invokedSynchronouslyBy,
+    });
+    this.poll = new HandlerFunction(this, 'Poll', {
+      entry: 'functions/handlers/schedule-poll.ts',
+      description: 'One wait-and-verify tick for a group of a schedule run (one listing per location)',
+      environment,
+      invokedSynchronouslyBy,
+    });
     this.result = new HandlerFunction(this, 'Result', {
       entry: 'functions/handlers/schedule-result.ts',
       description: 'Verifies and records schedule run results; emits events',
@@ -64,6 +78,10 @@ export class PowerSchedule extends Construct {
     }
     // Overrides are set with the CLI or the API; the planner only reads them (same table).
     data.grantAuditAppend(this.plan.fn);
+    // The act calls providers once per instance, audited and idempotent; the poll only reads.
+    for (const fn of [this.act.fn, this.poll.fn]) accounts.grantRead(fn);
+    data.grantAuditAppend(this.act.fn);
+    data.grantIdempotency(this.act.fn);
 
     this.workflow = new WorkflowStateMachine(this, 'Workflow', {
       name: POWER_SCHEDULE_MACHINE,
@@ -71,8 +89,8 @@ export class PowerSchedule extends Construct {
       definition: (s) =>
         powerScheduleDefinition(s, {
           plan: this.plan.fn,
-          action: tasks.action.fn,
-          poll: tasks.poll.fn,
+          act: this.act.fn,
+          poll: this.poll.fn,
           result: this.result.fn,
           record: tasks.record.fn,
         }),

@@ -57,17 +57,26 @@ describe('power-schedule: tiers, blast-radius cap, overrides (exoscale simulator
     expect(lastTier2Stop).toBeLessThanOrEqual(firstTier1Stop);
 
     const mark = sim.requestLog.length;
-    expect((await runSchedule(fleet, config, 'shop', 'start')).job.status).toBe('SUCCEEDED');
+    const started = await runSchedule(fleet, config, 'shop', 'start');
+    expect(started.job.status).toBe('SUCCEEDED');
     const log = sim.requestLog.slice(mark);
     const firstTier2Start = log.findIndex(
       (r) => r.mutation && r.path.includes(':start') && tier2.some((i) => r.path.includes(i.id)),
     );
-    // Every tier-1 instance was read back running before any tier-2 start was sent.
+    const lastTier1Start = log.findLastIndex(
+      (r) => r.mutation && r.path.includes(':start') && tier1.some((i) => r.path.includes(i.id)),
+    );
+    // Tier 1 was read back (one listing for the group) after its starts, before any tier-2 start…
+    const readBack = log.findLastIndex(
+      (r, idx) =>
+        idx > lastTier1Start && idx < firstTier2Start && r.method === 'GET' && /\/instance$/.test(r.path),
+    );
+    expect(readBack).toBeGreaterThan(lastTier1Start);
+    // …and every tier-1 instance was recorded running from that read before tier 2 began.
     for (const i of tier1) {
-      const verified = log.findLastIndex(
-        (r, idx) => idx < firstTier2Start && r.method === 'GET' && r.path.endsWith(i.id),
-      );
-      expect(verified).toBeGreaterThanOrEqual(0);
+      const result = started.job.results[i.id]!;
+      expect(result).toMatchObject({ status: 'SUCCEEDED', detail: { state: 'running' } });
+      expect(Date.parse(result.at)).toBeLessThanOrEqual(log[firstTier2Start]!.at);
     }
     expect(firstTier2Start).toBeGreaterThan(0);
     for (const i of [...tier1, ...tier2]) expect(await stateOf(fleet.targets.exoscale, i.id)).toBe('running');

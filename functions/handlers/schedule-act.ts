@@ -1,0 +1,55 @@
+import * as z from 'zod';
+import { INSTANCE_STATES, type Operation } from '../providers/port.ts';
+import { providerFor } from '../runtime/accounts.ts';
+import { audited } from '../runtime/audited.ts';
+import { taskHandler } from '../runtime/handler.ts';
+import { targetSchema } from '../runtime/schemas.ts';
+import { stores } from '../runtime/stores.ts';
+import { triggerSchema } from '../store/schemas.ts';
+
+const input = z.object({
+  jobId: z.string().min(1),
+  trigger: triggerSchema,
+  action: z.enum(['start', 'stop']),
+  target: targetSchema,
+  instanceId: z.string().min(1),
+  /** The state the plan's listing saw; the poll compares against it. */
+  state: z.enum(INSTANCE_STATES),
+});
+
+/**
+ * An in-progress claim older than this is someone else's crashed attempt and may be taken over.
+ * Above the task timeout (90 s), so a timed-out attempt that is still running is never doubled;
+ * the workflow's retry of IdempotencyInProgressError waits at least this long in total.
+ */
+export const ACT_CLAIM_MS = 120_000;
+
+/**
+ * One scheduled stop or start: exactly one provider call, audited, at most once per
+ * `${jobId}:${instanceId}:${action}` (a retried task replays the first attempt's operation).
+ * No fresh read: the plan's listing decided the instance needs acting on, and the batch poll after
+ * the act Map sees where it ends. Returns the item with the operation, for that poll.
+ */
+export const handler = taskHandler('schedule-act', input, async (ctx) => {
+  const provider = await providerFor(ctx.target);
+  const op = await stores().idempotency.run(
+    `${ctx.jobId}:${ctx.instanceId}:${ctx.action}`,
+    { action: ctx.action, instanceId: ctx.instanceId },
+    () =>
+      audited(ctx, ctx.action, ctx.instanceId, {}, () =>
+        ctx.action === 'start' ? provider.start(ctx.instanceId) : provider.stop(ctx.instanceId),
+      ),
+    { inProgressMs: ACT_CLAIM_MS },
+  );
+  return {
+    target: ctx.target,
+    instanceId: ctx.instanceId,
+    state: ctx.state,
+    op: compact(op),
+  };
+});
+
+/** The parts of an operation the poll needs (it travels through state 200 times per group). */
+function compact(op: Operation): { id: string; status: Operation['status']; reason?: string } {
+  return { id: op.id, status: op.status, ...(op.status === 'failed' && { reason: op.reason }) };
+}
