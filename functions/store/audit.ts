@@ -150,6 +150,8 @@ export class AuditLog {
   readonly #maxAttempts: number;
   /** Last head this instance saw per chain: sequential appends then cost one write, no read. */
   readonly #heads = new Map<string, { seq: number; hash: string }>();
+  /** The last queued append per chain in this process. */
+  readonly #tails = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -160,8 +162,24 @@ export class AuditLog {
     this.#maxAttempts = options.maxAttempts ?? 100;
   }
 
-  /** Appends one event at the head of its job's chain and returns it as stored. */
-  async append(input: AuditEventInput): Promise<AuditEvent> {
+  /**
+   * Appends one event at the head of its job's chain and returns it as stored. Appends to one
+   * chain from this process go one after another: concurrent ones (a fleet run's acts) would
+   * otherwise race for the same seq and burn conditional-put retries; other writers are still
+   * handled by the condition.
+   */
+  append(input: AuditEventInput): Promise<AuditEvent> {
+    const chain = input.jobId;
+    const run = (this.#tails.get(chain) ?? Promise.resolve()).then(() => this.#append(input));
+    const tail = run.catch(() => undefined);
+    this.#tails.set(chain, tail);
+    void tail.then(() => {
+      if (this.#tails.get(chain) === tail) this.#tails.delete(chain);
+    });
+    return run;
+  }
+
+  async #append(input: AuditEventInput): Promise<AuditEvent> {
     const parsed = parseOrThrow(eventInputSchema, input, 'audit event');
     const chain = parsed.jobId;
     const content = {
