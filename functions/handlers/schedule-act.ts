@@ -37,7 +37,9 @@ export const handler = taskHandler('schedule-act', input, async (ctx) => {
     { action: ctx.action, instanceId: ctx.instanceId },
     () =>
       audited(ctx, ctx.action, ctx.instanceId, {}, () =>
-        ctx.action === 'start' ? provider.start(ctx.instanceId) : provider.stop(ctx.instanceId),
+        ctx.action === 'start'
+          ? provider.start(ctx.instanceId)
+          : provider.stop(ctx.instanceId, { seen: ctx.state }),
       ),
     { inProgressMs: ACT_CLAIM_MS },
   );

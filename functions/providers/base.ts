@@ -13,6 +13,7 @@ import {
   IDEMPOTENCY_LABEL,
   type Instance,
   type InstanceFilter,
+  type InstanceState,
   type Operation,
   type OperationRef,
   type ProviderId,
@@ -52,7 +53,7 @@ export abstract class BaseProvider implements ComputeProvider {
   protected _start(_id: string): Promise<Operation> {
     return this.unsupported('start');
   }
-  protected _stop(_id: string): Promise<Operation> {
+  protected _stop(_id: string, _options: { seen?: InstanceState } = {}): Promise<Operation> {
     return this.unsupported('stop');
   }
   protected _reboot(_id: string): Promise<Operation> {
@@ -130,9 +131,9 @@ export abstract class BaseProvider implements ComputeProvider {
     this.require('start');
     return this._start(this.checkId(id));
   }
-  async stop(id: string): Promise<Operation> {
+  async stop(id: string, options: { seen?: InstanceState } = {}): Promise<Operation> {
     this.require('stop');
-    return this._stop(this.checkId(id));
+    return this._stop(this.checkId(id), options);
   }
   async reboot(id: string): Promise<Operation> {
     this.require('reboot');

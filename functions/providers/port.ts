@@ -145,7 +145,12 @@ export interface ComputeProvider {
   get(id: string): Promise<Instance>;
   create(spec: CreateInstanceSpec): Promise<Operation>;
   start(id: string): Promise<Operation>;
-  stop(id: string): Promise<Operation>;
+  /**
+   * `seen`: the state the caller just listed. An adapter that reads the instance before stopping
+   * (to refuse a stopped one) may trust it instead and save the call; a stale `seen` then only
+   * turns that refusal into a no-op success, which is what a scheduled stop wants anyway.
+   */
+  stop(id: string, options?: { seen?: InstanceState }): Promise<Operation>;
   reboot(id: string): Promise<Operation>;
   /** Change the instance type; see `capabilities.scale.requiresState`. */
   scale(id: string, type: string): Promise<Operation>;

@@ -293,9 +293,11 @@ export class ExoscaleV1Provider extends BaseProvider {
     return this.asyncAction('startVirtualMachine', 'start', id);
   }
 
-  protected override async _stop(id: string): Promise<Operation> {
+  protected override async _stop(id: string, options: { seen?: InstanceState } = {}): Promise<Operation> {
     // CloudStack's advanceStop returns at once for a Stopped VM and the job succeeds; the port
-    // treats stopping a stopped instance as a wrong-state request, so check first.
+    // treats stopping a stopped instance as a wrong-state request, so check first — unless the
+    // caller has just listed it running (a scheduled stop: one call per instance, not two).
+    if (options.seen === 'running') return this.asyncAction('stopVirtualMachine', 'stop', id);
     const current = await this._get(id);
     if (current.state === 'stopped') {
       throw new ProviderInvalidStateError(`exoscale-v1: VM ${id} is already ${current.providerState}`, {
