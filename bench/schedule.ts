@@ -142,7 +142,8 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       };
       process.stdout.write(
         `${action} ${total} instances: ${wallS.toFixed(1)} s (job ${job.status}); bound for the calls made ${boundS.toFixed(1)} s → ratio ${(wallS / boundS).toFixed(2)}; bound for the fewest calls ${minimalBoundS.toFixed(1)} s → ratio ${(wallS / minimalBoundS).toFixed(2)} (goal ≤ 1.25)\n` +
-          `  provider calls/instance ${callsPerInstance.toFixed(2)} (goal ≤ 1.5), state transitions/instance ${(history / total).toFixed(2)} (goal ≤ 3), 429 answers ${rateLimited}, failures ${failed.length} (from 429: ${failed429}, goal 0)\n`,
+          `  provider calls/instance ${callsPerInstance.toFixed(2)} (goal ≤ 1.5), state transitions/instance ${(history / total).toFixed(2)} (goal ≤ 3), 429 answers ${rateLimited}, failures ${failed.length} (from 429: ${failed429}, goal 0)\n` +
+          `  calls per provider: ${PROVIDER_IDS.map((p, i) => `${p} ${calls[i]} (mutations ${sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation).length}, ${spanS(sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation))} s)`).join(', ')}\n`,
       );
     }
     sfn.destroy();
@@ -208,6 +209,11 @@ async function seed(p: ProviderId, target: Target, count: number): Promise<void>
     }
   };
   await Promise.all(Array.from({ length: 10 }, worker));
+}
+
+/** Seconds from the first to the last of some requests. */
+function spanS(log: Array<{ at: number }>): string {
+  return log.length ? ((log.at(-1)!.at - log[0]!.at) / 1000).toFixed(1) : '0';
 }
 
 function round(n: number): number {

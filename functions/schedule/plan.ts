@@ -17,17 +17,17 @@ export type RunAction = PowerAction | 'enforce';
  * How many instances of one provider a run acts on at once (the act Map's MaxConcurrency). Each
  * instance now costs exactly one API call (the stop/start; the plan's listing already says its
  * state, and waiting and verifying are batched listings), so the cap is what keeps a run under
- * the provider's rate: about rate × one call's round trip (~100 ms with our bookkeeping), i.e. 2
- * for the ~20 requests/s most of these APIs allow. A 429 is still retried by the HTTP core after
- * Retry-After, but each one costs a call and a second. Static on purpose: change it here if an
- * account has a higher limit.
+ * the provider's rate: about rate × one act's round trip (~200 ms: the call plus its idempotency
+ * and audit writes), i.e. 4 for the ~20 requests/s most of these APIs allow. A 429 is still
+ * retried by the HTTP core after Retry-After, but each one costs a call and a second. Static on
+ * purpose: change it here if an account has a higher limit.
  */
 export const PROVIDER_CONCURRENCY: Readonly<Record<ProviderId, number>> = {
-  exoscale: 2, // API v2: ~20 requests/s per key (observed; not documented)
-  'exoscale-v1': 2, // CloudStack async jobs: one account's jobs queue up anyway
-  gcore: 2, // 20 requests/s per client documented for the public API
-  genesiscloud: 2, // small API, 429 well below 20/s in practice
-  cloudca: 2, // CloudOps API: conservative, limits undocumented
+  exoscale: 4, // API v2: ~20 requests/s per key (observed; not documented)
+  'exoscale-v1': 4, // CloudStack async jobs: one account's jobs queue up anyway
+  gcore: 4, // 20 requests/s per client documented for the public API
+  genesiscloud: 4, // small API, 429 well below 20/s in practice
+  cloudca: 4, // CloudOps API: conservative, limits undocumented
 };
 
 export interface Candidate {
