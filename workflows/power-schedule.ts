@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { LAMBDA_SERVICE_ERRORS, TRANSIENT_PROVIDER_ERRORS } from './fragments/errors.ts';
+import { withRetries } from './fragments/errors.ts';
 import { invoke } from './fragments/task.ts';
 
 /** The functions the power-schedule workflow calls. */
@@ -168,34 +168,12 @@ export function powerScheduleDefinition(scope: Construct, fns: PowerScheduleFunc
  * giving up: 10 + 15 + 22 + 34 + 51 + 60 s, no jitter so the total is guaranteed.
  */
 function actRetries<T extends sfn.TaskStateBase>(task: T): T {
-  task.addRetry({
-    errors: LAMBDA_SERVICE_ERRORS,
-    interval: Duration.seconds(2),
-    maxAttempts: 6,
-    backoffRate: 2,
-    maxDelay: Duration.seconds(30),
-    jitterStrategy: sfn.JitterType.FULL,
+  return withRetries(task, {
+    inProgress: {
+      interval: Duration.seconds(10),
+      maxAttempts: 6,
+      backoffRate: 1.5,
+      maxDelay: Duration.seconds(60),
+    },
   });
-  task.addRetry({
-    errors: TRANSIENT_PROVIDER_ERRORS,
-    interval: Duration.seconds(5),
-    maxAttempts: 5,
-    backoffRate: 2,
-    maxDelay: Duration.seconds(60),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
-  task.addRetry({
-    errors: ['IdempotencyInProgressError'],
-    interval: Duration.seconds(10),
-    maxAttempts: 6,
-    backoffRate: 1.5,
-    maxDelay: Duration.seconds(60),
-  });
-  task.addRetry({
-    errors: ['Lambda.Unknown', 'States.Timeout'],
-    interval: Duration.seconds(2),
-    maxAttempts: 2,
-    backoffRate: 2,
-  });
-  return task;
 }

@@ -21,7 +21,18 @@ export const TASK_TIMEOUT = Duration.seconds(90);
  * run; max delays keep a run from stalling; `Lambda.Unknown` (a crashed or timed-out function)
  * is retried twice because our mutating handlers are idempotent.
  */
-export function withRetries<T extends sfn.TaskStateBase>(task: T): T {
+export interface RetryOptions {
+  /**
+   * How a retry that meets the step's own in-progress idempotency claim waits it out. The default
+   * suits steps whose claim is short; a step with a longer claim passes a schedule that covers it.
+   */
+  inProgress?: Pick<
+    sfn.RetryProps,
+    'interval' | 'maxAttempts' | 'backoffRate' | 'maxDelay' | 'jitterStrategy'
+  >;
+}
+
+export function withRetries<T extends sfn.TaskStateBase>(task: T, options: RetryOptions = {}): T {
   task.addRetry({
     errors: LAMBDA_SERVICE_ERRORS,
     interval: Duration.seconds(2),
@@ -42,11 +53,13 @@ export function withRetries<T extends sfn.TaskStateBase>(task: T): T {
   // can keep running): wait for it to finish, then the retry replays its result.
   task.addRetry({
     errors: ['IdempotencyInProgressError'],
-    interval: Duration.seconds(5),
-    maxAttempts: 4,
-    backoffRate: 2,
-    maxDelay: Duration.seconds(60),
-    jitterStrategy: sfn.JitterType.FULL,
+    ...(options.inProgress ?? {
+      interval: Duration.seconds(5),
+      maxAttempts: 4,
+      backoffRate: 2,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    }),
   });
   task.addRetry({
     errors: ['Lambda.Unknown', 'States.Timeout'],
