@@ -23,9 +23,8 @@ import { DEFAULT_REGION, findImage, IMAGES, isRegion, REGIONS, type Region, type
  *   instance → 409 `instance_protected`. Allowed actions follow the Terraform provider: start from
  *   stopped; stop from active, starting or error; reset from active.
  * - Actions, creates, deletes and snapshots finish after `operationMs`. A failed action
- *   (`failOperations`) leaves the instance in `error`; once a client has read it there, the platform
- *   puts it back in the status it had before the action, so a fleet is not left broken by an
- *   injected fault. A failed create stays in `error`. A stuck one keeps its transitional status.
+ *   (`failOperations`) leaves the instance in `error`, where only stop is allowed (as on the
+ *   platform); a stuck one keeps its transitional status.
  * - Public and private IPs are assigned when a created instance becomes active.
  */
 
@@ -69,8 +68,6 @@ interface SimInstance {
   startupScript?: string;
   /** Bumped on every state change, so a superseded timer does nothing. */
   generation: number;
-  /** After an injected failure: the status the platform restores once the error was seen. */
-  recoverTo?: Status;
 }
 
 interface SimSnapshot {
@@ -216,7 +213,7 @@ export class GenesisCloudSimulator extends SimulatorBase {
     const m = req.method;
     switch (`${m} ${sub ?? ''}`) {
       case 'GET ':
-        return ok({ instance: this.observe(instance) });
+        return ok({ instance: instanceJson(instance) });
       case 'PATCH ':
         return this.updateInstance(instance, body(req));
       case 'DELETE ':
@@ -246,7 +243,7 @@ export class GenesisCloudSimulator extends SimulatorBase {
     return this.page(
       req,
       'instances',
-      [...this.instances.values()].map((i) => this.observe(i)),
+      [...this.instances.values()].map((i) => instanceJson(i)),
     );
   }
 
@@ -289,20 +286,6 @@ export class GenesisCloudSimulator extends SimulatorBase {
         })),
       },
     });
-  }
-
-  /** Serialises an instance for a read; a read is what lets the platform recover an injected error. */
-  private observe(i: SimInstance): Record<string, unknown> {
-    const json = instanceJson(i);
-    if (i.status === 'error' && i.recoverTo) {
-      const to = i.recoverTo;
-      i.recoverTo = undefined;
-      const gen = i.generation;
-      this.later(0, () => {
-        if (i.generation === gen) this.setStatus(i, to);
-      });
-    }
-    return json;
   }
 
   // ---- mutations -------------------------------------------------------------------------
@@ -446,11 +429,9 @@ export class GenesisCloudSimulator extends SimulatorBase {
         'invalid_state',
       );
     }
-    // Where a failed action leaves it: the last steady status before the action.
-    const before: Status = instance.status === 'starting' ? 'stopped' : instance.status;
     const flow = ACTION_FLOW[action];
     this.setStatus(instance, flow.during);
-    this.finish(instance, () => this.setStatus(instance, flow.after), before);
+    this.finish(instance, () => this.setStatus(instance, flow.after));
     return { status: 204 };
   }
 
@@ -464,14 +445,13 @@ export class GenesisCloudSimulator extends SimulatorBase {
     }
     if (instance.status === 'deleting')
       return this.errorResponse(409, 'Instance is already being deleted', 'invalid_state');
-    const before = instance.status;
     this.setStatus(instance, 'deleting');
-    this.finish(instance, () => this.instances.delete(instance.id), before);
+    this.finish(instance, () => this.instances.delete(instance.id));
     return { status: 204 };
   }
 
   /** Ends an asynchronous change after operationMs as the fault knobs say. */
-  private finish(instance: SimInstance, succeed: () => void, recoverTo: Status): void {
+  private finish(instance: SimInstance, succeed: () => void): void {
     const outcome = this.nextOperationOutcome();
     if (outcome === 'stuck') return;
     const gen = instance.generation;
@@ -479,7 +459,6 @@ export class GenesisCloudSimulator extends SimulatorBase {
       if (instance.generation !== gen) return;
       if (outcome === 'ok') return succeed();
       this.setStatus(instance, 'error');
-      if (recoverTo !== 'error') instance.recoverTo = recoverTo;
     });
   }
 
@@ -569,7 +548,6 @@ export class GenesisCloudSimulator extends SimulatorBase {
   private setStatus(instance: SimInstance, status: Status): void {
     instance.status = status;
     instance.generation++;
-    instance.recoverTo = undefined;
     instance.updatedAt = new Date().toISOString();
   }
 

@@ -177,7 +177,7 @@ describe('genesiscloud adapter against its simulator', () => {
     expect(await p.exAllowedActions(id)).toEqual(['stop', 'reset']);
   });
 
-  it('reports a failed action with the instance in error, which the platform then restores', async () => {
+  it('reports a failed action with the instance left in error, from which only stop is allowed', async () => {
     const p = adapter();
     const id = await running('fails-once');
     sim.faults.failOperations = 1;
@@ -188,7 +188,9 @@ describe('genesiscloud adapter against its simulator', () => {
       last = await p.operation(last);
     }
     expect(last).toMatchObject({ status: 'failed', reason: `instance ${id} went into error during stop` });
-    expect((await p.get(id)).state).toBe('running');
+    expect((await p.get(id)).state).toBe('error');
+    await waitForOperation(p, await p.stop(id), FAST);
+    expect((await p.get(id)).state).toBe('stopped');
   });
 
   it('leaves a failed create in error, and a stuck action pending', async () => {
