@@ -15,6 +15,7 @@ import type { ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
 import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
 import { createSimulator } from '../functions/providers/simulators.ts';
+import { readPolicyFile } from '../functions/remediation/policy-file.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
@@ -178,10 +179,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     process.env.FLEETFLOW_POWER_SCHEDULE_STATE_MACHINE_ARN = engine.stateMachineArn(POWER_SCHEDULE_MACHINE);
     process.env.FLEETFLOW_REMEDIATE_STATE_MACHINE_ARN = engine.stateMachineArn(REMEDIATE_MACHINE);
     process.env.FLEETFLOW_SWEEP_STATE_MACHINE_ARN = engine.stateMachineArn(SWEEP_MACHINE);
-    // issue 7: the config's remediation policies, unless the environment already names them.
-    const policies = (options.config as { policies?: unknown[] } | undefined)?.policies;
-    if (policies?.length && !process.env.FLEETFLOW_POLICIES && !process.env.FLEETFLOW_CONFIG)
-      process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
+    // The remediation policies reach the handlers as FLEETFLOW_POLICIES, as on Lambda: from the
+    // environment as given, else the file FLEETFLOW_CONFIG names, else the runtime's config.
+    if (!process.env.FLEETFLOW_POLICIES) {
+      const policies = process.env.FLEETFLOW_CONFIG
+        ? readPolicyFile(process.env.FLEETFLOW_CONFIG).policies.map((p) => p.raw)
+        : (options.config as { policies?: unknown[] } | undefined)?.policies;
+      if (policies?.length) process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
+    }
 
     // Executions live in memory: jobs that were running when the last runtime stopped are over.
     await markInterrupted(engine, log);

@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { type Policy, PolicyError, parsePolicies, policySchema } from './policy.ts';
 
 /**
- * Where the running handlers find the policies, decided by the environment only:
- * - FLEETFLOW_POLICIES: the `policies:` list as JSON (the CDK stack sets it from the config file);
- * - FLEETFLOW_CONFIG: a config file (YAML or JSON) whose `policies:` (and `accounts:`) are read.
+ * Where the running handlers find the policies: FLEETFLOW_POLICIES, the `policies:` list as JSON
+ * (the CDK stack sets it from the config file; `fleetflow start` from its config or from the file
+ * FLEETFLOW_CONFIG names — see policy-file.ts, kept apart so no Lambda bundle carries a YAML parser).
  * Each policy keeps its text as written (`raw`): that is what travels in the execution input, so
  * the workflow validates the very policy that matched, and a bad one fails its job with the reason.
  */
@@ -45,27 +43,6 @@ export function policySetFrom(doc: unknown, where = 'config'): PolicySet {
   };
 }
 
-export function readPolicyFile(file: string): PolicySet {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new PolicyError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
-      cause: error,
-    });
-  }
-  let doc: unknown;
-  try {
-    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new PolicyError(
-      `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
-      { cause: error },
-    );
-  }
-  return policySetFrom(doc, file);
-}
-
 export function policiesFromEnv(env: NodeJS.ProcessEnv = process.env): PolicySet {
   if (env.FLEETFLOW_POLICIES) {
     let doc: unknown;
@@ -76,7 +53,6 @@ export function policiesFromEnv(env: NodeJS.ProcessEnv = process.env): PolicySet
     }
     return policySetFrom(doc, 'FLEETFLOW_POLICIES');
   }
-  if (env.FLEETFLOW_CONFIG) return readPolicyFile(env.FLEETFLOW_CONFIG);
   return { policies: [], accounts: [] };
 }
 
