@@ -27,7 +27,8 @@ import { type Runtime, startRuntime } from '../local/runtime.ts';
  *   - Lambda: invocations = Task states entered (MEASURED); duration = Task entered → exited on the
  *     local engine (MEASURED, in-process against simulators) and, for AWS, an assumed
  *     --aws-ms-per-call per invocation (provider API latency dominates, cold starts included);
- *   - schedules and remediations: no workflow yet; ESTIMATED from the provisioning measurements
+ *   - schedules: derived from the batched workflow's shape (per instance measured by `bench -- fleet`);
+ *     remediations: ESTIMATED from the provisioning measurements
  *     (one action + its wait loop + a record per instance and edge; a remediation ≈ a plain
  *     provisioning's fixed transitions with one action).
  */
@@ -272,11 +273,17 @@ export async function run(args: string[]): Promise<void> {
         full.map((m) => m.taskInvocations + (m.awsPolls - Object.values(m.polls).reduce((a, b) => a + b, 0))),
       ) + 1, // + the webhook function
   };
-  // One action and its wait: action Task, done?, polls × (Wait, poll, done?), finished — from the
-  // measured plain provisioning's create segment; plus one record per instance.
+  // The batched power-schedule workflow (workflows/power-schedule.ts): per instance one act Task
+  // inside the group's Map (`npm run bench -- fleet` measured 1.07 transitions per instance,
+  // everything included); per run: plan, tier and group Maps, and per provider group one
+  // wait → verify → settled? loop for the operation's real duration, then one batch record.
   const actionPolls = pollsFor(REAL_OPERATION_SECONDS.stop!);
-  const perInstanceEdge = { transitions: 1 + 1 + 3 * actionPolls + 1 + 1, invocations: 1 + actionPolls + 1 };
-  const perScheduleRunOverhead = { transitions: 8, invocations: 2 }; // plan, Map, result, succeed … (estimate)
+  const groups = 5; // one per provider
+  const perInstanceEdge = { transitions: 1, invocations: 1 };
+  const perScheduleRunOverhead = {
+    transitions: 6 + groups * (2 + 3 * actionPolls + 2),
+    invocations: 2 + groups * (actionPolls + 1),
+  };
   const perRemediation = {
     transitions: avg(plain.map((m) => m.awsTransitions)),
     invocations:
@@ -324,7 +331,7 @@ export async function run(args: string[]): Promise<void> {
   // Logs: Step Functions ALL with execution data ≈ 2 events × 1 KB per transition; Lambda ≈ 1 KB per invocation.
   const logsGb = (transitions * 2 * 1024 + invocations * 1024) / 1024 ** 3;
   const secrets = 6; // 5 provider accounts + the webhook secret
-  const alarms = 2 * 2 + 2 * 10; // 2 state machines × 2, 10 functions × 2
+  const alarms = 39; // counted in the synthesized template: state machines × 2, functions × 2, the dead-letter queue
   const cost = {
     stepFunctions: Math.max(0, transitions - 4000) * PRICES.sfnTransition,
     lambdaRequests: invocations * PRICES.lambdaRequest,
@@ -343,7 +350,7 @@ export async function run(args: string[]): Promise<void> {
     `  provisioning (create + snapshot + scale): ${r2(perProvisioning.transitions)} transitions, ${r2(perProvisioning.invocations)} invocations (measured, polls estimated)`,
   );
   console.log(
-    `  one instance on one schedule edge: ${perInstanceEdge.transitions} transitions, ${perInstanceEdge.invocations} invocations (ESTIMATE from the action+wait segment)`,
+    `  one instance on one schedule edge: ${perInstanceEdge.transitions} transitions, ${perInstanceEdge.invocations} invocations (batched workflow: one act per instance)`,
   );
   console.log(
     `  remediation ≈ plain provisioning: ${r2(perRemediation.transitions)} transitions, ${r2(perRemediation.invocations)} invocations (ESTIMATE)`,
