@@ -56,7 +56,10 @@ export function registerStart(program: Command): void {
             `  dashboard  ${runtime.urls.http}/`,
             `  webhooks   POST ${runtime.urls.http}/webhooks/provision`,
             `  jobs       GET  ${runtime.urls.http}/jobs   GET ${runtime.urls.http}/jobs/{id}`,
-            `  engine     Step Functions API at ${runtime.urls.sfn} (state machine: provision)`,
+            `  engine     Step Functions API at ${runtime.urls.sfn} (state machines: ${runtime.engine
+              .stateMachines()
+              .map((m) => m.name)
+              .join(', ')})`,
             `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb})`,
             ...(runtime.scheduler
               ? [
