@@ -164,6 +164,12 @@ export interface LocalEngineOptions {
    * restarts as on AWS (90 days): return true when the runtime knows the name was used before.
    */
   executionNameInUse?: (executionArn: string) => boolean | Promise<boolean>;
+  /**
+   * How many closed executions (with their history) stay in memory, oldest dropped first, so a
+   * long-running `fleetflow start` does not grow without end. Default 1,000. The job records in
+   * DynamoDB keep the lasting trace; names stay taken through `executionNameInUse`.
+   */
+  retainClosedExecutions?: number;
   logger?: Logger;
 }
 
@@ -958,6 +964,20 @@ export class LocalEngine {
       }
     }
     exec.resolveFinished(copyRecord(r));
+    this.forgetOldClosed();
+  }
+
+  /** Drops the oldest closed executions beyond the retention cap (Map order is start order). */
+  private forgetOldClosed(): void {
+    const keep = this.options.retainClosedExecutions ?? 1_000;
+    let closed = 0;
+    for (const e of this.executions.values()) if (e.record.status !== 'RUNNING') closed++;
+    for (const [arn, e] of this.executions) {
+      if (closed <= keep) break;
+      if (e.record.status === 'RUNNING') continue;
+      this.executions.delete(arn);
+      closed--;
+    }
   }
 
   private async consume(exec: Execution, logs: AsyncGenerator<EventLog>): Promise<void> {

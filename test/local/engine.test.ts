@@ -5,6 +5,7 @@ import { type ExecutionRecord, LocalEngine, type LocalEngineOptions } from '../.
 import {
   EngineClosedError,
   ExecutionAlreadyExistsError,
+  ExecutionDoesNotExistError,
   HandlerLoadError,
   InvalidDefinitionError,
   InvalidExecutionInputError,
@@ -177,6 +178,18 @@ describe('LocalEngine on the fixture machines', () => {
       error: 'UnknownMode',
       cause: 'mode must be flaky, boom, slow or whoami',
     });
+  });
+});
+
+describe('memory over a long run', () => {
+  it('keeps only the newest closed executions, as retainClosedExecutions says', async () => {
+    const engine = engineWith({ retainClosedExecutions: 2 });
+    const records = [];
+    for (let i = 0; i < 3; i++) records.push(await run(engine, 'guarded', { mode: 'nope' }, unique('keep')));
+    const [oldest, ...newest] = records.map((r) => r.executionArn);
+    expect(() => engine.describeExecution(oldest!)).toThrow(ExecutionDoesNotExistError);
+    for (const arn of newest) expect(engine.describeExecution(arn).status).toBe('FAILED');
+    expect(engine.knownExecutionArns()).toEqual(newest);
   });
 });
 
