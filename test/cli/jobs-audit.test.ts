@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DYNAMO_FOLDER, ENDPOINTS_FILE } from '../../cli/data-source.ts';
-import { main } from '../../cli/main.ts';
 import { AuditLog } from '../../functions/store/audit.ts';
 import { createDynamo, type Dynamo, ensureTables, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { JobStore } from '../../functions/store/jobs.ts';
 import { tableNames } from '../../functions/store/tables.ts';
 import { startDynalite } from '../../local/dynalite.ts';
+import { runCli } from '../support/cli.ts';
 
 const trigger = { type: 'schedule', actor: 'office-hours' };
 const names = tableNames();
@@ -27,26 +27,7 @@ async function withFolder<T>(dataDir: string, fn: (d: Dynamo) => Promise<T>): Pr
   }
 }
 
-/** Runs the CLI in-process and captures what it prints. */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('fleetflow jobs and audit commands', () => {
   const root = mkdtempSync(join(tmpdir(), 'fleetflow-cli-'));

@@ -1,34 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandTree } from '../../cli/commands/completion.ts';
 import { DYNAMO_FOLDER } from '../../cli/data-source.ts';
-import { buildProgram, main } from '../../cli/main.ts';
+import { buildProgram } from '../../cli/main.ts';
 import { AuditLog } from '../../functions/store/audit.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { JobStore } from '../../functions/store/jobs.ts';
 import { tableNames } from '../../functions/store/tables.ts';
 import { startDynalite } from '../../local/dynalite.ts';
+import { runCli } from '../support/cli.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('fleetflow report', () => {
   const root = mkdtempSync(join(tmpdir(), 'fleetflow-report-'));

@@ -1,5 +1,6 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { ProviderAuthenticationError } from '../errors.ts';
+import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from '../exoscale/credentials.ts';
 import { CAPABILITIES, DEFAULT_ENDPOINT, DEFAULT_ZONE, ExoscaleV1Provider } from './client.ts';
 
 const ZONE_NAME = /^[a-z]{2}-[a-z]{2,4}-\d+$/;
@@ -8,12 +9,8 @@ export const definition: ProviderDefinition = {
   id: 'exoscale-v1',
   title: 'Exoscale v1 (CloudStack compute API)',
   capabilities: CAPABILITIES,
-  credentialEnv: ['EXOSCALE_API_KEY', 'EXOSCALE_API_SECRET'],
-  credentialsFromEnv(env) {
-    const apiKey = env.EXOSCALE_API_KEY;
-    const apiSecret = env.EXOSCALE_API_SECRET;
-    return apiKey && apiSecret ? { apiKey, apiSecret } : undefined;
-  },
+  credentialEnv: EXOSCALE_CREDENTIAL_ENV,
+  credentialsFromEnv: exoscaleCredentialsFromEnv,
   locationOptions: [
     {
       flag: '--zone',

@@ -1,6 +1,7 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { DEFAULT_ZONE, ZONES } from './catalogue.ts';
 import { EXOSCALE_CAPABILITIES, ExoscaleProvider } from './client.ts';
+import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from './credentials.ts';
 
 /**
  * Exoscale API v2. Location = zone (`ch-gva-2`, …); endpoint `https://api-{zone}.exoscale.com/v2`.
@@ -20,12 +21,8 @@ export const definition: ProviderDefinition = {
   id: 'exoscale',
   title: 'Exoscale (API v2)',
   capabilities: EXOSCALE_CAPABILITIES,
-  credentialEnv: ['EXOSCALE_API_KEY', 'EXOSCALE_API_SECRET'],
-  credentialsFromEnv(env) {
-    const apiKey = env.EXOSCALE_API_KEY;
-    const apiSecret = env.EXOSCALE_API_SECRET;
-    return apiKey && apiSecret ? { apiKey, apiSecret } : undefined;
-  },
+  credentialEnv: EXOSCALE_CREDENTIAL_ENV,
+  credentialsFromEnv: exoscaleCredentialsFromEnv,
   locationOptions: [
     {
       flag: '--zone',
