@@ -31,14 +31,22 @@ export interface CfnTemplateJson {
   [key: string]: unknown;
 }
 
-/** How a Task reaches its work: a Lambda by ARN, `lambda:invoke`, or another service integration. */
-export type TaskStyle = 'direct' | 'invoke' | 'service';
+/**
+ * How a Task reaches its work: a Lambda by ARN, `lambda:invoke`, a child execution of another
+ * state machine (`states:startExecution`), or another service integration.
+ */
+export type TaskStyle = 'direct' | 'invoke' | 'execution' | 'service';
+
+/** `states:startExecution` integration patterns: request-response, `.sync` (Output as JSON text), `.sync:2` (Output as JSON). */
+export type ExecutionIntegration = 'request' | 'sync' | 'sync2';
 
 export interface TaskInfo {
   style: TaskStyle;
   resource: string;
   /** Logical id (= local function name) of the Lambda, for `direct` and `invoke` Tasks. */
   lambda?: string;
+  /** For `execution` Tasks: how the parent waits for the child. */
+  integration?: ExecutionIntegration;
 }
 
 export interface ResolvedStateMachine {
@@ -341,6 +349,12 @@ export function walkStates(
 const LAMBDA_ARN_RE = /^arn:aws[a-z-]*:lambda:[^:]*:\d{12}:function:([^:]+)(?::[^:]+)?$/;
 const PARTIAL_LAMBDA_RE = /^\d{12}:function:([^:]+)(?::[^:]+)?$/;
 const INVOKE_RE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
+const START_EXECUTION_RE = /^arn:aws[a-z-]*:states:::states:startExecution(\.sync(?::2)?)?$/;
+const INTEGRATION_BY_SUFFIX: Record<string, ExecutionIntegration> = {
+  '': 'request',
+  '.sync': 'sync',
+  '.sync:2': 'sync2',
+};
 
 function functionNameOf(ref: string): string {
   const m = LAMBDA_ARN_RE.exec(ref) ?? PARTIAL_LAMBDA_RE.exec(ref);
@@ -371,6 +385,9 @@ function classifyTasks(definition: StateMachineDefinition, machine: string): Rec
         );
       }
       tasks[name] = { style: 'invoke', resource, lambda: functionNameOf(fnName) };
+    } else if (START_EXECUTION_RE.test(resource)) {
+      const suffix = START_EXECUTION_RE.exec(resource)?.[1] ?? '';
+      tasks[name] = { style: 'execution', resource, integration: INTEGRATION_BY_SUFFIX[suffix] ?? 'request' };
     } else {
       tasks[name] = { style: 'service', resource };
     }

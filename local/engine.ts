@@ -31,6 +31,7 @@ import {
   InvalidDefinitionError,
   InvalidExecutionInputError,
   InvalidNameError,
+  SfnApiError,
   StateMachineDoesNotExistError,
   UnboundTaskError,
 } from './errors.ts';
@@ -45,7 +46,12 @@ import {
  *
  * Limits (on top of the library's, see local-stack-notes §2):
  * - JSONPath only: JSONata, Variables (`Assign`), distributed Map readers/writers, callback
- *   (`.waitForTaskToken`) and `.sync` Tasks are refused at construction, not silently mis-run.
+ *   (`.waitForTaskToken`) Tasks and `.sync` Tasks of other services are refused at construction,
+ *   not silently mis-run.
+ * - Nested executions: `states:startExecution` (request-response, `.sync`, `.sync:2`) starts a real
+ *   execution of a machine of this engine, with its own history; `.sync` children stop when their
+ *   parent ends. A child whose Task was abandoned inside a Map iteration or Parallel branch that
+ *   was cut short runs on until the parent execution ends.
  * - `$$.State.*` and `$$.Task.Token` are not available; `$$.Execution.Input` inside a Map
  *   iteration is the item, not the execution input (library behaviour).
  * - Scaling: `timeScale` covers Seconds, Timestamp, SecondsPath and TimestampPath waits (the
@@ -219,6 +225,61 @@ class LambdaRuntimeError extends Error {
   }
 }
 
+/**
+ * A service integration Task's failure as Step Functions reports it: Retry/Catch match `name`,
+ * the error output's Cause is the message.
+ */
+class TaskFailure extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+/**
+ * A Step Functions API refusal seen by a `states:startExecution` Task, named and worded as the
+ * optimized integration reports it (`StepFunctions.<Code>Exception`, the SDK's error message).
+ */
+function apiFailure(error: SfnApiError): TaskFailure {
+  const details = [
+    'Service: AWSStepFunctions',
+    'Status Code: 400',
+    `Error Code: ${error.name}`,
+    `Request ID: ${randomUUID()}`,
+    'Proxy: null',
+  ];
+  return new TaskFailure(`StepFunctions.${error.name}Exception`, `${error.message} (${details.join('; ')})`);
+}
+
+/** The cause AWS gives a resource whose managing Task was stopped with its execution. */
+const managingTaskAborted = (parentArn: string): string =>
+  `The Task state in AWS Step Functions execution [${parentArn}] which was managing this resource was aborted`;
+
+/**
+ * A child execution as `startExecution.sync` (payloads as JSON text) and `.sync:2` (payloads as
+ * JSON) return it: DescribeExecution in PascalCase, keys in alphabetical order, dates in epoch
+ * milliseconds.
+ */
+function executionEnvelope(r: ExecutionRecord, jsonPayloads: boolean): Record<string, unknown> {
+  const payload = (text: string): unknown => (jsonPayloads ? JSON.parse(text) : text);
+  return {
+    ...(r.cause !== undefined ? { Cause: r.cause } : {}),
+    ...(r.error !== undefined ? { Error: r.error } : {}),
+    ExecutionArn: r.executionArn,
+    Input: payload(r.input),
+    InputDetails: { Included: true },
+    Name: r.name,
+    ...(r.output !== undefined ? { Output: payload(r.output), OutputDetails: { Included: true } } : {}),
+    RedriveCount: 0,
+    RedriveStatus: 'NOT_REDRIVABLE',
+    RedriveStatusReason: `Execution is ${r.status} and cannot be redriven`,
+    StartDate: r.startDate.getTime(),
+    StateMachineArn: r.stateMachineArn,
+    Status: r.status,
+    ...(r.stopDate ? { StopDate: r.stopDate.getTime() } : {}),
+  };
+}
+
 /** Neither retryable nor catchable, like the library's own States.Runtime errors. */
 class LocalRuntimeError extends Error {
   readonly isRetryable = false;
@@ -319,6 +380,8 @@ interface PreparedMachine {
   waitTimestamps: Map<string, string>;
   /** SecondsPath/TimestampPath waits, rewritten into local wait Tasks when time is scaled. */
   pathWaits: Set<string>;
+  /** Each Task's TimeoutSeconds as the library runs it (scaled), in ms. */
+  taskTimeoutsMs: Map<string, number>;
   timeoutMs?: number;
 }
 
@@ -328,12 +391,46 @@ interface Execution {
   history: HistoryEvent[];
   /** Cancels local waits and refuses handler calls once the execution is stopped. */
   stop: AbortController;
+  /** Running children started by this execution's `.sync` Tasks: they stop when it ends, as on AWS. */
+  children: Set<Execution>;
   abortRun?: () => void;
   timer?: { clear(): void };
   eventsDrained?: Promise<void>;
   notify: boolean;
   finished: Promise<ExecutionRecord>;
   resolveFinished: (r: ExecutionRecord) => void;
+}
+
+interface StartRequest {
+  stateMachineArn: string;
+  name?: string;
+  input?: string;
+}
+
+/**
+ * The StartExecution request a `states:startExecution` Task makes from its resolved Parameters:
+ * an `Input` that is a string is passed as JSON text (as the API takes it), any other value is
+ * serialized; no Input is `{}`. A Parameters shape the API cannot take is a States.Runtime error.
+ */
+function childRequest(stateName: string, raw: unknown): StartRequest {
+  const params = (raw ?? {}) as Record<string, unknown>;
+  const { StateMachineArn: arn, Name: name, Input: input } = params;
+  if (typeof arn !== 'string') {
+    throw new LocalRuntimeError('States.Runtime', `${stateName}: StateMachineArn must be a string`);
+  }
+  if (name !== undefined && typeof name !== 'string') {
+    throw new LocalRuntimeError('States.Runtime', `${stateName}: Name must be a string`);
+  }
+  return {
+    stateMachineArn: arn,
+    ...(name !== undefined ? { name } : {}),
+    input:
+      input === undefined || input === null
+        ? '{}'
+        : typeof input === 'string'
+          ? input
+          : JSON.stringify(input),
+  };
 }
 
 const copyRecord = (r: ExecutionRecord): ExecutionRecord => ({
@@ -400,11 +497,13 @@ export class LocalEngine {
    * runs returns the original answer; a closed execution or a different input is
    * ExecutionAlreadyExists.
    */
-  async startExecution(request: {
-    stateMachineArn: string;
-    name?: string;
-    input?: string;
-  }): Promise<{ executionArn: string; startDate: Date }> {
+  async startExecution(request: StartRequest): Promise<{ executionArn: string; startDate: Date }> {
+    const exec = await this.start(request);
+    return { executionArn: exec.record.executionArn, startDate: new Date(exec.record.startDate) };
+  }
+
+  /** StartExecution for the API and for `states:startExecution` Tasks (`parent` set for `.sync`). */
+  private async start(request: StartRequest, parent?: Execution): Promise<Execution> {
     if (this.closed) throw new EngineClosedError('the local engine is closed');
     const machine = this.machineByArn(request.stateMachineArn);
     const name = request.name ?? randomUUID();
@@ -419,7 +518,8 @@ export class LocalEngine {
       const existing = this.executions.get(executionArn);
       if (existing) {
         if (existing.record.status === 'RUNNING' && existing.record.input === input) {
-          return { executionArn, startDate: new Date(existing.record.startDate) };
+          if (parent) this.adopt(parent, existing);
+          return existing;
         }
         throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
       }
@@ -429,7 +529,7 @@ export class LocalEngine {
     }
 
     const guard = this.options.executionNameInUse;
-    if (!guard) return this.launch(machine, executionArn, name, input, parsed);
+    if (!guard) return this.launch(machine, executionArn, name, input, parsed, parent);
     let release!: () => void;
     this.starting.set(executionArn, new Promise<void>((r) => (release = r)));
     try {
@@ -437,7 +537,7 @@ export class LocalEngine {
         throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
       }
       if (this.closed) throw new EngineClosedError('the local engine is closed');
-      return this.launch(machine, executionArn, name, input, parsed);
+      return this.launch(machine, executionArn, name, input, parsed, parent);
     } finally {
       this.starting.delete(executionArn);
       release();
@@ -548,6 +648,7 @@ export class LocalEngine {
     const waitSeconds = new Map<string, number>();
     const waitTimestamps = new Map<string, string>();
     const pathWaits = new Set<string>();
+    const taskTimeoutsMs = new Map<string, number>();
     const scaled = this.timeScale !== 1;
 
     walkStates(definition, (name, state) => {
@@ -571,6 +672,7 @@ export class LocalEngine {
           const fn = task?.lambda !== undefined ? this.app.functions[task.lambda] : undefined;
           state.TimeoutSeconds = fn ? this.taskTimeout(fn.timeoutSeconds) : MAX_TASK_TIMEOUT_S;
         }
+        if (typeof state.TimeoutSeconds === 'number') taskTimeoutsMs.set(name, state.TimeoutSeconds * 1000);
       }
       if (state.Type === 'Wait') {
         if (typeof state.Seconds === 'number') waitSeconds.set(name, state.Seconds);
@@ -617,6 +719,7 @@ export class LocalEngine {
       waitSeconds,
       waitTimestamps,
       pathWaits,
+      taskTimeoutsMs,
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     };
   }
@@ -630,6 +733,7 @@ export class LocalEngine {
   private checkBound(sm: ResolvedStateMachine, stateName: string): void {
     const task = sm.tasks[stateName];
     if (!task) throw new UnboundTaskError(`${sm.name}: Task ${stateName} was not classified`);
+    if (task.style === 'execution') return;
     if (task.style === 'service') {
       if (this.options.serviceIntegrations?.[task.resource]) return;
       throw new UnboundTaskError(
@@ -674,7 +778,8 @@ export class LocalEngine {
     name: string,
     input: string,
     parsed: unknown,
-  ): { executionArn: string; startDate: Date } {
+    parent?: Execution,
+  ): Execution {
     let resolveFinished!: (r: ExecutionRecord) => void;
     const finished = new Promise<ExecutionRecord>((r) => (resolveFinished = r));
     const startDate = new Date();
@@ -690,6 +795,7 @@ export class LocalEngine {
       machine,
       history: [],
       stop: new AbortController(),
+      children: new Set(),
       notify: true,
       finished,
       resolveFinished,
@@ -727,7 +833,16 @@ export class LocalEngine {
       (error: unknown) => this.settle(exec, this.failure(error)),
     );
     this.log.debug('execution started', { executionArn });
-    return { executionArn, startDate: new Date(startDate) };
+    if (parent) this.adopt(parent, exec);
+    return exec;
+  }
+
+  /** A `.sync` child stops with its parent; a parent that already ended stops it at once. */
+  private adopt(parent: Execution, child: Execution): void {
+    parent.children.add(child);
+    if (parent.record.status !== 'RUNNING') {
+      this.settle(child, { status: 'ABORTED', cause: managingTaskAborted(parent.record.executionArn) });
+    }
   }
 
   private failure(error: unknown): Outcome {
@@ -742,7 +857,10 @@ export class LocalEngine {
     const m = exec.machine;
     const taskResourceLocalHandlers: Record<string, LocalTaskHandler> = {};
     for (const [stateName, task] of Object.entries(m.source.tasks)) {
-      taskResourceLocalHandlers[stateName] = this.taskHandler(exec, task);
+      taskResourceLocalHandlers[stateName] =
+        task.style === 'execution'
+          ? this.childExecutionHandler(exec, stateName, task)
+          : this.taskHandler(exec, task);
     }
     for (const stateName of m.pathWaits)
       taskResourceLocalHandlers[stateName] = this.waitHandler(exec, stateName);
@@ -804,6 +922,59 @@ export class LocalEngine {
         SdkResponseMetadata: { RequestId: requestId },
         StatusCode: 200,
       } as never;
+    };
+  }
+
+  /**
+   * `states:startExecution[.sync[:2]]`: starts a child execution of a machine of this engine with
+   * the Task's resolved Parameters `{StateMachineArn, Input, Name}`. Request-response returns the
+   * StartExecution answer; `.sync` and `.sync:2` wait for the child and return its description,
+   * or fail with States.TaskFailed and that description as the cause when it did not succeed.
+   */
+  private childExecutionHandler(exec: Execution, stateName: string, task: TaskInfo): LocalTaskHandler {
+    const integration = task.integration ?? 'request';
+    return async (raw) => {
+      if (exec.stop.signal.aborted)
+        throw new LocalRuntimeError('States.Runtime', 'the execution was stopped');
+      const request = childRequest(stateName, raw);
+      let child: Execution;
+      try {
+        child = await this.start(request, integration === 'request' ? undefined : exec);
+      } catch (error) {
+        if (error instanceof SfnApiError) throw apiFailure(error);
+        throw error;
+      }
+      if (integration === 'request') {
+        return {
+          ExecutionArn: child.record.executionArn,
+          SdkHttpMetadata: { HttpStatusCode: 200 },
+          SdkResponseMetadata: { RequestId: randomUUID() },
+          StartDate: child.record.startDate.getTime(),
+        } as never;
+      }
+      // The library's own TimeoutSeconds race cannot reach the child: stop it at the same deadline.
+      const deadline = exec.machine.taskTimeoutsMs.get(stateName);
+      const timer =
+        deadline === undefined
+          ? undefined
+          : longTimeout(
+              () =>
+                this.settle(child, {
+                  status: 'ABORTED',
+                  cause: managingTaskAborted(exec.record.executionArn),
+                }),
+              deadline,
+            );
+      let record: ExecutionRecord;
+      try {
+        record = await child.finished;
+      } finally {
+        timer?.clear();
+        exec.children.delete(child);
+      }
+      const envelope = executionEnvelope(record, integration === 'sync2');
+      if (record.status === 'SUCCEEDED') return envelope as never;
+      throw new TaskFailure('States.TaskFailed', JSON.stringify(envelope));
     };
   }
 
@@ -922,6 +1093,10 @@ export class LocalEngine {
     exec.timer?.clear();
     exec.stop.abort();
     if (outcome.status === 'ABORTED' || outcome.status === 'TIMED_OUT') exec.abortRun?.();
+    for (const child of exec.children) {
+      this.settle(child, { status: 'ABORTED', cause: managingTaskAborted(exec.record.executionArn) });
+    }
+    exec.children.clear();
     void this.finish(exec);
   }
 

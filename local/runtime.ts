@@ -255,6 +255,9 @@ async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void>
     const { jobs } = stores();
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
+    // Only the job's own execution closes it, never a child execution that happens to share its name
+    // (a job cut before its first step recorded no execution yet).
+    if (job.executionArn !== undefined && job.executionArn !== execution.executionArn) return;
     const to = execution.status === 'ABORTED' ? 'CANCELLED' : 'FAILED';
     const ended = await jobs.transition(
       jobId,
