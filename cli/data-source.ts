@@ -12,7 +12,7 @@ import {
 } from '../functions/store/dynamo.ts';
 import { JobStore } from '../functions/store/jobs.ts';
 import { DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../functions/store/tables.ts';
-import { startDynalite } from '../local/dynalite.ts';
+import { startDynalite } from '../local/store/dynalite.ts';
 
 /**
  * Which DynamoDB a command reads, decided in one place:

@@ -1,4 +1,4 @@
-import { redactText } from '../functions/providers/http/redact.ts';
+import { redactText } from '../functions/shared/redact.ts';
 
 /** One line a person can act on; never a stack trace, never a secret. */
 export function formatError(error: unknown): string {

@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { withUntil } from '../../functions/handlers/schedule-api.ts';
 import { PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { type Override, OverrideStore } from '../../functions/schedule/overrides.ts';
+import { parseDurationSeconds } from '../../functions/shared/duration.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
 import { print, table } from '../output.ts';
 import { configFrom } from './config.ts';
@@ -25,9 +26,9 @@ export function localUrls(dataDir: string): { http: string; sfn: string } {
 
 /** "3h", "90m", "2d" → milliseconds. */
 const duration = (v: string) => {
-  const m = /^(\d+)(m|h|d)$/.exec(v);
-  if (!m) throw new InvalidArgumentError('a duration such as 90m, 3h or 2d');
-  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+  const seconds = parseDurationSeconds(v, ['m', 'h', 'd']);
+  if (seconds === undefined) throw new InvalidArgumentError('a duration such as 90m, 3h or 2d');
+  return seconds * 1000;
 };
 
 interface SetOptions extends DataSourceOptions {

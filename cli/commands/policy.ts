@@ -3,13 +3,13 @@ import { join, resolve } from 'node:path';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { closeAllPools } from '../../functions/providers/http/client.ts';
-import { registerSecret } from '../../functions/providers/http/redact.ts';
 import { type ComputeProvider, type Instance, PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
 import { type Explanation, explain } from '../../functions/remediation/explain.ts';
 import { readPolicyFile } from '../../functions/remediation/policy-file.ts';
 import { type PolicySet, sweepScope } from '../../functions/remediation/source.ts';
 import { SWEEP_MACHINE, startSweep } from '../../functions/remediation/start.ts';
+import { registerSecret } from '../../functions/shared/redact.ts';
 import { postJson, sendSigned } from '../../functions/webhooks/send.ts';
 import { print } from '../output.ts';
 

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { parseDurationSeconds } from '../../functions/shared/duration.ts';
 import type { AuditEvent } from '../../functions/store/audit.ts';
 import type { Job } from '../../functions/store/jobs.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
@@ -21,11 +22,8 @@ function month(value: string): string {
 }
 
 function since(value: string): string {
-  const relative = /^(\d+)([hd])$/.exec(value);
-  if (relative)
-    return new Date(
-      Date.now() - Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 86_400_000),
-    ).toISOString();
+  const relative = parseDurationSeconds(value, ['h', 'd']);
+  if (relative !== undefined) return new Date(Date.now() - relative * 1000).toISOString();
   const at = new Date(value);
   if (Number.isNaN(at.getTime()))
     throw new InvalidArgumentError('a date (2026-11-01, an ISO time) or a span such as 24h or 7d');

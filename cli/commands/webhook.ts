@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { registerSecret } from '../../functions/providers/http/redact.ts';
+import { registerSecret } from '../../functions/shared/redact.ts';
 import { sendSigned, WebhookSendError } from '../../functions/webhooks/send.ts';
 import { print } from '../output.ts';
 

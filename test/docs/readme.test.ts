@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { withCapabilityTable } from '../../functions/providers/capability-table.ts';
+import { withCapabilityTable } from '../../scripts/capability-table.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

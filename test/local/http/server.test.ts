@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../functions/log.ts';
 import type { HttpApiEvent } from '../../../functions/webhooks/http-event.ts';
 import { json } from '../../../functions/webhooks/http-event.ts';
-import { type RunningHttpServer, startHttpServer } from '../../../local/http-server.ts';
+import { type RunningHttpServer, startHttpServer } from '../../../local/http/server.ts';
 
 const logLines: string[] = [];
 const seen: HttpApiEvent[] = [];

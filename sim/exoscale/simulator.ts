@@ -1,23 +1,23 @@
-import type { ProviderId } from '../port.ts';
+import { parseAuthorization, verify } from '../../functions/providers/exoscale/signing.ts';
+import type { ProviderId } from '../../functions/providers/port.ts';
 import {
   type SimRequest,
   type SimResponse,
   SimulatorBase,
   type SimulatorDescription,
   type SimulatorOptions,
-} from '../sim/kit.ts';
+  stableUuid,
+} from '../kit/index.ts';
 import {
   DEFAULT_ZONE,
   INSTANCE_TYPES,
   type SimInstanceType,
   type SimTemplate,
-  stableUuid,
   TEMPLATES,
   typeName,
   ZONES,
   type Zone,
-} from './catalogue.ts';
-import { parseAuthorization, verify } from './signing.ts';
+} from './seed.ts';
 
 /**
  * A faithful Exoscale API v2 (compute instances) on loopback. One server answers every zone,
@@ -809,7 +809,7 @@ function snapshotJson(s: SimSnapshot): Record<string, unknown> {
 
 function stableSecurityGroupId(name: string): string {
   // Security groups are out of scope; a fixed id per name keeps the shape.
-  return stableUuid('security-group', name);
+  return stableUuid('fleetflow-exoscale-sim', 'security-group', name);
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { ProviderId } from '../port.ts';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ProviderId } from '../../functions/providers/port.ts';
+import { type ListeningServer, listen, readBody } from '../../functions/shared/http-server.ts';
+import { Timeline } from './clock.ts';
+import { type Faults, NO_FAULTS, nextOperationOutcome } from './faults.ts';
+import { parseRequest, type SimRequest, type SimResponse } from './http.ts';
+import { seededRandom, seededUuid } from './ids.ts';
+import { TokenBucket } from './rate-limit.ts';
 
 /**
  * What every provider simulator shares: an HTTP server on loopback, a request log, a seeded
@@ -28,58 +33,6 @@ export interface SimulatorOptions {
   maxPageSize?: number;
 }
 
-/** Faults to inject; counters are consumed one request (or operation) at a time. */
-export interface Faults {
-  /** The next N requests answer with `serverErrorStatus` in the provider's error shape. */
-  serverErrors: number;
-  serverErrorStatus: number;
-  /** The next N requests get 429 with `Retry-After: retryAfterSeconds`. */
-  rateLimited: number;
-  retryAfterSeconds: number;
-  /** The next N requests have their connection destroyed before anything is applied. */
-  resets: number;
-  /** The next N mutating requests are applied, then their connection is destroyed (ambiguous outcome). */
-  resetsAfterApply: number;
-  /** Every answer is delayed by this much more. */
-  slowMs: number;
-  /** The next N asynchronous operations end in failure. */
-  failOperations: number;
-  /** The next N asynchronous operations never finish. */
-  stuckOperations: number;
-}
-
-export const NO_FAULTS: Faults = {
-  serverErrors: 0,
-  serverErrorStatus: 503,
-  rateLimited: 0,
-  retryAfterSeconds: 1,
-  resets: 0,
-  resetsAfterApply: 0,
-  slowMs: 0,
-  failOperations: 0,
-  stuckOperations: 0,
-};
-
-export interface SimRequest {
-  method: string;
-  /** Path without the query string, percent-decoded per segment left as received. */
-  path: string;
-  /** Query pairs in the order received (decoded). */
-  queryPairs: Array<[string, string]>;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  rawBody: string;
-  /** The body parsed as JSON, or form pairs for form bodies. */
-  json?: unknown;
-  form?: Array<[string, string]>;
-}
-
-export interface SimResponse {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
 export interface RequestLogEntry {
   at: number;
   method: string;
@@ -98,18 +51,6 @@ export interface SimulatorDescription {
   [extra: string]: unknown;
 }
 
-/** A deterministic PRNG (mulberry32): seeded fleets and ids without a dependency. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export abstract class SimulatorBase {
   abstract readonly provider: ProviderId;
   /** Credentials the simulator accepts; printed by `fleetflow sim`. */
@@ -124,10 +65,9 @@ export abstract class SimulatorBase {
     host: string;
   };
   protected readonly random: () => number;
-  private server?: Server;
-  private baseUrl?: string;
-  private timeline: Array<{ at: number; apply: () => void }> = [];
-  private bucket = { tokens: 0, at: 0 };
+  private listening?: ListeningServer;
+  private readonly timeline = new Timeline();
+  private readonly bucket: TokenBucket;
 
   constructor(options: SimulatorOptions = {}) {
     this.options = {
@@ -142,7 +82,7 @@ export abstract class SimulatorBase {
       maxPageSize: options.maxPageSize ?? 100,
     };
     this.random = seededRandom(this.options.seed);
-    this.bucket.tokens = this.options.rateLimitRps;
+    this.bucket = new TokenBucket(this.options.rateLimitRps);
   }
 
   // ---- what each provider implements -----------------------------------------------------
@@ -158,45 +98,35 @@ export abstract class SimulatorBase {
 
   // ---- lifecycle -------------------------------------------------------------------------
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       this.handle(req, res).catch((error) => {
         if (!res.headersSent)
           this.write(res, this.errorResponse(500, `simulator error: ${(error as Error).message}`));
       });
     });
-    this.server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (error: NodeJS.ErrnoException) => {
-        this.server = undefined;
-        reject(
-          error.code === 'EADDRINUSE'
-            ? Object.assign(
-                new Error(`port ${this.options.port} is already in use on ${this.options.host}`),
-                {
-                  hint: 'pick another with --port, or --port 0 for a free one',
-                },
-              )
-            : error,
-        );
-      });
-      this.server!.listen(this.options.port, this.options.host, resolve);
-    });
-    const { port } = this.server.address() as AddressInfo;
-    this.baseUrl = `http://${this.options.host}:${port}`;
+    server.keepAliveTimeout = 5_000;
+    this.listening = await listen(server, this.options.port, this.options.host).catch(
+      (error: NodeJS.ErrnoException) => {
+        throw error.code === 'EADDRINUSE'
+          ? Object.assign(new Error(`port ${this.options.port} is already in use on ${this.options.host}`), {
+              hint: 'pick another with --port, or --port 0 for a free one',
+            })
+          : error;
+      },
+    );
     return this;
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    this.server = undefined;
+    const listening = this.listening;
+    this.listening = undefined;
+    await listening?.close();
   }
 
   /** The server's origin, e.g. `http://127.0.0.1:39123`. */
   get origin(): string {
-    if (!this.baseUrl) throw new Error('simulator not started');
-    return this.baseUrl;
+    if (!this.listening) throw new Error('simulator not started');
+    return this.listening.url;
   }
 
   /** The base URL an adapter should use for a location (providers differ: per zone, one URL…). */
@@ -219,14 +149,12 @@ export abstract class SimulatorBase {
   // ---- helpers for provider simulators ---------------------------------------------------
   /** Runs `apply` once `afterMs` has passed (evaluated lazily at the start of each request). */
   protected later(afterMs: number, apply: () => void): void {
-    this.timeline.push({ at: Date.now() + afterMs, apply });
-    this.timeline.sort((a, b) => a.at - b.at);
+    this.timeline.later(afterMs, apply);
   }
 
   /** Applies every due transition; also call it from reads that happen outside requests. */
   settle(): void {
-    const now = Date.now();
-    while (this.timeline.length && this.timeline[0]!.at <= now) this.timeline.shift()!.apply();
+    this.timeline.settle();
   }
 
   /**
@@ -234,15 +162,7 @@ export abstract class SimulatorBase {
    * Returns 'fail', 'stuck' or 'ok'.
    */
   protected nextOperationOutcome(): 'ok' | 'fail' | 'stuck' {
-    if (this.faults.stuckOperations > 0) {
-      this.faults.stuckOperations--;
-      return 'stuck';
-    }
-    if (this.faults.failOperations > 0) {
-      this.faults.failOperations--;
-      return 'fail';
-    }
-    return 'ok';
+    return nextOperationOutcome(this.faults);
   }
 
   protected uuid(): string {
@@ -251,8 +171,7 @@ export abstract class SimulatorBase {
   }
 
   protected seededUuid(): string {
-    const hex = Array.from({ length: 32 }, () => Math.floor(this.random() * 16).toString(16)).join('');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    return seededUuid(this.random);
   }
 
   protected pick<T>(items: readonly T[]): T {
@@ -261,7 +180,7 @@ export abstract class SimulatorBase {
 
   // ---- the request pipeline --------------------------------------------------------------
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rawBody = await readBody(req);
+    const rawBody = (await readBody(req)).toString('utf8');
     const request = parseRequest(req, rawBody);
     const mutation = this.isMutation(request);
     const log = (status: number) =>
@@ -283,7 +202,7 @@ export abstract class SimulatorBase {
       req.socket.destroy();
       return;
     }
-    if (this.faults.rateLimited > 0 || !this.takeToken()) {
+    if (this.faults.rateLimited > 0 || !this.bucket.take()) {
       if (this.faults.rateLimited > 0) this.faults.rateLimited--;
       const response = this.errorResponse(429, 'Too many requests', 'rate-limited');
       response.headers = { ...response.headers, 'retry-after': String(this.faults.retryAfterSeconds) };
@@ -316,17 +235,6 @@ export abstract class SimulatorBase {
     this.write(res, response);
   }
 
-  private takeToken(): boolean {
-    const rps = this.options.rateLimitRps;
-    if (!rps) return true;
-    const now = Date.now();
-    this.bucket.tokens = Math.min(rps, this.bucket.tokens + ((now - this.bucket.at) / 1000) * rps);
-    this.bucket.at = now;
-    if (this.bucket.tokens < 1) return false;
-    this.bucket.tokens -= 1;
-    return true;
-  }
-
   private write(res: ServerResponse, response: SimResponse): void {
     const headers: Record<string, string> = { 'x-request-id': this.uuid(), ...response.headers };
     if (response.body === undefined) {
@@ -338,36 +246,4 @@ export abstract class SimulatorBase {
     res.writeHead(response.status, { 'content-type': 'application/json', ...headers });
     res.end(text);
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseRequest(req: IncomingMessage, rawBody: string): SimRequest {
-  const url = new URL(req.url ?? '/', 'http://sim');
-  const queryPairs = [...url.searchParams.entries()];
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
-  const request: SimRequest = {
-    method: req.method ?? 'GET',
-    path: url.pathname,
-    queryPairs,
-    query: Object.fromEntries(queryPairs),
-    headers,
-    rawBody,
-  };
-  const type = headers['content-type'] ?? '';
-  if (rawBody && type.includes('application/x-www-form-urlencoded')) {
-    request.form = [...new URLSearchParams(rawBody).entries()];
-  } else if (rawBody) {
-    try {
-      request.json = JSON.parse(rawBody);
-    } catch {
-      // left undefined: the route answers 400 in the provider's shape
-    }
-  }
-  return request;
 }

@@ -1,5 +1,5 @@
-import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../sim/kit.ts';
-import { API_KEY_HEADER } from './auth.ts';
+import { API_KEY_HEADER } from '../../functions/providers/cloudca/auth.ts';
+import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../kit/index.ts';
 import {
   type CatalogueOffering,
   COMPUTE_OFFERINGS,
@@ -8,7 +8,7 @@ import {
   SSH_KEYS,
   TEMPLATES,
   ZONES,
-} from './catalogue.ts';
+} from './seed.ts';
 
 /**
  * A cloud.ca compute API simulator: `MC-Api-Key` authentication (403 otherwise, the only

@@ -1,25 +1,9 @@
-import { createHash } from 'node:crypto';
+import { DEFAULT_ZONE, ZONES, type Zone } from '../../functions/providers/exoscale/client.ts';
+import { stableUuid } from '../kit/index.ts';
+
+export { DEFAULT_ZONE, ZONES, type Zone };
 
 /** The simulator's catalogue, with Exoscale's real naming. Ids are stable across runs and seeds. */
-
-export const ZONES = [
-  'ch-gva-2',
-  'ch-dk-2',
-  'de-fra-1',
-  'de-muc-1',
-  'at-vie-1',
-  'at-vie-2',
-  'bg-sof-1',
-  'hr-zag-1',
-] as const;
-export type Zone = (typeof ZONES)[number];
-export const DEFAULT_ZONE: Zone = 'ch-gva-2';
-
-/** A name-derived UUID (v5 layout), so a type or template keeps its id whatever the seed. */
-export function stableUuid(kind: string, name: string): string {
-  const h = createHash('sha1').update(`fleetflow-exoscale-sim:${kind}:${name}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 export interface SimInstanceType {
   id: string;
@@ -56,7 +40,7 @@ const TYPE_SPECS: Array<
 
 export const INSTANCE_TYPES: SimInstanceType[] = TYPE_SPECS.map(
   ([family, size, cpus, mem, authorized = true, gpus = 0]) => ({
-    id: stableUuid('instance-type', `${family}.${size}`),
+    id: stableUuid('fleetflow-exoscale-sim', 'instance-type', `${family}.${size}`),
     family,
     size,
     cpus,
@@ -98,7 +82,7 @@ const TEMPLATE_SPECS: Array<
 
 export const TEMPLATES: SimTemplate[] = TEMPLATE_SPECS.map(
   ([name, family, user, version, visibility, password = true]) => ({
-    id: stableUuid('template', name),
+    id: stableUuid('fleetflow-exoscale-sim', 'template', name),
     name,
     description: visibility === 'private' ? 'Registered by the account' : `${name} (Exoscale-maintained)`,
     family,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../sim/kit.ts';
-import { FLAVORS, IMAGES, PROJECTS, REGIONS, type SimFlavor, type SimImage } from './catalogue.ts';
+import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../kit/index.ts';
+import { FLAVORS, IMAGES, PROJECTS, REGIONS, type SimFlavor, type SimImage } from './seed.ts';
 
 /**
  * A Gcore Cloud simulator serving the real paths under `/cloud/v1|v2/...`: `APIKey` auth, the

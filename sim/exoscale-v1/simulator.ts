@@ -1,4 +1,11 @@
-import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../sim/kit.ts';
+import { responseKey } from '../../functions/providers/exoscale-v1/schemas.ts';
+import {
+  type Params,
+  parseExpires,
+  signaturesMatch,
+  signParams,
+} from '../../functions/providers/exoscale-v1/signing.ts';
+import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../kit/index.ts';
 import {
   CPU_SPEED,
   SERVICE_OFFERINGS,
@@ -7,9 +14,7 @@ import {
   type SimZone,
   TEMPLATES,
   ZONES,
-} from './catalogue.ts';
-import { responseKey } from './schemas.ts';
-import { type Params, parseExpires, signaturesMatch, signParams } from './signing.ts';
+} from './seed.ts';
 
 /**
  * Exoscale's v1 compute API (Apache CloudStack) on loopback: `GET|POST /compute?command=…`,

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { DEFAULT_REGION as ADAPTER_DEFAULT_REGION } from '../../functions/providers/genesiscloud/client.ts';
+import { stableUuid } from '../kit/index.ts';
 
 /**
  * The simulator's catalogue, with Genesis Cloud's real naming: regions from the Terraform
@@ -17,16 +18,10 @@ export const REGIONS = [
   'NORD-NO-KRS-1',
 ] as const;
 export type Region = (typeof REGIONS)[number];
-export const DEFAULT_REGION: Region = 'NORD-NO-KRS-1';
+export const DEFAULT_REGION: Region = ADAPTER_DEFAULT_REGION;
 
 export function isRegion(value: unknown): value is Region {
   return typeof value === 'string' && (REGIONS as readonly string[]).includes(value);
-}
-
-/** A name-derived UUID, so an image keeps its id whatever the seed. */
-export function stableUuid(kind: string, name: string): string {
-  const h = createHash('sha1').update(`fleetflow-genesiscloud-sim:${kind}:${name}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 export interface SimInstanceType {
@@ -102,7 +97,7 @@ export interface SimImage {
 
 function image(name: string, family: string, slug: string, versions: string[], createdAt: string): SimImage {
   return {
-    id: stableUuid('image', name),
+    id: stableUuid('fleetflow-genesiscloud-sim', 'image', name),
     name,
     type: 'cloud-image',
     family,

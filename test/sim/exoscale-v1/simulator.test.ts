@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatExpires, type Params, signParams } from '../../../functions/providers/exoscale-v1/signing.ts';
-import { ExoscaleV1Simulator } from '../../../functions/providers/exoscale-v1/simulator.ts';
+import { ExoscaleV1Simulator } from '../../../sim/exoscale-v1/simulator.ts';
 
 let sim: ExoscaleV1Simulator;
 

@@ -1,5 +1,5 @@
-import { ACTIONS } from './port.ts';
-import { PROVIDERS } from './registry.ts';
+import { ACTIONS } from '../functions/providers/port.ts';
+import { PROVIDERS } from '../functions/providers/registry.ts';
 
 /**
  * The README's capability table, rendered from each adapter's own declaration so the docs

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactText, redactValue, registerSecret } from '../../../functions/providers/http/redact.ts';
+import { redactText, redactValue, registerSecret } from '../../functions/shared/redact.ts';
 
 describe('redaction', () => {
   it('scrubs registered secrets wherever they appear', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { stableUuid } from '../kit/index.ts';
 
 /**
  * The simulator's catalogue, with Exoscale's real naming: zones by name, service offerings as
@@ -191,9 +191,3 @@ export const TEMPLATES: SimTemplate[] = ZONES.flatMap((zone) =>
     zonename: zone.name,
   })),
 );
-
-/** A UUID-shaped id derived from a name, so catalogue ids are stable across runs and seeds. */
-export function stableUuid(name: string): string {
-  const h = createHash('sha1').update(name).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}

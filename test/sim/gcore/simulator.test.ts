@@ -5,10 +5,10 @@ import {
   ProviderNotFoundError,
 } from '../../../functions/providers/errors.ts';
 import { GcoreProvider } from '../../../functions/providers/gcore/client.ts';
-import { GcoreSimulator } from '../../../functions/providers/gcore/simulator.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import { IDEMPOTENCY_LABEL, type Instance } from '../../../functions/providers/port.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { GcoreSimulator } from '../../../sim/gcore/simulator.ts';
 
 const FAST = { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 10_000 };
 const noRetry = () => new RetryPolicy({ maxAttempts: 1, budget: new RetryBudget() });

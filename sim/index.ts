@@ -1,10 +1,10 @@
+import type { ProviderId } from '../functions/providers/port.ts';
 import { CloudcaSimulator } from './cloudca/simulator.ts';
 import { ExoscaleSimulator } from './exoscale/simulator.ts';
 import { ExoscaleV1Simulator } from './exoscale-v1/simulator.ts';
 import { GcoreSimulator } from './gcore/simulator.ts';
 import { GenesisCloudSimulator } from './genesiscloud/simulator.ts';
-import type { ProviderId } from './port.ts';
-import type { SimulatorBase, SimulatorOptions } from './sim/kit.ts';
+import type { SimulatorBase, SimulatorOptions } from './kit/index.ts';
 
 /**
  * The provider simulators, by provider id. Kept apart from the registry of adapters so that no

@@ -1,13 +1,13 @@
-import type { ProviderId } from '../port.ts';
+import { tokenFromHeaders } from '../../functions/providers/genesiscloud/auth.ts';
+import type { ProviderId } from '../../functions/providers/port.ts';
 import {
   type SimRequest,
   type SimResponse,
   SimulatorBase,
   type SimulatorDescription,
   type SimulatorOptions,
-} from '../sim/kit.ts';
-import { tokenFromHeaders } from './auth.ts';
-import { DEFAULT_REGION, findImage, IMAGES, isRegion, REGIONS, type Region, typesIn } from './catalogue.ts';
+} from '../kit/index.ts';
+import { DEFAULT_REGION, findImage, IMAGES, isRegion, REGIONS, type Region, typesIn } from './seed.ts';
 
 /**
  * A faithful Genesis Cloud compute v1 API (instances, snapshots, images, availability) on loopback,

@@ -3,13 +3,9 @@ import { ProviderInvalidStateError, ProviderValidationError } from '../../../fun
 import { ExoscaleProvider, PROTECTION_LABEL } from '../../../functions/providers/exoscale/client.ts';
 import { definition } from '../../../functions/providers/exoscale/index.ts';
 import { authorizationHeader } from '../../../functions/providers/exoscale/signing.ts';
-import {
-  ExoscaleSimulator,
-  parseLabelFilter,
-  SIM_CREDENTIALS,
-} from '../../../functions/providers/exoscale/simulator.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { ExoscaleSimulator, parseLabelFilter, SIM_CREDENTIALS } from '../../../sim/exoscale/simulator.ts';
 
 const FAST = { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 10_000 };
 
