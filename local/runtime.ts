@@ -25,14 +25,18 @@ import { isTerminal } from '../functions/store/jobs.ts';
 import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
-import { loadApp } from './asl.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { startDynalite } from './dynalite.ts';
-import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
+import {
+  type ExecutionRecord,
+  type LambdaHandler,
+  LocalEngine,
+  loadApp,
+  startSfnEndpoint,
+} from './engine/index.ts';
 import { startHttpServer } from './http-server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
-import { startSfnEndpoint } from './sfn-endpoint.ts';
 
 /**
  * The embedded runtime behind `fleetflow start`: the same CDK app synthesized and its state
