@@ -7,7 +7,7 @@ import { createLogger } from '../functions/log.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { providerDefinition } from '../functions/providers/registry.ts';
 import { signedHeaders } from '../functions/webhooks/standard-webhooks.ts';
-import type { HistoryEvent } from '../local/engine.ts';
+import type { HistoryEvent } from '../local/engine/index.ts';
 import { type Runtime, startRuntime } from '../local/runtime.ts';
 import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
 

@@ -25,13 +25,17 @@ import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { createSimulator } from '../sim/index.ts';
 import type { SimulatorBase } from '../sim/kit/index.ts';
-import { loadApp } from './asl.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
-import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
+import {
+  type ExecutionRecord,
+  type LambdaHandler,
+  LocalEngine,
+  loadApp,
+  startSfnEndpoint,
+} from './engine/index.ts';
 import { startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
-import { startSfnEndpoint } from './sfn-endpoint.ts';
 import { startDynalite } from './store/dynalite.ts';
 
 /**

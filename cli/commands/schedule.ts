@@ -7,7 +7,7 @@ import {
   scheduleRunInput,
   startScheduleRun,
 } from '../../functions/schedule/run.ts';
-import { stateMachineArn } from '../../local/asl.ts';
+import { stateMachineArn } from '../../local/engine/index.ts';
 import { DEFAULT_DATA_DIR } from '../data-source.ts';
 import { print } from '../output.ts';
 import { configFrom } from './config.ts';

@@ -7,7 +7,7 @@ import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../../functions/webhooks/http-event.ts';
-import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine.ts';
+import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine/index.ts';
 import type { Route } from '../http-server.ts';
 
 /**

@@ -9,7 +9,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { createLogger, type Logger } from '../functions/log.ts';
+import { createLogger, type Logger } from '../../functions/log.ts';
 import {
   type LambdaFunctionInfo,
   LOCAL_ACCOUNT,
@@ -455,7 +455,7 @@ export class LocalEngine {
     private readonly app: LocalApp,
     private readonly options: LocalEngineOptions = {},
   ) {
-    this.rootDir = options.rootDir ?? fileURLToPath(new URL('..', import.meta.url));
+    this.rootDir = options.rootDir ?? fileURLToPath(new URL('../..', import.meta.url));
     this.timeScale = options.timeScale ?? 1;
     this.timeoutScale = options.timeoutScale ?? 1;
     for (const [k, v] of [

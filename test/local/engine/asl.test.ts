@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CfnTemplateJson, type LocalApp, loadApp, loadTemplate } from '../../local/asl.ts';
-import { BindingError, markHandler, markStateMachine } from '../../local/binding.ts';
+import { BindingError, markHandler, markStateMachine } from '../../../local/binding.ts';
+import { type CfnTemplateJson, type LocalApp, loadApp, loadTemplate } from '../../../local/engine/asl.ts';
 import { EngineFixtureStack, synthFixture } from './fixtures/stack.ts';
 
 const validate = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
@@ -54,7 +54,7 @@ describe('loadTemplate on the fixture stack', () => {
   it('reads markHandler metadata and the function timeout', () => {
     const create = Object.values(app.functions).find((f) => f.exportName === 'create');
     expect(create).toMatchObject({
-      entry: 'test/local/fixtures/handlers.ts',
+      entry: 'test/local/engine/fixtures/handlers.ts',
       timeoutSeconds: 10,
       memorySize: 128,
     });

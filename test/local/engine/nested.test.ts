@@ -1,9 +1,9 @@
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../functions/log.ts';
-import { type CfnTemplateJson, type LocalApp, loadTemplate } from '../../local/asl.ts';
-import { type ExecutionRecord, LocalEngine, type LocalEngineOptions } from '../../local/engine.ts';
-import { startSfnEndpoint } from '../../local/sfn-endpoint.ts';
+import { createLogger } from '../../../functions/log.ts';
+import { type CfnTemplateJson, type LocalApp, loadTemplate } from '../../../local/engine/asl.ts';
+import { type ExecutionRecord, LocalEngine, type LocalEngineOptions } from '../../../local/engine/engine.ts';
+import { startSfnEndpoint } from '../../../local/engine/sfn-endpoint.ts';
 import { synthNestedFixture } from './fixtures/nested-stack.ts';
 
 /**

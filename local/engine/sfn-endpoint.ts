@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, type Logger } from '../functions/log.ts';
+import { createLogger, type Logger } from '../../functions/log.ts';
 import type { ExecutionRecord, ExecutionStatus, HistoryEvent, LocalEngine } from './engine.ts';
 import { EngineClosedError, InvalidTokenError, SfnApiError, ValidationError } from './errors.ts';
 

@@ -15,10 +15,10 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../functions/log.ts';
-import { type CfnTemplateJson, loadTemplate } from '../../local/asl.ts';
-import { LocalEngine } from '../../local/engine.ts';
-import { type SfnEndpoint, startSfnEndpoint } from '../../local/sfn-endpoint.ts';
+import { createLogger } from '../../../functions/log.ts';
+import { type CfnTemplateJson, loadTemplate } from '../../../local/engine/asl.ts';
+import { LocalEngine } from '../../../local/engine/engine.ts';
+import { type SfnEndpoint, startSfnEndpoint } from '../../../local/engine/sfn-endpoint.ts';
 import { synthFixture } from './fixtures/stack.ts';
 
 let engine: LocalEngine;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../functions/log.ts';
-import { type CfnTemplateJson, type LocalApp, loadTemplate } from '../../local/asl.ts';
-import { type ExecutionRecord, LocalEngine, type LocalEngineOptions } from '../../local/engine.ts';
+import { createLogger } from '../../../functions/log.ts';
+import { type CfnTemplateJson, type LocalApp, loadTemplate } from '../../../local/engine/asl.ts';
+import { type ExecutionRecord, LocalEngine, type LocalEngineOptions } from '../../../local/engine/engine.ts';
 import {
   EngineClosedError,
   ExecutionAlreadyExistsError,
@@ -12,7 +12,7 @@ import {
   InvalidNameError,
   StateMachineDoesNotExistError,
   UnboundTaskError,
-} from '../../local/errors.ts';
+} from '../../../local/engine/errors.ts';
 import { flakyAttempts, itemConcurrency, pollCount } from './fixtures/handlers.ts';
 import { synthFixture } from './fixtures/stack.ts';
 
@@ -319,7 +319,7 @@ describe('handler binding', () => {
     const byId = engineWith({ handlers: { [logicalIdOf('whoami')]: () => ({ from: 'map' }) } });
     expect(output(await run(byId, 'guarded', { mode: 'whoami' }))).toEqual({ from: 'map' });
     const byEntry = engineWith({
-      handlers: { 'test/local/fixtures/handlers.ts#whoami': (e: unknown) => ({ echo: e }) },
+      handlers: { 'test/local/engine/fixtures/handlers.ts#whoami': (e: unknown) => ({ echo: e }) },
     });
     expect(output(await run(byEntry, 'guarded', { mode: 'whoami', x: 1 }))).toEqual({
       echo: { mode: 'whoami', x: 1 },
@@ -340,7 +340,7 @@ describe('handler binding', () => {
       ...app,
       functions: {
         ...app.functions,
-        [id]: { ...app.functions[id]!, entry: 'test/local/fixtures/missing.ts' },
+        [id]: { ...app.functions[id]!, entry: 'test/local/engine/fixtures/missing.ts' },
       },
     };
     const engine = engineWith({}, moved);

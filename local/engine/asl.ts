@@ -1,6 +1,6 @@
 import type { Stage } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { ENTRY_METADATA, HANDLER_METADATA, NAME_METADATA } from '../infra/binding.ts';
+import { ENTRY_METADATA, HANDLER_METADATA, NAME_METADATA } from '../../infra/binding.ts';
 
 /**
  * Turns a synthesized CloudFormation template into what the local engine runs: each state
