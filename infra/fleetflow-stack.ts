@@ -9,6 +9,7 @@ import { HandlerFunction } from './constructs/handler-function.ts';
 import { PowerSchedule } from './constructs/power-schedule.ts';
 import { type AccountRef, ProviderAccounts } from './constructs/provider-accounts.ts';
 import { Remediation } from './constructs/remediation.ts';
+import { SealedSecrets } from './constructs/sealed-secrets.ts';
 import { TaskFunctions } from './constructs/task-functions.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -24,6 +25,7 @@ export interface FleetflowStackProps extends StackProps {
 /** The whole of fleetflow on AWS: data, functions, workflows and triggers. */
 export class FleetflowStack extends Stack {
   readonly data: DataLayer;
+  readonly secrets: SealedSecrets;
   readonly tasks: TaskFunctions;
   readonly provision: WorkflowStateMachine;
   readonly webhooks: WebhookApi;
@@ -37,7 +39,8 @@ export class FleetflowStack extends Stack {
     const accounts = new ProviderAccounts(this, 'ProviderAccounts', {
       accounts: props.accounts ?? PROVIDER_IDS.map((provider) => ({ provider, account: 'default' })),
     });
-    this.tasks = new TaskFunctions(this, 'Tasks', { data: this.data, accounts });
+    this.secrets = new SealedSecrets(this, 'Secrets', { data: this.data });
+    this.tasks = new TaskFunctions(this, 'Tasks', { data: this.data, accounts, secrets: this.secrets });
     const t = this.tasks;
     this.provision = new WorkflowStateMachine(this, 'Provision', {
       name: 'provision',
@@ -55,6 +58,7 @@ export class FleetflowStack extends Stack {
     this.webhooks = new WebhookApi(this, 'Webhooks', {
       data: this.data,
       provision: this.provision.stateMachine,
+      secrets: this.secrets,
     });
     new CfnOutput(this, 'ApiUrl', {
       value: this.webhooks.api.apiEndpoint,

@@ -18,6 +18,7 @@ import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
+import { ensureLocalSecretsKey, SECRETS_KEY_ENV } from '../functions/secrets/keys.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
 import { isTerminal } from '../functions/store/jobs.ts';
 import { tableNames } from '../functions/store/tables.ts';
@@ -145,6 +146,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       FLEETFLOW_IDEMPOTENCY_TABLE: names.idempotency,
       FLEETFLOW_ACCOUNTS: JSON.stringify(accounts),
       FLEETFLOW_WEBHOOK_SECRET: webhookSecret,
+      // Provisioning secrets are sealed with the user's key reference, else a 0600 key file here.
+      [SECRETS_KEY_ENV]: env[SECRETS_KEY_ENV] ?? ensureLocalSecretsKey(dataDir),
       FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
       FLEETFLOW_EVENT_LOG: join(dataDir, 'events.jsonl'),
       // The config file's notifications, unless the environment already says where they go.

@@ -4,6 +4,7 @@ import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { targetSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
+import { secretStore } from '../secrets/store.ts';
 
 const input = z.discriminatedUnion('record', [
   z.object({
@@ -51,6 +52,7 @@ export const handler = taskHandler('job-record', input, async (event) => {
       // Job-end notifications go out here, after the terminal transition: this recorder is the
       // task every workflow ends a job through, the same on Step Functions and the local engine.
       await notifyJobEnd(await jobs.transition(event.jobId, 'SUCCEEDED'));
+      await secretStore().forget(event.jobId);
       return { recorded: 'succeeded' };
     case 'failed': {
       const error = explainFailure(event.error.Error, event.error.Cause);
@@ -63,6 +65,8 @@ export const handler = taskHandler('job-record', input, async (event) => {
         });
       }
       await notifyJobEnd(await jobs.transition(event.jobId, 'FAILED', { error }));
+      // The job is over: its sealed secrets (if a failure came before the create used them) go too.
+      await secretStore().forget(event.jobId);
       return { recorded: 'failed', error };
     }
   }

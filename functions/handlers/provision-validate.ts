@@ -1,8 +1,9 @@
 import * as z from 'zod';
-import { provisionRequestSchema, targetOf } from '../provisioning/request.ts';
+import { PROVISION_SECRET_POSITIONS, provisionRequestSchema, targetOf } from '../provisioning/request.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { stores } from '../runtime/stores.ts';
+import { parseSealed } from '../secrets/fields.ts';
 import { triggerSchema } from '../store/schemas.ts';
 
 /**
@@ -21,7 +22,8 @@ export const handler = taskHandler(
   input,
   async ({ jobId, trigger, request, executionArn }) => {
     const { jobs } = stores();
-    const parsed = provisionRequestSchema.safeParse(request);
+    // Secret fields hold references here (sealed at ingest); only instance-create resolves them.
+    const parsed = parseSealed(provisionRequestSchema, PROVISION_SECRET_POSITIONS, request, jobId);
     if (!parsed.success) throw new InvalidInputError(`invalid request: ${parsed.error.issues[0]?.message}`);
     const req = parsed.data;
     const target = targetOf(req);
@@ -64,7 +66,9 @@ export const handler = taskHandler(
         labels: { ...req.labels, 'fleetflow-job': jobId },
         ...(req.sshKey && { sshKey: req.sshKey }),
         ...(req.userData && { userData: req.userData }),
-        ...(req.provider === 'cloudca' && req.network && { extra: { network: req.network } }),
+        ...((req.extra || (req.provider === 'cloudca' && req.network)) && {
+          extra: { ...req.extra, ...(req.provider === 'cloudca' && req.network && { network: req.network }) },
+        }),
         idempotencyKey: jobId,
       },
       ...(req.snapshot && { snapshot: req.snapshot }),

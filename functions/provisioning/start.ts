@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { stores } from '../runtime/stores.ts';
+import { sealFields } from '../secrets/fields.ts';
+import { secretStore } from '../secrets/store.ts';
 import type { Trigger } from '../store/schemas.ts';
-import type { ProvisionRequest } from './request.ts';
+import { PROVISION_SECRET_POSITIONS, type ProvisionRequest } from './request.ts';
 
 let sfn: SFNClient | undefined;
 
@@ -22,6 +24,7 @@ export class StartFailedError extends Error {
  * and the Step Functions execution, so a redelivery finds the same job and StartExecution refuses
  * a second execution. The job is QUEUED before the execution starts and becomes RUNNING only
  * inside the execution, so no job is ever RUNNING without an execution behind it.
+ * The request's secrets are sealed first: the job and the execution only ever get references.
  */
 export async function startProvisioning(args: {
   webhookId: string;
@@ -34,7 +37,9 @@ export async function startProvisioning(args: {
   const jobId = jobIdFor(args.webhookId);
   // A webhook id reused with another body is a sender bug, not a redelivery: refuse it (409).
   return idempotency.run(`webhook:${args.webhookId}`, { payloadHash: args.payloadHash }, async () => {
-    await jobs.create({ jobId, kind: 'provision', trigger: args.trigger, request: args.request });
+    const { sealed: request, secrets } = sealFields(PROVISION_SECRET_POSITIONS, args.request, jobId);
+    await secretStore().seal(jobId, secrets);
+    await jobs.create({ jobId, kind: 'provision', trigger: args.trigger, request });
     const stateMachineArn = args.stateMachineArn ?? process.env.FLEETFLOW_PROVISION_STATE_MACHINE_ARN;
     if (!stateMachineArn) throw new StartFailedError('FLEETFLOW_PROVISION_STATE_MACHINE_ARN is not set');
     sfn ??= new SFNClient({});
@@ -43,7 +48,7 @@ export async function startProvisioning(args: {
         new StartExecutionCommand({
           stateMachineArn,
           name: jobId,
-          input: JSON.stringify({ jobId, trigger: args.trigger, request: args.request }),
+          input: JSON.stringify({ jobId, trigger: args.trigger, request }),
         }),
       );
       if (executionArn) await jobs.setExecutionArn(jobId, executionArn);
@@ -51,6 +56,10 @@ export async function startProvisioning(args: {
     } catch (error) {
       // The execution already ran for this delivery: the job it made is the answer.
       if (error instanceof ExecutionAlreadyExists) return { jobId };
+      // No workflow will use them: the sealed secrets go with the failed start.
+      await secretStore()
+        .forget(jobId)
+        .catch(() => undefined);
       await jobs
         .transition(jobId, 'FAILED', {
           error: { code: 'StartFailed', message: 'the workflow could not be started' },

@@ -26,6 +26,12 @@ const ADVICE: Record<string, string> = {
   UnsupportedActionError: 'the provider does not support this action',
   InvalidInput: 'the request is invalid; correct it and send it again',
   'States.Timeout': 'a step took longer than its timeout',
+  SecretUnavailableError: "the request's sealed secrets were deleted or expired; send the request again",
+  SecretIntegrityError:
+    "the request's sealed secrets do not open (altered, or sealed with another key); send the request again",
+  SecretKeyError: 'the key that seals secrets is missing or unreadable; check FLEETFLOW_SECRETS_KEY',
+  SecretReferenceError:
+    'a secret reference is not in its place or belongs to another job; send the request again',
 };
 
 export function explainFailure(name: string, cause?: string): { code: string; message: string } {

@@ -13,6 +13,28 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 6) registered.add(value);
 }
 
+/** Values scrubbed only while a call that holds them runs, counted so overlapping calls can share one. */
+const scoped = new Map<string, number>();
+
+/**
+ * Runs `fn` with these values (secrets resolved for one provider call) scrubbed from every log line
+ * and error message it produces, and stops scrubbing them afterwards so the list does not grow
+ * with every job a long-lived process serves.
+ */
+export async function withSecretsRedacted<T>(values: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const held = [...new Set(values.filter((v) => v.length >= 6))];
+  for (const v of held) scoped.set(v, (scoped.get(v) ?? 0) + 1);
+  try {
+    return await fn();
+  } finally {
+    for (const v of held) {
+      const n = (scoped.get(v) ?? 1) - 1;
+      if (n > 0) scoped.set(v, n);
+      else scoped.delete(v);
+    }
+  }
+}
+
 const PATTERNS: Array<[RegExp, string]> = [
   // Authorization / auth-bearing headers, in any of the schemes the five providers use.
   [
@@ -39,12 +61,26 @@ const PATTERNS: Array<[RegExp, string]> = [
 export function redactText(text: string): string {
   let out = text;
   for (const secret of registered) out = out.split(secret).join(REDACTED);
+  for (const secret of scoped.keys()) out = out.split(secret).join(REDACTED);
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
 
-const SENSITIVE_KEY =
-  /^(authorization|x-auth-token|mc-api-key|api[-_]?key|api[-_]?secret|secret|token|password|signature|credentials?|webhook[-_]?secret)$/i;
+/**
+ * THE pattern for keys that name a credential, used wherever fleetflow decides by a key's name:
+ * provisioning seals label and `extra` entries whose key matches it, and redaction blanks the value
+ * under such a key in logs, jobs, audit events and events. Matched anywhere in the key, any case,
+ * with `-`, `_`, `.` or nothing between words: password, passwd, passphrase, secret, token,
+ * api key, private key, access key, credential(s), authorization, signature (so `DB_PASSWORD`,
+ * `github-token`, `app.apiKey`, `ssh_private_key` all match; `team` or `env` do not).
+ */
+export const CREDENTIAL_KEY =
+  /pass(?:word|wd|phrase)|secret|token|api[-_.]?key|private[-_.]?key|access[-_.]?key|credential|authorization|signature/i;
+
+/** True when a key's name says its value is a credential (see CREDENTIAL_KEY). */
+export function isCredentialKey(key: string): boolean {
+  return CREDENTIAL_KEY.test(key);
+}
 
 /** Deep copy of a value with sensitive fields replaced; used for logs, job requests and audit parameters. */
 export function redactValue<T>(value: T): T {
@@ -53,7 +89,7 @@ export function redactValue<T>(value: T): T {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = SENSITIVE_KEY.test(k) ? REDACTED : redactValue(v);
+      out[k] = isCredentialKey(k) ? REDACTED : redactValue(v);
     }
     return out as T;
   }

@@ -26,8 +26,10 @@ export interface TableDefinition {
   ttlAttribute?: string;
   /** Append-only data that must survive a stack deletion. */
   protect: boolean;
+  /** Short-lived data that must stay gone once deleted: no point-in-time recovery keeps a copy. */
+  transient?: boolean;
 }
-export type TableId = 'jobs' | 'audit' | 'idempotency';
+export type TableId = 'jobs' | 'audit' | 'idempotency' | 'secrets';
 
 /** GSI names, exported so queries and the construct use the same strings. */
 export const JOBS_BY_STATUS = 'byStatus';
@@ -76,18 +78,33 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
     ttlAttribute: 'expiresAt',
     protect: false,
   },
+  // Sealed provisioning secrets, one item per job: ciphertext only, deleted when the job ends and
+  // expiring by themselves (functions/secrets/store.ts).
+  secrets: {
+    id: 'secrets',
+    partitionKey: { name: 'id', type: 'S' },
+    globalIndexes: [],
+    ttlAttribute: 'expiresAt',
+    protect: false,
+    transient: true,
+  },
 };
 
 export const DEFAULT_TABLE_PREFIX = 'fleetflow';
 
 export type TableNames = Record<TableId, string>;
 
-/** Physical table names: `<prefix>-jobs`, `<prefix>-audit`, `<prefix>-idempotency`. */
+/** Physical table names: `<prefix>-jobs`, `<prefix>-audit`, `<prefix>-idempotency`, `<prefix>-secrets`. */
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
   if (!/^[A-Za-z0-9_.-]{1,200}$/.test(prefix)) {
     throw new RangeError(`table prefix "${prefix}" must be 1-200 of A-Z a-z 0-9 _ . -`);
   }
-  return { jobs: `${prefix}-jobs`, audit: `${prefix}-audit`, idempotency: `${prefix}-idempotency` };
+  return {
+    jobs: `${prefix}-jobs`,
+    audit: `${prefix}-audit`,
+    idempotency: `${prefix}-idempotency`,
+    secrets: `${prefix}-secrets`,
+  };
 }
 
 /** Environment variables that carry the table names into Lambda functions. */
@@ -95,6 +112,7 @@ export const TABLE_ENV: Readonly<Record<TableId, string>> = {
   jobs: 'FLEETFLOW_JOBS_TABLE',
   audit: 'FLEETFLOW_AUDIT_TABLE',
   idempotency: 'FLEETFLOW_IDEMPOTENCY_TABLE',
+  secrets: 'FLEETFLOW_SECRETS_TABLE',
 };
 
 /** Table names from the environment (set by the data layer's `environment()`), else from a prefix. */
@@ -104,6 +122,7 @@ export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNa
     jobs: env[TABLE_ENV.jobs] || fallback.jobs,
     audit: env[TABLE_ENV.audit] || fallback.audit,
     idempotency: env[TABLE_ENV.idempotency] || fallback.idempotency,
+    secrets: env[TABLE_ENV.secrets] || fallback.secrets,
   };
 }
 
@@ -142,7 +161,7 @@ export function createTableInput(def: TableDefinition, tableName: string): Creat
   };
 }
 
-/** CreateTable inputs for all three tables under one prefix. */
+/** CreateTable inputs for every table under one prefix. */
 export function createTableInputs(names: TableNames): CreateTableCommandInput[] {
   return (Object.keys(TABLES) as TableId[]).map((id) => createTableInput(TABLES[id], names[id]));
 }

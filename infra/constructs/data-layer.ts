@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AttributeType,
   Billing,
@@ -21,9 +21,9 @@ import {
 } from '../../functions/store/tables.ts';
 
 export interface DataLayerProps {
-  /** Physical names are `<prefix>-jobs|audit|idempotency`, what the CLI's --table-prefix expects. */
+  /** Physical names are `<prefix>-jobs|audit|idempotency|secrets`, what the CLI's --table-prefix expects. */
   readonly tablePrefix?: string;
-  /** For jobs and idempotency; the audit table is always retained and deletion-protected. */
+  /** For jobs, idempotency and secrets; the audit table is always retained and deletion-protected. */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -33,15 +33,17 @@ const attribute = (a: KeyAttribute) => ({
 });
 
 /**
- * The three tables of fleetflow, built from the one definition in functions/store/tables.ts:
- * on-demand, point-in-time recovery, AWS-managed KMS encryption; the audit table also has deletion
- * protection and is retained with the stack gone. Grants are narrow on purpose: the audit writer
- * can add and read events but never update or delete one.
+ * The tables of fleetflow, built from the one definition in functions/store/tables.ts:
+ * on-demand, point-in-time recovery (not for the transient secrets), AWS-managed KMS encryption;
+ * the audit table also has deletion protection and is retained with the stack gone. Grants are
+ * narrow on purpose: the audit writer can add and read events but never update or delete one.
  */
 export class DataLayer extends Construct {
   readonly jobsTable: TableV2;
   readonly auditTable: TableV2;
   readonly idempotencyTable: TableV2;
+  /** Sealed provisioning secrets (ciphertext only; see functions/secrets/store.ts). */
+  readonly secretsTable: TableV2;
   readonly tableNames: TableNames;
 
   constructor(scope: Construct, id: string, props: DataLayerProps = {}) {
@@ -52,6 +54,12 @@ export class DataLayer extends Construct {
     this.jobsTable = make('jobs', 'Jobs');
     this.auditTable = make('audit', 'Audit');
     this.idempotencyTable = make('idempotency', 'Idempotency');
+    this.secretsTable = make('secrets', 'Secrets');
+    Validations.of(this.secretsTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'The secrets table holds sealed provisioning secrets for at most a few hours and deletes them when their job ends; point-in-time recovery would keep a restorable copy of what must stay deleted for 35 days.',
+    });
   }
 
   #table(id: string, def: TableDefinition, tableName: string, removalPolicy?: RemovalPolicy): TableV2 {
@@ -68,7 +76,7 @@ export class DataLayer extends Construct {
         }),
       ),
       billing: Billing.onDemand(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: !def.transient },
       encryption: TableEncryptionV2.awsManagedKey(),
       deletionProtection: def.protect,
       removalPolicy: def.protect ? RemovalPolicy.RETAIN : (removalPolicy ?? RemovalPolicy.RETAIN),
@@ -82,9 +90,12 @@ export class DataLayer extends Construct {
    * from the same table definitions, so a new index is granted with no change here.
    */
   #grant(tableId: TableId, grantee: IGrantable, ...actions: string[]): Grant {
-    const table = { jobs: this.jobsTable, audit: this.auditTable, idempotency: this.idempotencyTable }[
-      tableId
-    ];
+    const table = {
+      jobs: this.jobsTable,
+      audit: this.auditTable,
+      idempotency: this.idempotencyTable,
+      secrets: this.secretsTable,
+    }[tableId];
     return Grant.addToPrincipal({
       grantee,
       actions,
@@ -101,6 +112,7 @@ export class DataLayer extends Construct {
       [TABLE_ENV.jobs]: this.jobsTable.tableName,
       [TABLE_ENV.audit]: this.auditTable.tableName,
       [TABLE_ENV.idempotency]: this.idempotencyTable.tableName,
+      [TABLE_ENV.secrets]: this.secretsTable.tableName,
     };
   }
 
@@ -141,5 +153,20 @@ export class DataLayer extends Construct {
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
     );
+  }
+
+  /** Seal a job's secrets (a conditional PutItem), and withdraw them when the start fails (the ingest function). */
+  grantSecretsSeal(grantee: IGrantable): Grant {
+    return this.#grant('secrets', grantee, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+  }
+
+  /** Open a job's sealed secrets and delete them once used (the provider-calling create). */
+  grantSecretsOpen(grantee: IGrantable): Grant {
+    return this.#grant('secrets', grantee, 'dynamodb:GetItem', 'dynamodb:DeleteItem');
+  }
+
+  /** Delete a job's sealed secrets when the job ends (the recorder). */
+  grantSecretsForget(grantee: IGrantable): Grant {
+    return this.#grant('secrets', grantee, 'dynamodb:DeleteItem');
   }
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import type { DataLayer } from './data-layer.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { ProviderAccounts } from './provider-accounts.ts';
+import type { SealedSecrets } from './sealed-secrets.ts';
 
 /**
  * The functions the workflows' tasks call. Each gets only the grants its handler needs: the
@@ -16,15 +17,19 @@ export class TaskFunctions extends Construct {
   readonly record: HandlerFunction;
   readonly compensate: HandlerFunction;
 
-  constructor(scope: Construct, id: string, props: { data: DataLayer; accounts: ProviderAccounts }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { data: DataLayer; accounts: ProviderAccounts; secrets: SealedSecrets },
+  ) {
     super(scope, id);
     const { data, accounts } = props;
     const environment = { ...data.environment(), ...accounts.environment() };
-    const make = (cid: string, file: string, description: string) =>
+    const make = (cid: string, file: string, description: string, extraEnv: Record<string, string> = {}) =>
       new HandlerFunction(this, cid, {
         entry: `functions/handlers/${file}.ts`,
         description,
-        environment,
+        environment: { ...environment, ...extraEnv },
         // issue 8: task functions are only ever called by the workflows' LambdaInvoke tasks.
         invokedSynchronouslyBy:
           'Step Functions (lambda:invoke, RequestResponse; errors reach the workflow Retry/Catch)',
@@ -35,7 +40,12 @@ export class TaskFunctions extends Construct {
       'provision-validate',
       'Checks a provisioning request and starts its job',
     );
-    this.create = make('Create', 'instance-create', 'Creates an instance, at most once per job');
+    this.create = make(
+      'Create',
+      'instance-create',
+      'Creates an instance, at most once per job',
+      props.secrets.environment(),
+    );
     this.action = make('Action', 'instance-action', 'Runs one provider action on an instance');
     this.poll = make('Poll', 'await-progress', 'Polls asynchronous provider work once');
     this.record = make('Record', 'job-record', 'Records a workflow outcome on its job');
@@ -52,5 +62,8 @@ export class TaskFunctions extends Construct {
     for (const fn of [...providerCallers, this.record.fn]) data.grantJobsWrite(fn);
     for (const fn of [this.create.fn, this.action.fn, this.compensate.fn]) data.grantAuditAppend(fn);
     for (const fn of [this.create.fn, this.action.fn]) data.grantIdempotency(fn);
+    // The request's secrets: only the create resolves them; the recorder deletes them at job end.
+    props.secrets.grantOpen(this.create.fn);
+    data.grantSecretsForget(this.record.fn);
   }
 }

@@ -8,6 +8,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DataLayer } from './data-layer.ts';
 import { HandlerFunction } from './handler-function.ts';
+import type { SealedSecrets } from './sealed-secrets.ts';
 
 /**
  * The HTTP front door: POST /webhooks/provision (authenticated by its Standard Webhooks
@@ -19,7 +20,11 @@ export class WebhookApi extends Construct {
   readonly provisionFunction: HandlerFunction;
   readonly jobsFunction: HandlerFunction;
 
-  constructor(scope: Construct, id: string, props: { data: DataLayer; provision: sfn.IStateMachine }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { data: DataLayer; provision: sfn.IStateMachine; secrets: SealedSecrets },
+  ) {
     super(scope, id);
     this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
       secretName: 'fleetflow/webhook',
@@ -39,8 +44,11 @@ export class WebhookApi extends Construct {
         ...props.data.environment(),
         FLEETFLOW_PROVISION_STATE_MACHINE_ARN: props.provision.stateMachineArn,
         FLEETFLOW_WEBHOOK_SECRET_ARN: this.webhookSecret.secretArn,
+        ...props.secrets.environment(),
       },
     });
+    // Seals the request's secrets before the job or the workflow sees the request.
+    props.secrets.grantSeal(this.provisionFunction.fn);
     props.provision.grantStartExecution(this.provisionFunction.fn);
     props.data.grantJobsWrite(this.provisionFunction.fn);
     props.data.grantIdempotency(this.provisionFunction.fn);

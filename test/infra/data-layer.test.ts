@@ -30,8 +30,8 @@ describe('DataLayer', () => {
     return found[0] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
   };
 
-  it('creates exactly the three tables, on demand', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
+  it('creates exactly the four tables, on demand', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
     template.allResourcesProperties('AWS::DynamoDB::GlobalTable', { BillingMode: 'PAY_PER_REQUEST' });
   });
 
@@ -79,11 +79,18 @@ describe('DataLayer', () => {
     expect(table('ff-test-audit').DeletionPolicy).toBe('Retain');
   });
 
-  it('expires idempotency records by TTL', () => {
-    expect(table('ff-test-idempotency').Properties.TimeToLiveSpecification).toEqual({
-      AttributeName: 'expiresAt',
-      Enabled: true,
-    });
+  it('expires idempotency records and sealed secrets by TTL', () => {
+    for (const name of ['ff-test-idempotency', 'ff-test-secrets']) {
+      expect(table(name).Properties.TimeToLiveSpecification, name).toEqual({
+        AttributeName: 'expiresAt',
+        Enabled: true,
+      });
+    }
+  });
+
+  it('keeps no point-in-time copy of sealed secrets, which must stay deleted', () => {
+    const replica = (table('ff-test-secrets').Properties.Replicas as Array<Record<string, unknown>>)[0]!;
+    expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: false });
   });
 
   it('lets the audit writer put, get and query, and never update or delete an event', () => {

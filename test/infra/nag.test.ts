@@ -99,6 +99,7 @@ describe('cdk-nag on the fleetflow stack', () => {
     ].sort();
     expect(kinds).toEqual([
       'AwsSolutions-APIG4',
+      'AwsSolutions-DDB3',
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::<fn.Arn>:*]',
       'AwsSolutions-SMG4',
@@ -116,6 +117,10 @@ describe('cdk-nag on the fleetflow stack', () => {
     const apig4 = acks.filter((a) => a.id === 'AwsSolutions-APIG4').map((a) => a.path);
     expect(apig4).toContain('Fleetflow/Webhooks/Api/POST--webhooks--provision');
     for (const path of apig4) expect(path).toMatch(/^Fleetflow\/Webhooks\/Api\/POST--webhooks--[a-z-]+$/);
+    // DDB3 (no point-in-time recovery) only on the table of sealed secrets, which must stay deleted.
+    expect(acks.filter((a) => a.id === 'AwsSolutions-DDB3').map((a) => a.path)).toEqual([
+      'Fleetflow/Data/Secrets',
+    ]);
   });
 
   it('fails on a finding nobody acknowledged (the check is live)', () => {

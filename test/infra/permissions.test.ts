@@ -44,6 +44,8 @@ beforeAll(() => {
     [id(stack.data.jobsTable), 'jobs'],
     [id(stack.data.auditTable), 'audit'],
     [id(stack.data.idempotencyTable), 'idempotency'],
+    [id(stack.data.secretsTable), 'secrets'],
+    [id(stack.secrets.key), 'secrets-key'],
     [id(stack.webhooks.webhookSecret), 'webhook-secret'],
     [id(stack.provision.stateMachine), 'provision-sm'],
   ]);
@@ -110,6 +112,10 @@ const IDEMPOTENCY = {
   idempotency: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 };
 
+/** Sealed secrets: the ingest seals (and withdraws on a failed start), the create opens and deletes. */
+const SEAL = { 'secrets-key': ['kms:GenerateDataKey'], secrets: ['dynamodb:DeleteItem', 'dynamodb:PutItem'] };
+const OPEN = { 'secrets-key': ['kms:Decrypt'], secrets: ['dynamodb:DeleteItem', 'dynamodb:GetItem'] };
+
 /** Exactly what each of the provisioning functions may do. */
 const EXPECTED: Record<string, Record<string, string[]>> = {
   'functions/handlers/provision-validate.ts': { ...LOGS, ...XRAY, ...PROVIDER_SECRETS, ...JOBS(JOBS_WRITE) },
@@ -120,6 +126,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...JOBS(JOBS_WRITE),
     ...AUDIT(AUDIT_APPEND),
     ...IDEMPOTENCY,
+    ...OPEN,
   },
   'functions/handlers/instance-action.ts': {
     ...LOGS,
@@ -130,7 +137,12 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...IDEMPOTENCY,
   },
   'functions/handlers/await-progress.ts': { ...LOGS, ...XRAY, ...PROVIDER_SECRETS, ...JOBS(JOBS_WRITE) },
-  'functions/handlers/job-record.ts': { ...LOGS, ...XRAY, ...JOBS(JOBS_WRITE) },
+  'functions/handlers/job-record.ts': {
+    ...LOGS,
+    ...XRAY,
+    ...JOBS(JOBS_WRITE),
+    secrets: ['dynamodb:DeleteItem'],
+  },
   'functions/handlers/provision-compensate.ts': {
     ...LOGS,
     ...XRAY,
@@ -145,6 +157,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...IDEMPOTENCY,
     'provision-sm': ['states:StartExecution'],
     'webhook-secret': SECRETS,
+    ...SEAL,
   },
   'functions/handlers/jobs-api.ts': {
     ...LOGS,
@@ -230,12 +243,13 @@ describe('function permissions', () => {
 });
 
 describe('data, workflows, functions, API and alarms', () => {
-  it('tables: point-in-time recovery everywhere, deletion protection and Retain on the audit table', () => {
+  it('tables: point-in-time recovery everywhere (but on sealed secrets), deletion protection and Retain on the audit table', () => {
     const tables = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable');
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4);
     for (const [, t] of tables) {
       const replica = (t.Properties.Replicas as Json[])[0]!;
-      expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      const transient = (t.Properties.TableName as string).endsWith('-secrets');
+      expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: !transient });
       expect(t.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
       const audit = (t.Properties.TableName as string).endsWith('-audit');
       expect(replica.DeletionProtectionEnabled ?? false).toBe(audit);
