@@ -1,13 +1,14 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../functions/log.ts';
 import { PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { stores } from '../../functions/runtime/stores.ts';
 import { signedHeaders } from '../../functions/webhooks/standard-webhooks.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
+import { launchChromium } from './browser.ts';
 
 /**
  * The dashboard in headless Chromium against a real runtime: a signed webhook starts a job, and
@@ -16,16 +17,6 @@ import { type Runtime, startRuntime } from '../../local/runtime.ts';
  * (UPDATE_DOCS_SCREENSHOT=1 also copies the overview to docs/dashboard.png for the README).
  */
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SHOTS = join('test-results', 'screenshots');
 const WAIT = { timeout: 45_000 };
 
@@ -60,9 +51,16 @@ describe('dashboard in headless Chromium', () => {
     expect(response.status).toBe(202);
     jobId = ((await response.json()) as { jobId: string }).jobId;
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
+    page.on('requestfailed', (r) => pageErrors.push(`failed: ${r.url()}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) pageErrors.push(`${r.status()}: ${r.url()}`);
+    });
     await page.goto(`${runtime.urls.http}/`);
   });
 
