@@ -210,6 +210,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             const location = simulators[a.provider]?.defaultLocation ?? PROVIDERS[a.provider].defaultLocation;
             return location ? [{ provider: a.provider, account: a.account, location }] : [];
           }),
+          ...(options.config && { config: options.config }),
         }),
       ],
     });
