@@ -19,7 +19,7 @@ const BIN = join(ROOT, 'bin', 'fleetflow.mjs');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
 /** The commands between the try-it markers, without their comments. */
-export function tryItCommands(readme: string): string[][] {
+function tryItCommands(readme: string): string[][] {
   const block = /<!-- try-it:start[^>]*-->\s*```sh\n([\s\S]*?)```\s*<!-- try-it:end -->/.exec(readme);
   if (!block) throw new Error('README.md has no try-it block');
   return block[1]!
