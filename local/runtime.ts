@@ -217,6 +217,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             const location = simulators[a.provider]?.defaultLocation ?? PROVIDERS[a.provider].defaultLocation;
             return location ? [{ provider: a.provider, account: a.account, location }] : [];
           }),
+          ...(options.config && { config: options.config }),
         }),
       ],
     });
@@ -247,6 +248,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
     writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`);
     closers.push(async () => writeFileSync(join(dataDir, 'endpoints.json'), '{}\n'));
+    // The simulators and the demo credentials they accept, for `fleetflow instances` and `policy check`.
+    const simulatorsFile = join(dataDir, 'simulators.json');
+    const described = Object.fromEntries(Object.entries(simulators).map(([id, sim]) => [id, sim.describe()]));
+    writeFileSync(simulatorsFile, `${JSON.stringify(described, null, 2)}\n`, { mode: 0o600 });
+    closers.push(async () => writeFileSync(simulatorsFile, '{}\n'));
     return { urls, webhookSecret, simulators, accounts, engine, ...(scheduler && { scheduler }), close };
   } catch (error) {
     await close();
