@@ -1,3 +1,5 @@
+import { isSecretRef } from '../secrets/ref.ts';
+
 /**
  * Redaction: no key, secret, signature, token or Authorization header may reach a log line or an
  * error message. Two layers: known secret values registered by the clients that hold them, and
@@ -82,14 +84,19 @@ export function isCredentialKey(key: string): boolean {
   return CREDENTIAL_KEY.test(key);
 }
 
-/** Deep copy of a value with sensitive fields replaced; used for logs, job requests and audit parameters. */
+/**
+ * Deep copy of a value with sensitive fields replaced; used for logs, job requests and audit
+ * parameters. A secret reference (`{"$secret": …}`) is kept as it is: it names a sealed value,
+ * it is not one.
+ */
 export function redactValue<T>(value: T): T {
+  if (isSecretRef(value)) return value;
   if (typeof value === 'string') return redactText(value) as T;
   if (Array.isArray(value)) return value.map((v) => redactValue(v)) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = isCredentialKey(k) ? REDACTED : redactValue(v);
+      out[k] = isCredentialKey(k) && !isSecretRef(v) ? REDACTED : redactValue(v);
     }
     return out as T;
   }

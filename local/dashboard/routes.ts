@@ -8,6 +8,7 @@ import { createLogger } from '../../functions/log.ts';
 import type { Instance, ProviderId } from '../../functions/providers/port.ts';
 import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
+import { redactValue } from '../../functions/shared/redact.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../../functions/webhooks/http-event.ts';
 import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine/index.ts';
@@ -417,7 +418,8 @@ async function fleet(targets: Target[]): Promise<HttpApiResult> {
             name: i.name,
             state: i.state,
             type: i.type,
-            labels: i.labels,
+            // A label named like a credential holds one at the provider: shown as redacted.
+            labels: redactValue(i.labels),
             ...(i.ipv4[0] && { ip: i.ipv4[0] }),
           })),
         };

@@ -41,6 +41,8 @@ export interface RequestLogEntry {
   status: number;
   /** True for requests that change something at the provider (creates, actions, deletes). */
   mutation: boolean;
+  /** The raw body of a mutation, as received (what a caller really sent). */
+  body?: string;
 }
 
 /** What `fleetflow sim` prints as its one ready line. */
@@ -191,6 +193,7 @@ export abstract class SimulatorBase {
         query: request.query,
         status,
         mutation,
+        ...(mutation && rawBody && { body: rawBody }),
       });
 
     const delay = this.options.latencyMs + this.faults.slowMs;
