@@ -123,7 +123,7 @@ export const policiesSchema = z
       seen.add(p.name);
     });
   })
-  .describe('remediation policies (issue 7)');
+  .describe('remediation policies');
 
 export type Policy = z.output<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;

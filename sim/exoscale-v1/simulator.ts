@@ -1,10 +1,10 @@
-import { responseKey } from '../../functions/providers/exoscale-v1/schemas.ts';
 import {
   type Params,
   parseExpires,
   signaturesMatch,
   signParams,
-} from '../../functions/providers/exoscale-v1/signing.ts';
+} from '../../functions/providers/exoscale-v1/auth.ts';
+import { responseKey } from '../../functions/providers/exoscale-v1/schemas.ts';
 import {
   CommandTable,
   type SimRequest,

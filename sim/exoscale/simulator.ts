@@ -1,4 +1,4 @@
-import { parseAuthorization, verify } from '../../functions/providers/exoscale/signing.ts';
+import { parseAuthorization, verify } from '../../functions/providers/exoscale/auth.ts';
 import type { ProviderId } from '../../functions/providers/port.ts';
 import {
   routeTable,

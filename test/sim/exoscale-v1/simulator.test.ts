@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatExpires, type Params } from '../../../functions/providers/exoscale-v1/signing.ts';
+import { formatExpires, type Params } from '../../../functions/providers/exoscale-v1/auth.ts';
 import { ExoscaleV1Simulator } from '../../../sim/exoscale-v1/simulator.ts';
 import { type Call, cloudstackClient } from './support.ts';
 

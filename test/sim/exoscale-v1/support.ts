@@ -1,5 +1,5 @@
+import { type Params, signParams } from '../../../functions/providers/exoscale-v1/auth.ts';
 import { responseKey } from '../../../functions/providers/exoscale-v1/schemas.ts';
-import { type Params, signParams } from '../../../functions/providers/exoscale-v1/signing.ts';
 import type { ExoscaleV1Simulator } from '../../../sim/exoscale-v1/simulator.ts';
 
 export interface Call {
