@@ -188,6 +188,8 @@ describe('exoscale-v1 simulator: the VM around it', () => {
     expect(tags.every((t) => t.resourcetype === 'UserVm')).toBe(true);
     expect(rows((await call('listTags', { resourcetype: 'Snapshot' })).answer, 'tag')).toEqual([]);
     expect((await call('listNetworks')).answer).toEqual({});
+    // A job that never finishes stays pending however slow the machine is.
+    sim.faults.stuckOperations = 1;
     const pending = await call('stopVirtualMachine', { id: vm.id as string });
     const jobs = rows((await call('listAsyncJobs')).answer, 'asyncjobs');
     expect(jobs.map((j) => j.jobid)).toContain(pending.answer.jobid);
