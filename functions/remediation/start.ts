@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Target } from '../runtime/accounts.ts';
 import { stores } from '../runtime/stores.ts';
+import { durationSeconds } from '../shared/duration.ts';
 import { IdempotencyInProgressError, JobConflictError } from '../store/errors.ts';
 import type { Trigger } from '../store/schemas.ts';
 import type { RemediationEvent } from './events.ts';
-import { durationSeconds, evaluateFilter } from './policy.ts';
+import { evaluateFilter } from './filters/index.ts';
 import type { LoadedPolicy } from './source.ts';
 
 export const REMEDIATE_MACHINE = 'remediate';

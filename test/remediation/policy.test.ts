@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import type { Instance } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
+import { POLICY_ACTIONS, planActions, verifyExpectation } from '../../functions/remediation/actions/index.ts';
+import { evaluateFilter, hasPublicIp } from '../../functions/remediation/filters/index.ts';
+import { FILTERS } from '../../functions/remediation/filters/registry.ts';
 import {
   capCount,
-  evaluateFilter,
-  hasPublicIp,
   type PolicyInput,
   parsePolicies,
-  planActions,
   policySchema,
-  verifyExpectation,
 } from '../../functions/remediation/policy.ts';
 import { policySetFrom } from '../../functions/remediation/source.ts';
 import { remediationJobId, windowStart } from '../../functions/remediation/start.ts';
@@ -109,6 +109,16 @@ describe('filters', () => {
 });
 
 describe('policy schema', () => {
+  it('is built from the registries: every filter and every action is in the JSON Schema', () => {
+    const schema = z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' });
+    const text = JSON.stringify(schema);
+    for (const key of Object.keys(FILTERS)) expect(text).toContain(`"${key}":`);
+    for (const name of POLICY_ACTIONS) expect(text).toContain(`"${name}"`);
+    expect(() =>
+      parsePolicies([{ name: 'p', mode: 'periodic', actions: ['reboot'], filters: { colour: 'red' } }]),
+    ).toThrow(/filters/);
+  });
+
   it('accepts the short and the long forms of actions and normalises them', () => {
     const p = policy({
       actions: [
