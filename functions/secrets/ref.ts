@@ -1,23 +1,14 @@
 import * as z from 'zod';
+import { isSecretRef, SECRET_REF_KEY, type SecretRef } from '../shared/secret-ref.ts';
+
+export { isSecretRef, SECRET_REF_KEY, type SecretRef };
 
 /**
  * A reference to one sealed secret: `{"$secret": "<owner>#<JSON pointer>"}`, e.g.
  * `{"$secret": "prov-msg_1#/extra/password"}`. The owner is the job that sealed it and the pointer
  * is where the value sat in its request, so a reference only resolves for its own job and place.
  */
-export interface SecretRef {
-  $secret: string;
-}
-
-export const SECRET_REF_KEY = '$secret';
-
 export const secretRefSchema = z.strictObject({ $secret: z.string().min(3).max(2048) });
-
-export function isSecretRef(value: unknown): value is SecretRef {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === SECRET_REF_KEY && typeof (value as SecretRef).$secret === 'string';
-}
 
 /** RFC 6901 JSON pointer of a path of object keys: `["labels","app/token"]` → `/labels/app~1token`. */
 export function pointerOf(path: readonly string[]): string {

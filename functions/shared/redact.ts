@@ -1,4 +1,4 @@
-import { isSecretRef } from '../secrets/ref.ts';
+import { isSecretRef } from './secret-ref.ts';
 
 /**
  * Redaction: no key, secret, signature, token or Authorization header may reach a log line or an
