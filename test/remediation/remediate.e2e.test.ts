@@ -20,7 +20,7 @@ import {
 } from './support.ts';
 
 /**
- * Event-based remediation end to end (issue 7, "Tests"): alerts over signed HTTP and POST /events
+ * Event-based remediation end to end: alerts over signed HTTP and POST /events
  * to the embedded runtime — the synthesized remediate workflow on the local engine, the real
  * handlers, dynalite and every provider's simulator; the simulators' request logs prove what was
  * (not) changed.
