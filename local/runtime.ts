@@ -239,7 +239,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
     }
 
-    // issue 7: periodic policies' sweeps on timers (EventBridge Scheduler on AWS).
+    // Periodic policies' sweeps on timers (EventBridge Scheduler on AWS).
     if (options.scheduler !== false) {
       const sweeps = startSweepTimers({ log });
       closers.push(async () => sweeps.stop());

@@ -36,7 +36,7 @@ export interface RemediationProps {
 const SYNC = 'Step Functions (lambda:invoke, RequestResponse; errors reach the workflow Retry/Catch)';
 
 /**
- * Event-based remediation (issue 7): the remediate and sweep workflows, their own functions
+ * Event-based remediation: the remediate and sweep workflows, their own functions
  * (prepare, record, sweep; act and poll are the shared task functions), the EventBridge rule for
  * custom `fleetflow` events, the signed POST /webhooks/alert, and one EventBridge Scheduler
  * schedule per periodic policy.

@@ -6,7 +6,7 @@ import { DeadlineExceededError, InstanceVanishedError } from '../../functions/ru
 import { ERROR_NAMES } from '../../functions/shared/error-names.ts';
 import * as storeErrors from '../../functions/store/errors.ts';
 import { FleetflowStack } from '../../infra/fleetflow-stack.ts';
-import { type CfnTemplateJson, loadTemplate } from '../../local/asl.ts';
+import { type CfnTemplateJson, loadTemplate } from '../../local/engine/index.ts';
 import { TRANSIENT_PROVIDER_ERRORS } from '../../workflows/fragments/errors.ts';
 import { testApp } from '../infra/synth.ts';
 
