@@ -3,7 +3,8 @@ import { PROVISION_SECRET_POSITIONS, provisionRequestSchema, targetOf } from '..
 import { providerFor } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { stores } from '../runtime/stores.ts';
-import { parseSealed } from '../secrets/fields.ts';
+import { SecretReferenceError } from '../secrets/errors.ts';
+import { hasSecretRefs, parseSealed } from '../secrets/fields.ts';
 import { triggerSchema } from '../store/schemas.ts';
 
 /**
@@ -23,6 +24,13 @@ export const handler = taskHandler(
   async ({ jobId, trigger, request, executionArn }) => {
     const { jobs } = stores();
     // Secret fields hold references here (sealed at ingest); only instance-create resolves them.
+    // Ingest names the execution after the job, and names are unique: an execution started by
+    // hand under another name cannot claim a job's secrets.
+    if (hasSecretRefs(request) && executionArn.slice(executionArn.lastIndexOf(':') + 1) !== jobId) {
+      throw new SecretReferenceError(
+        `secret references of job ${jobId} are honoured only in its own execution`,
+      );
+    }
     const parsed = parseSealed(provisionRequestSchema, PROVISION_SECRET_POSITIONS, request, jobId);
     if (!parsed.success) throw new InvalidInputError(`invalid request: ${parsed.error.issues[0]?.message}`);
     const req = parsed.data;

@@ -8,12 +8,15 @@ import {
   ListExecutionsCommand,
   ListStateMachinesCommand,
   SFNClient,
+  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ProviderId } from '../../functions/providers/port.ts';
 import { jobIdFor } from '../../functions/provisioning/start.ts';
+import { stores } from '../../functions/runtime/stores.ts';
 import { isSecretRef } from '../../functions/secrets/ref.ts';
+import { secretStore } from '../../functions/secrets/store.ts';
 import { createDynamo, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { tableNames } from '../../functions/store/tables.ts';
 import { generateSecret } from '../../functions/webhooks/standard-webhooks.ts';
@@ -315,5 +318,58 @@ describe('redeliveries of a request with secrets', () => {
     expect(t.runtime.engine.listExecutions().length).toBe(executions);
     const sealed = JSON.parse((await scanAll())['secrets table'] ?? '[]') as Array<{ id: string }>;
     expect(sealed.map((s) => s.id)).not.toContain(jobs.exoscale);
+  });
+});
+
+describe('a provisioning workflow started by hand, not through the webhook', () => {
+  const VICTIM = `zv${randomBytes(10).toString('hex')}`;
+
+  /** Starts the provision machine directly and waits for it to end; returns its status and history. */
+  async function startByHand(name: string, jobId: string, request: unknown) {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: t.runtime.engine.stateMachineArn('provision'),
+        name,
+        input: JSON.stringify({ jobId, trigger: { type: 'manual', actor: 'someone' }, request }),
+      }),
+    );
+    for (;;) {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (d.status !== 'RUNNING') {
+        const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+        return { status: d.status, history: JSON.stringify(history.events) };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it("cannot use another job's sealed secrets, under its own name or under the other job's id", async () => {
+    const victim = `prov-victim-${randomBytes(4).toString('hex')}`;
+    // A job waiting for its workflow, with its secrets sealed (as between ingest and create).
+    await secretStore().seal(victim, { '/userData': `${VICTIM}-userdata` });
+    await stores().jobs.create({
+      jobId: victim,
+      kind: 'provision',
+      trigger: { type: 'webhook', actor: 'webhook-sender' },
+      request: { userData: { $secret: `${victim}#/userData` } },
+    });
+    const creates = sim('exoscale').requestLog.filter((e) => e.mutation).length;
+    const request = { ...bodies.exoscale, name: 'stolen-1', userData: { $secret: `${victim}#/userData` } };
+
+    // Its own job id, the victim's reference: refused by owner, the victim's secrets untouched.
+    const attacker = `prov-attacker-${randomBytes(4).toString('hex')}`;
+    const own = await startByHand(attacker, attacker, request);
+    expect(await secretStore().open(victim)).toEqual({ '/userData': `${VICTIM}-userdata` });
+    // The victim's job id under another execution name: refused too, names bind references. (Anyone
+    // who may start executions can still fail a queued job this way: the endpoint's guard matters.)
+    const claimed = await startByHand(`prov-attacker-${randomBytes(4).toString('hex')}`, victim, request);
+
+    for (const run of [own, claimed]) {
+      expect(run.status).toBe('FAILED');
+      expect(run.history).toContain('SecretReferenceError');
+      expect(reveals(run.history, VICTIM)).toBe(false);
+    }
+    expect(sim('exoscale').requestLog.filter((e) => e.mutation).length).toBe(creates);
+    await secretStore().forget(victim);
   });
 });
