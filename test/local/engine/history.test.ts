@@ -57,14 +57,14 @@ describe('history events per state', () => {
     ]);
     expect(r.historyEventCount).toBe(events.length);
     expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
-    const scheduled = events.find((e) => e.type === 'TaskScheduled');
-    expect(scheduled?.taskScheduledEventDetails).toMatchObject({
+    const scheduled = events.find((e) => e.type === 'TaskScheduled')!;
+    expect(scheduled.taskScheduledEventDetails).toMatchObject({
       resourceType: 'lambda',
       resource: 'invoke',
       region: 'us-east-1',
     });
     expect(
-      JSON.parse(String((scheduled?.taskScheduledEventDetails as { parameters: string }).parameters)),
+      JSON.parse((scheduled.taskScheduledEventDetails as { parameters: string }).parameters),
     ).toMatchObject({
       FunctionName: expect.stringContaining('FlakyFn'),
     });
