@@ -35,6 +35,7 @@ import {
 } from './execution.ts';
 import type { HistoryEvent } from './history.ts';
 import { hookedRunOptions, installHooks, RunHandle } from './hooks.ts';
+import { definitionDigest, type ExecutionJournal, JournalStore } from './journal.ts';
 import { type HandlerResolver, jsonCopy, type LambdaHandler, LambdaHost } from './lambda-host.ts';
 import { type ChildHost, managingTaskAborted, runChildExecution, type StartRequest } from './nested.ts';
 import { longTimeout, type PreparedMachine, prepareMachine, type StateMachineInfo } from './prepare.ts';
@@ -53,8 +54,9 @@ export { MAX_HISTORY_EVENTS, MAX_INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES } fro
  * SFN-compatible endpoint (sfn-endpoint.ts). docs/local-engine.md says what it runs, which AWS
  * quotas it enforces and how, and where it differs from AWS.
  *
- * Executions live in memory only. A restart loses them: the runtime uses `knownExecutionArns()`
- * to find its jobs whose executions are gone and marks them INTERRUPTED.
+ * With `journalDir`, executions survive a restart (journal.ts): `recover()` on the next engine
+ * resumes every execution that had not ended, replaying recorded Task outcomes and Wait deadlines,
+ * and answers for the closed ones. Without it, executions live in memory only.
  */
 
 /** Handler for a non-Lambda Task (e.g. `arn:aws:states:::dynamodb:putItem`): gets the resolved Parameters. */
@@ -99,7 +101,24 @@ export interface LocalEngineOptions {
    * DynamoDB keep the lasting trace; names stay taken through `executionNameInUse`.
    */
   retainClosedExecutions?: number;
+  /**
+   * Folder of the execution journals (`<dataDir>/executions` under `fleetflow start`): every
+   * execution is recorded there as it runs, and `recover()` resumes them after a restart.
+   */
+  journalDir?: string;
+  /** Closed journals kept on disk, oldest removed first; their names stay taken. Default 1,000. */
+  retainJournals?: number;
   logger?: Logger;
+}
+
+/** What `recover()` did with the journals a previous engine left. */
+export interface Recovery {
+  /** Executions that had not ended and run again from their journal. */
+  resumed: string[];
+  /** Executions that cannot resume (closed ABORTED with error `Local.Interrupted`), with why. */
+  interrupted: Array<{ executionArn: string; reason: string }>;
+  /** Executions that had ended; they answer Describe/List, their history keeps its first and last events. */
+  closed: string[];
 }
 
 type Overrides = NonNullable<RunOptions['overrides']>;
@@ -140,6 +159,7 @@ export class LocalEngine {
   private readonly starting = new Map<string, Promise<void>>();
   private readonly listeners = new Set<ExecutionEndListener>();
   private readonly lambdas: LambdaHost;
+  private readonly journals?: JournalStore;
   private readonly timeScale: number;
   private readonly log: Logger;
   /** What executions and child Tasks call back into; kept off the public surface. */
@@ -168,8 +188,15 @@ export class LocalEngine {
       timeoutScale,
       log: this.log,
     });
+    if (options.journalDir)
+      this.journals = new JournalStore(options.journalDir, options.retainJournals ?? 1_000);
     this.host = {
       start: (request, parent) => this.start(request, parent),
+      attach: (arn, parent) => {
+        const child = this.executions.get(arn);
+        if (child && parent) this.adopt(parent, child);
+        return child;
+      },
       settle: (exec, outcome) => this.settle(exec, outcome),
       work: (exec, call) => this.work(exec, call),
     };
@@ -287,7 +314,9 @@ export class LocalEngine {
     this.closed = true;
     const running = [...this.executions.values()].filter((e) => e.running);
     for (const exec of running) {
+      // Cut, not ended: a journaled execution keeps no end record and resumes on the next start.
       exec.notify = false;
+      exec.cut = true;
       this.settle(exec, {
         status: 'ABORTED',
         error: 'Local.EngineClosed',
@@ -295,6 +324,83 @@ export class LocalEngine {
       });
     }
     await Promise.all(running.map((e) => e.finished));
+    await Promise.all([...this.executions.values()].map((e) => e.journal?.close()));
+    await this.journals?.close();
+  }
+
+  /**
+   * Resumes what a previous engine on the same journal folder left: each execution without an end
+   * runs again from its input, recorded Task outcomes replayed (their work is not called again),
+   * recorded Wait deadlines kept, child executions re-attached; the first unrecorded step runs for
+   * real. An execution whose machine is gone or whose definition changed cannot be replayed: it
+   * is closed ABORTED (`Local.Interrupted`) and reported. Call once, before new executions start.
+   */
+  async recover(): Promise<Recovery> {
+    const recovery: Recovery = { resumed: [], interrupted: [], closed: [] };
+    if (!this.journals) return recovery;
+    const resumable: Array<{ exec: Execution; parsed: unknown }> = [];
+    for (const journal of this.journals.load()) {
+      const { start } = journal;
+      const machine = this.machines.get(start.machine);
+      const exec = new Execution(
+        this.host,
+        {
+          executionArn: start.arn,
+          stateMachineArn: start.machine,
+          name: start.name,
+          status: 'RUNNING',
+          input: start.input,
+          startDate: new Date(start.startDate),
+        },
+        machine ?? this.placeholderMachine(start.machine),
+        journal,
+      );
+      this.executions.set(start.arn, exec);
+      exec.history.push(
+        'ExecutionStarted',
+        { executionStartedEventDetails: { input: start.input, inputDetails: { truncated: false } } },
+        start.startDate,
+      );
+      if (journal.end) {
+        exec.loadEnd(journal.end);
+        recovery.closed.push(start.arn);
+        continue;
+      }
+      const reason = !machine
+        ? `its state machine ${start.machine} no longer exists`
+        : definitionDigest(machine.info.definition) !== start.definition
+          ? `the definition of ${machine.info.name} changed since it started`
+          : undefined;
+      if (reason) {
+        exec.notify = false;
+        this.settle(exec, {
+          status: 'ABORTED',
+          error: 'Local.Interrupted',
+          cause: `cannot resume: ${reason}`,
+        });
+        recovery.interrupted.push({ executionArn: start.arn, reason });
+        continue;
+      }
+      resumable.push({ exec, parsed: JSON.parse(start.input) });
+    }
+    // Every execution is known before any runs, so a resuming parent finds its resuming child.
+    for (const { exec } of resumable) {
+      const parentArn = exec.journal?.start.parent;
+      const parent = parentArn ? this.executions.get(parentArn) : undefined;
+      if (parent) this.adopt(parent, exec);
+    }
+    for (const { exec, parsed } of resumable) {
+      this.run(exec, parsed);
+      recovery.resumed.push(exec.record.executionArn);
+    }
+    this.journals.prune();
+    this.forgetOldClosed();
+    this.log.info('executions recovered', {
+      resumed: recovery.resumed.length,
+      interrupted: recovery.interrupted.length,
+      closed: recovery.closed.length,
+    });
+    return recovery;
   }
 
   // ---- starting -------------------------------------------------------------------------------
@@ -323,16 +429,32 @@ export class LocalEngine {
       await pending;
     }
 
+    if (this.journals?.nameTaken(executionArn)) {
+      throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
+    }
     const guard = this.options.executionNameInUse;
-    if (!guard) return this.launch(machine, executionArn, name, input, parsed, parent);
+    if (!guard && !this.journals) return this.launch(machine, executionArn, name, input, parsed, parent);
     let release!: () => void;
     this.starting.set(executionArn, new Promise<void>((r) => (release = r)));
     try {
-      if (await guard(executionArn)) {
+      if (await guard?.(executionArn)) {
         throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
       }
       if (this.closed) throw new EngineClosedError('the local engine is closed');
-      return this.launch(machine, executionArn, name, input, parsed, parent);
+      // StartExecution answers only once the start is on disk.
+      const startDate = new Date();
+      const journal = await this.journals?.create({
+        t: 'start',
+        arn: executionArn,
+        machine: machine.info.stateMachineArn,
+        name,
+        input,
+        startDate: startDate.getTime(),
+        definition: definitionDigest(machine.info.definition),
+        ...(parent ? { parent: parent.record.executionArn } : {}),
+      });
+      if (this.closed) throw new EngineClosedError('the local engine is closed');
+      return this.launch(machine, executionArn, name, input, parsed, parent, journal, startDate);
     } finally {
       this.starting.delete(executionArn);
       release();
@@ -359,8 +481,9 @@ export class LocalEngine {
     input: string,
     parsed: unknown,
     parent?: Execution,
+    journal?: ExecutionJournal,
+    startDate = new Date(),
   ): Execution {
-    const startDate = new Date();
     const exec = new Execution(
       this.host,
       {
@@ -372,20 +495,38 @@ export class LocalEngine {
         startDate,
       },
       machine,
+      journal,
     );
     this.executions.set(executionArn, exec);
-    exec.measure(parsed);
-    exec.history.push('ExecutionStarted', {
-      executionStartedEventDetails: {
-        input,
-        inputDetails: { truncated: false },
-        roleArn: machine.info.roleArn,
+    exec.history.push(
+      'ExecutionStarted',
+      {
+        executionStartedEventDetails: {
+          input,
+          inputDetails: { truncated: false },
+          roleArn: machine.info.roleArn,
+        },
       },
-    });
+      startDate.getTime(),
+    );
+    this.run(exec, parsed);
+    this.log.debug('execution started', { executionArn });
+    if (parent) this.adopt(parent, exec);
+    return exec;
+  }
 
+  /** Runs (or, after a restart, re-runs) an execution from its input. */
+  private run(exec: Execution, parsed: unknown): void {
+    const { machine, record } = exec;
+    exec.measure(parsed);
     // $$.Execution.Input and StartTime are filled in by the library; the rest only via context.
     const context = {
-      Execution: { Id: executionArn, Name: name, RoleArn: machine.info.roleArn, RedriveCount: 0 },
+      Execution: {
+        Id: record.executionArn,
+        Name: record.name,
+        RoleArn: machine.info.roleArn,
+        RedriveCount: 0,
+      },
       StateMachine: { Id: machine.info.stateMachineArn, Name: machine.info.name },
     };
     const runOptions = hookedRunOptions(
@@ -395,6 +536,7 @@ export class LocalEngine {
     const run = machine.runner.run(parsed as never, runOptions);
     exec.abortRun = run.abort;
     if (machine.timeoutMs !== undefined) {
+      // A resumed execution keeps its original deadline.
       exec.timer = longTimeout(
         () =>
           this.settle(exec, {
@@ -402,16 +544,13 @@ export class LocalEngine {
             error: 'States.Timeout',
             cause: 'The execution exceeded the state machine TimeoutSeconds',
           }),
-        machine.timeoutMs,
+        machine.timeoutMs - (Date.now() - record.startDate.getTime()),
       );
     }
     run.result.then(
       (output) => this.settle(exec, { status: 'SUCCEEDED', output: JSON.stringify(output ?? null) }),
       (error: unknown) => this.settle(exec, this.failure(error)),
     );
-    this.log.debug('execution started', { executionArn });
-    if (parent) this.adopt(parent, exec);
-    return exec;
   }
 
   /** A `.sync` child stops with its parent; a parent that already ended stops it at once. */
@@ -440,20 +579,30 @@ export class LocalEngine {
     }
     for (const stateName of m.pathWaits)
       taskResourceLocalHandlers[stateName] = this.waitHandler(exec, stateName);
-    const overrides: Overrides = { taskResourceLocalHandlers };
-    if (this.timeScale !== 1) {
-      const waitTimeOverrides: Record<string, number> = {};
-      for (const [stateName, s] of m.waitSeconds) waitTimeOverrides[stateName] = s * 1000 * this.timeScale;
-      for (const [stateName, ts] of m.waitTimestamps) {
-        // Read when the Wait starts, so the remaining time is measured then.
-        Object.defineProperty(waitTimeOverrides, stateName, {
-          enumerable: true,
-          get: () => Math.max(0, (Date.parse(ts) - Date.now()) * this.timeScale),
-        });
-      }
-      overrides.waitTimeOverrides = waitTimeOverrides;
+    // Read by the library when a Wait starts / before a retry's backoff: the execution keeps
+    // (or replays) the Wait's deadline and skips backoffs whose retry outcome is recorded.
+    const waitTimeOverrides: Record<string, number> = {};
+    for (const [stateName, seconds] of m.waitSeconds) {
+      Object.defineProperty(waitTimeOverrides, stateName, {
+        enumerable: true,
+        get: () => exec.waitMs(stateName, seconds * 1000 * this.timeScale),
+      });
     }
-    return overrides;
+    for (const [stateName, ts] of m.waitTimestamps) {
+      Object.defineProperty(waitTimeOverrides, stateName, {
+        enumerable: true,
+        get: () => exec.waitMs(stateName, (Date.parse(ts) - Date.now()) * this.timeScale),
+      });
+    }
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const [stateName, state] of m.states) {
+      if (!Array.isArray(state.Retry)) continue;
+      Object.defineProperty(retryIntervalOverrides, stateName, {
+        enumerable: true,
+        get: () => exec.retryDelayMs(stateName),
+      });
+    }
+    return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
   }
 
   /** The work behind one Task attempt, by how the Task reaches it. */
@@ -485,7 +634,7 @@ export class LocalEngine {
   /** A SecondsPath/TimestampPath Wait run as a local Task so its time can be scaled. */
   private waitHandler(exec: Execution, stateName: string): LocalTaskHandler {
     return async (raw) => {
-      exec.take(stateName);
+      const attempt = exec.take(stateName);
       const { seconds, timestamp, input } = (raw ?? {}) as {
         seconds?: unknown;
         timestamp?: unknown;
@@ -509,7 +658,7 @@ export class LocalEngine {
         }
         ms = (Date.parse(timestamp) - Date.now()) * this.timeScale;
       }
-      await sleep(ms, exec.stop.signal);
+      await sleep(await exec.waitFor(attempt, ms), exec.stop.signal);
       return input as never;
     };
   }
@@ -568,10 +717,37 @@ export class LocalEngine {
     } as const;
     const [type, details] = terminal[outcome.status];
     exec.history.push(type, details);
-    void this.finish(exec);
+    const journal = exec.journal;
+    const written =
+      journal && !exec.cut
+        ? journal
+            .append({
+              t: 'end',
+              status: outcome.status,
+              ...(r.output !== undefined ? { output: r.output } : {}),
+              ...(r.error !== undefined ? { error: r.error } : {}),
+              ...(r.cause !== undefined ? { cause: r.cause } : {}),
+              stopDate: (r.stopDate ?? new Date()).getTime(),
+              historyEventCount: exec.history.count,
+              maxPayloadBytes: exec.maxPayloadBytes,
+            })
+            .then(async () => {
+              this.journals?.closed(journal);
+              await journal.close();
+            })
+            .catch((error: unknown) =>
+              this.log.error('could not record the end of an execution', {
+                executionArn: r.executionArn,
+                error: String(error),
+              }),
+            )
+        : Promise.resolve();
+    void this.finish(exec, written);
   }
 
-  private async finish(exec: Execution): Promise<void> {
+  private async finish(exec: Execution, written: Promise<void>): Promise<void> {
+    // Listeners (and `.sync` parents) hear of the end only once it is on disk.
+    await written;
     const r = exec.snapshot();
     this.log.debug('execution ended', { executionArn: r.executionArn, status: r.status });
     if (exec.notify) {
@@ -601,6 +777,22 @@ export class LocalEngine {
       this.executions.delete(arn);
       closed--;
     }
+  }
+
+  /** Stands in for a machine that no longer exists, so its journaled executions still answer. */
+  private placeholderMachine(arn: string): PreparedMachine {
+    const name = arn.slice(arn.lastIndexOf(':') + 1);
+    return prepareMachine(
+      {
+        logicalId: name,
+        name,
+        type: 'STANDARD',
+        definition: { StartAt: 'Gone', States: { Gone: { Type: 'Succeed' } } } as never,
+        lambdaByTask: {},
+        tasks: {},
+      },
+      { timeScale: 1, timeoutScale: 1, checkBound: () => undefined, functionTimeoutSeconds: () => undefined },
+    );
   }
 
   // ---- lookups --------------------------------------------------------------------------------

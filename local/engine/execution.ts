@@ -1,7 +1,8 @@
 import { LOCAL_REGION, type TaskInfo } from './asl.ts';
-import { LocalRuntimeError } from './errors.ts';
+import { LocalRuntimeError, TaskFailure } from './errors.ts';
 import { History, type HistoryEvent, payload, type TaskEvents, taskEvents } from './history.ts';
 import type { Frame, FrameEnd, RunObserver } from './hooks.ts';
+import type { EndRecord, ExecutionJournal, TaskOutcome } from './journal.ts';
 import type { PreparedMachine } from './prepare.ts';
 import {
   DataLimitExceededError,
@@ -17,7 +18,9 @@ import {
  * One execution: its record, its history and the Task attempts in flight. It observes every run
  * of the library inside the execution (root, Map iterations, Parallel branches) through the hooks
  * and turns what happens into AWS history events, quota checks and Task attempts with
- * deterministic keys (frame path + state + visit + attempt).
+ * deterministic keys (frame path + state + visit + attempt). With a journal, each attempt's
+ * outcome and each Wait's deadline are recorded before the run moves on, and a replay of the
+ * execution returns recorded outcomes instead of calling the work again.
  */
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -108,6 +111,10 @@ export class Execution implements RunObserver {
   readonly finished: Promise<ExecutionRecord>;
   /** Whether onExecutionEnd listeners hear of its end (not when cut by close()). */
   notify = true;
+  /** Cut by the engine's close(): not an end, its journal stays open for the next start. */
+  cut = false;
+  /** For an execution that ended before a restart: its history's count when it ended. */
+  private endedWithEvents?: number;
   maxPayloadBytes = 0;
   abortRun?: () => void;
   timer?: { clear(): void };
@@ -117,11 +124,17 @@ export class Execution implements RunObserver {
   private readonly openAttempts = new WeakMap<Frame, Attempt>();
   private readonly slotsHeld = new WeakMap<Frame, Slots>();
   private readonly eventsByState = new Map<string, TaskEvents>();
+  /** The Wait the library is about to read its override for (same tick as StateEntered). */
+  private pendingWait?: { frame: Frame; state: string; visit: number };
+  /** The state whose Retry the library is matching (same tick as StateFailed). */
+  private failing?: { frame: Frame; state: string };
 
   constructor(
     private readonly host: ExecutionHost,
     readonly record: Omit<ExecutionRecord, 'historyEventCount' | 'maxPayloadBytes'>,
     readonly machine: PreparedMachine,
+    /** Where outcomes are recorded and replayed from; absent for executions kept in memory only. */
+    readonly journal?: ExecutionJournal,
   ) {
     this.history = new History(() => host.settle(this, { status: 'FAILED', ...HISTORY_LIMIT_FAILURE }));
     this.finished = new Promise((resolve) => {
@@ -139,13 +152,45 @@ export class Execution implements RunObserver {
       ...r,
       startDate: new Date(r.startDate),
       ...(r.stopDate ? { stopDate: new Date(r.stopDate) } : {}),
-      historyEventCount: this.history.count,
+      historyEventCount: this.endedWithEvents ?? this.history.count,
       maxPayloadBytes: this.maxPayloadBytes,
     };
   }
 
   events(): HistoryEvent[] {
     return this.history.events();
+  }
+
+  /**
+   * An execution that had ended before a restart: its outcome from the journal, its history down
+   * to its first and last events (the journal keeps outcomes, not every event).
+   */
+  loadEnd(end: EndRecord): void {
+    Object.assign(this.record, {
+      status: end.status,
+      stopDate: new Date(end.stopDate),
+      ...(end.output !== undefined ? { output: end.output } : {}),
+      ...(end.error !== undefined ? { error: end.error } : {}),
+      ...(end.cause !== undefined ? { cause: end.cause } : {}),
+    });
+    this.maxPayloadBytes = end.maxPayloadBytes;
+    this.endedWithEvents = end.historyEventCount;
+    const details = {
+      ...(end.error !== undefined ? { error: end.error } : {}),
+      ...(end.cause !== undefined ? { cause: end.cause } : {}),
+    };
+    const terminal: Record<EndRecord['status'], [string, Record<string, unknown>]> = {
+      SUCCEEDED: [
+        'ExecutionSucceeded',
+        { executionSucceededEventDetails: { output: end.output, outputDetails: { truncated: false } } },
+      ],
+      FAILED: ['ExecutionFailed', { executionFailedEventDetails: details }],
+      ABORTED: ['ExecutionAborted', { executionAbortedEventDetails: details }],
+      TIMED_OUT: ['ExecutionTimedOut', { executionTimedOutEventDetails: details }],
+    };
+    const [type, eventDetails] = terminal[end.status];
+    this.history.push(type, eventDetails, end.stopDate);
+    this.markFinished();
   }
 
   /** Resolves `finished` (after the engine ran its listeners). */
@@ -171,19 +216,39 @@ export class Execution implements RunObserver {
     const declared = this.machine.declaredTimeouts.get(state);
     this.write(attempt, events.scheduled(p.text, declared));
     this.write(attempt, events.started());
-    let result: unknown;
-    try {
-      result = await this.host.work(this, {
-        state,
-        task,
-        params,
-        attempt,
-        submitted: (output) => this.write(attempt, events.submitted(jsonText(output))),
-      });
-    } catch (error) {
+    const recorded = this.journal?.tasks.get(attempt.key);
+    let outcome: TaskOutcome;
+    if (recorded) {
+      outcome = recorded;
+    } else {
+      try {
+        outcome = {
+          ok: await this.host.work(this, {
+            state,
+            task,
+            params,
+            attempt,
+            submitted: (output) => this.write(attempt, events.submitted(jsonText(output))),
+          }),
+        };
+      } catch (error) {
+        if (error instanceof LocalRuntimeError) {
+          this.close(attempt, events.failed, error);
+          throw error;
+        }
+        const { error: name, cause } = errorParts(error);
+        outcome = { error: { name, cause } };
+      }
+      // On disk before the run moves on: a replay returns it instead of running the work again.
+      // An attempt the library already timed out keeps its timeout on record.
+      if (attempt.open) await this.journal?.append({ t: 'task', key: attempt.key, ...outcome });
+    }
+    if ('error' in outcome) {
+      const error = new TaskFailure(outcome.error.name, outcome.error.cause);
       this.close(attempt, events.failed, error);
       throw error;
     }
+    const result = outcome.ok;
     const r = this.measure(result);
     if (r.bytes > MAX_PAYLOAD_BYTES) {
       const error = dataLimitExceeded(state, 'result');
@@ -195,6 +260,44 @@ export class Execution implements RunObserver {
       attempt.open = false;
     }
     return result;
+  }
+
+  /**
+   * How long a Wait visit still waits: its recorded deadline when replaying, else now + `plannedMs`
+   * (recorded). Called by the library through the Wait's override right after entering it.
+   */
+  waitMs(state: string, plannedMs: number): number {
+    const wait = this.pendingWait;
+    this.pendingWait = undefined;
+    if (!wait || wait.state !== state) return Math.max(0, plannedMs);
+    const key = `${wait.frame.path}/${state}#${wait.visit}`;
+    let until = this.journal?.waits.get(key);
+    if (until === undefined) {
+      until = Date.now() + Math.max(0, plannedMs);
+      // Not awaited (the library reads the override synchronously): a crash within the
+      // group commit's few milliseconds restarts this Wait in full.
+      void this.journal?.append({ t: 'wait', key, until }).catch(() => undefined);
+    }
+    return Math.max(0, until - Date.now());
+  }
+
+  /** The same for a SecondsPath/TimestampPath Wait run as a local Task (its attempt is its visit). */
+  async waitFor(attempt: Attempt, plannedMs: number): Promise<number> {
+    let until = this.journal?.waits.get(attempt.key);
+    if (until === undefined) {
+      until = Date.now() + Math.max(0, plannedMs);
+      await this.journal?.append({ t: 'wait', key: attempt.key, until });
+    }
+    return Math.max(0, until - Date.now());
+  }
+
+  /** 0 when the retry the library is about to wait for has its outcome recorded (no need to wait). */
+  retryDelayMs(state: string): number | undefined {
+    const failing = this.failing;
+    if (!this.journal || !failing || failing.state !== state) return undefined;
+    const { frame } = failing;
+    const next = `${frame.path}/${state}#${frame.visits.get(state) ?? 1}.${frame.attempt + 1}`;
+    return this.journal.tasks.has(next) ? 0 : undefined;
   }
 
   /**
@@ -295,7 +398,9 @@ export class Execution implements RunObserver {
 
   stateEntered(frame: Frame, state: string, input: unknown): void {
     const visit = frame.visits.get(state) ?? 1;
-    if (this.machine.states.get(state)?.Type === 'Task') this.pending = this.attempt(frame, state, visit, 1);
+    const runAs = this.machine.states.get(state)?.Type;
+    if (runAs === 'Task') this.pending = this.attempt(frame, state, visit, 1);
+    if (runAs === 'Wait') this.pendingWait = { frame, state, visit };
     if (!this.live(frame)) return;
     const type = this.type(state);
     const last = frame.lastOutput;
@@ -330,6 +435,7 @@ export class Execution implements RunObserver {
   stateFailed(frame: Frame, state: string, error: unknown): void {
     // The quota error asks the state it is failing whether a retrier/catcher names it.
     if (error instanceof DataLimitExceededError) error.state = this.machine.states.get(state);
+    this.failing = { frame, state };
     if (!this.live(frame)) return;
     const attempt = this.openAttempts.get(frame);
     if (attempt?.open && attempt.state === state) {
@@ -337,8 +443,11 @@ export class Execution implements RunObserver {
       const task = this.machine.source.tasks[state];
       if (task) {
         const events = this.taskEvents(state, task);
-        const { error: name } = errorParts(error);
-        this.close(attempt, name === 'States.Timeout' ? events.timedOut : events.failed, error);
+        const parts = errorParts(error);
+        this.close(attempt, parts.error === 'States.Timeout' ? events.timedOut : events.failed, error);
+        void this.journal
+          ?.append({ t: 'task', key: attempt.key, error: { name: parts.error, cause: parts.cause } })
+          .catch(() => undefined);
       }
     }
     const type = this.type(state);

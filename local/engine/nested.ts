@@ -20,6 +20,8 @@ export interface StartRequest {
 export interface ChildHost {
   /** StartExecution with the API's rules; `parent` makes the child stop when the parent ends. */
   start(request: StartRequest, parent?: Execution): Promise<Execution>;
+  /** An execution this engine knows (running, ended, or resumed after a restart). */
+  attach(executionArn: string, parent?: Execution): Execution | undefined;
   settle(exec: Execution, outcome: Outcome): void;
 }
 
@@ -100,12 +102,23 @@ export async function runChildExecution(
 ): Promise<unknown> {
   const integration = call.task.integration ?? 'request';
   const request = childRequest(call.state, call.params);
-  let child: Execution;
-  try {
-    child = await host.start(request, integration === 'request' ? undefined : parent);
-  } catch (error) {
-    if (error instanceof SfnApiError) throw apiFailure(error);
-    throw error;
+  const waits = integration === 'request' ? undefined : parent;
+  // The child's name is on the parent's journal before the child starts: a replay of this Task
+  // finds that child (running, ended or resumed) instead of starting a second one.
+  const key = call.attempt.key;
+  const recorded = parent.journal?.children.get(key);
+  const name = recorded ?? request.name ?? randomUUID();
+  if (recorded === undefined) await parent.journal?.append({ t: 'child', key, name });
+  const machineName = request.stateMachineArn.slice(request.stateMachineArn.lastIndexOf(':') + 1);
+  const arn = request.stateMachineArn.replace(/:stateMachine:[^:]+$/, `:execution:${machineName}:${name}`);
+  let child = recorded === undefined ? undefined : host.attach(arn, waits);
+  if (!child) {
+    try {
+      child = await host.start({ ...request, name }, waits);
+    } catch (error) {
+      if (error instanceof SfnApiError) throw apiFailure(error);
+      throw error;
+    }
   }
   const started = {
     ExecutionArn: child.record.executionArn,

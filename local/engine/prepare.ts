@@ -36,7 +36,7 @@ export interface PreparedMachine {
   nested: Map<object, NestedDefinition>;
   waitSeconds: Map<string, number>;
   waitTimestamps: Map<string, string>;
-  /** SecondsPath/TimestampPath waits, rewritten into local wait Tasks when time is scaled. */
+  /** SecondsPath/TimestampPath waits, rewritten into local wait Tasks. */
   pathWaits: Set<string>;
   /** Each Task's TimeoutSeconds as the library runs it (scaled), in ms. */
   taskTimeoutsMs: Map<string, number>;
@@ -125,7 +125,6 @@ export function prepareMachine(sm: ResolvedStateMachine, options: PrepareOptions
     taskTimeoutsMs: new Map(),
     declaredTimeouts: new Map(),
   };
-  const scaled = timeScale !== 1;
 
   walkStates(definition, (name, state) => {
     prepared.stateTypes.set(name, String(state.Type));
@@ -166,9 +165,10 @@ export function prepareMachine(sm: ResolvedStateMachine, options: PrepareOptions
     if (state.Type === 'Wait') {
       if (typeof state.Seconds === 'number') prepared.waitSeconds.set(name, state.Seconds);
       else if (typeof state.Timestamp === 'string') prepared.waitTimestamps.set(name, state.Timestamp);
-      else if (scaled) {
+      else {
         // The library reads SecondsPath/TimestampPath itself and offers no per-input override:
-        // turn the Wait into a local Task that evaluates the path (via Parameters) and sleeps scaled.
+        // turn the Wait into a local Task that evaluates the path (via Parameters) and sleeps,
+        // scaled and with its deadline journaled.
         const key = state.SecondsPath !== undefined ? 'seconds.$' : 'timestamp.$';
         const path = state.SecondsPath ?? state.TimestampPath;
         delete state.SecondsPath;
