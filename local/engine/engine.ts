@@ -313,10 +313,13 @@ export class LocalEngine {
   async close(): Promise<void> {
     this.closed = true;
     const running = [...this.executions.values()].filter((e) => e.running);
+    // Cut, not ended: a journaled execution keeps no end record and resumes on the next start.
+    // All are marked first, so a parent's stop does not end its `.sync` child.
     for (const exec of running) {
-      // Cut, not ended: a journaled execution keeps no end record and resumes on the next start.
       exec.notify = false;
       exec.cut = true;
+    }
+    for (const exec of running) {
       this.settle(exec, {
         status: 'ABORTED',
         error: 'Local.EngineClosed',

@@ -148,11 +148,13 @@ export class ExecutionJournal {
   readonly waits = new Map<string, number>();
   readonly children = new Map<string, string>();
   end?: EndRecord;
+  private closed = false;
+  private opening?: Promise<GroupCommitFile>;
 
   constructor(
     readonly file: string,
     readonly start: StartRecord,
-    private writer?: GroupCommitFile,
+    private readonly writer?: GroupCommitFile,
   ) {}
 
   /** Applies a record read back (last record of a key wins, as it did when it was written). */
@@ -173,17 +175,22 @@ export class ExecutionJournal {
     }
   }
 
-  /** Appends a record; resolves once it is on disk. */
+  /** Appends a record; resolves once it is on disk (at once, unwritten, after close()). */
   async append(record: JournalRecord): Promise<void> {
     this.apply(record);
-    if (!this.writer) this.writer = new GroupCommitFile(await open(this.file, 'a'));
-    await this.writer.append(encodeRecord(record));
+    if (this.closed) return;
+    // One writer per file, however many appends arrive while it opens.
+    this.opening ??= this.writer
+      ? Promise.resolve(this.writer)
+      : open(this.file, 'a').then((handle) => new GroupCommitFile(handle));
+    const writer = await this.opening;
+    await writer.append(encodeRecord(record));
   }
 
   async close(): Promise<void> {
-    const w = this.writer;
-    this.writer = undefined;
-    await w?.close();
+    this.closed = true;
+    const writer = this.opening ? await this.opening.catch(() => undefined) : this.writer;
+    await writer?.close();
   }
 }
 

@@ -17,6 +17,7 @@ import {
   type JournalRecord,
   JournalStore,
 } from '../../../local/engine/journal.ts';
+import { synthNestedFixture } from './fixtures/nested-stack.ts';
 import { synthFixture } from './fixtures/stack.ts';
 
 const quiet = createLogger({}, 'silent');
@@ -182,6 +183,33 @@ describe('a journaled engine across restarts', () => {
     const [journal] = new JournalStore(dir).load().filter((j) => j.start.arn === waiting.executionArn);
     expect([...journal!.waits.values()]).toHaveLength(1);
     expect(journal!.waits.values().next().value).toBeGreaterThan(Date.now() + 59 * 60_000);
+  });
+
+  it('close() leaves a parent and its .sync child both resumable, the child not ended', async () => {
+    const nested = loadTemplate(synthNestedFixture() as CfnTemplateJson);
+    const dir = tempDir();
+    const first = engineOn(dir, {}, nested);
+    const parent = await first.startExecution({
+      stateMachineArn: first.stateMachineArn('parent-waits'),
+      name: 'waiting-parent',
+      input: '{}',
+    });
+    const childArns = () =>
+      first
+        .listExecutions({ stateMachineArn: first.stateMachineArn('child-slow') })
+        .map((e) => e.executionArn);
+    for (let i = 0; i < 500 && childArns().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const [child] = childArns();
+    await first.close();
+
+    const second = engineOn(dir, {}, nested);
+    const recovery = await second.recover();
+    expect(recovery.resumed.sort()).toEqual([child, parent.executionArn].sort());
+    expect(second.describeExecution(child!).status).toBe('RUNNING');
+    // Stopping the resumed parent still stops its child: the link survived the restart.
+    second.stopExecution(parent.executionArn);
+    expect((await second.waitForExecution(child!)).status).toBe('ABORTED');
+    await second.close();
   });
 
   it('keeps nothing on disk without a journal folder', async () => {
