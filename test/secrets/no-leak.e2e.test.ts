@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -294,7 +295,9 @@ describe('a provisioning request with secrets', () => {
   });
 
   it('is in no file of the data folder (LevelDB tables and logs, journals, keys)', () => {
+    // What the test stored is found, and so are the execution journals (they name the job).
     expect(filesRevealing(t.dataDir, CONTROL).length).toBeGreaterThan(0);
+    expect(filesRevealing(join(t.dataDir, 'executions'), jobs.exoscale as string).length).toBeGreaterThan(0);
     expect(filesRevealing(t.dataDir, MARK)).toEqual([]);
   });
 });
