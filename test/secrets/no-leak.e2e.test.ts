@@ -154,6 +154,8 @@ afterAll(async () => {
   await t?.close();
   await new Promise((r) => receiver?.close(r));
   delete process.env.FLEETFLOW_NOTIFICATIONS;
+  delete process.env.SECRETS_TEST_NOTIFY_SECRET;
+  delete process.env.FLEETFLOW_LOG_LEVEL;
 });
 
 /** Each place that holds a marker, by name. */
