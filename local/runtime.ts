@@ -42,7 +42,7 @@ import {
   loadApp,
   startSfnEndpoint,
 } from './engine/index.ts';
-import { startHttpServer } from './http/server.ts';
+import { type RunningHttpServer, startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
 import { startDynalite } from './store/dynalite.ts';
@@ -88,6 +88,8 @@ export interface Runtime {
   apiToken: string;
   /** The one AWS key pair the local Step Functions and DynamoDB endpoints accept (<dataDir>/aws-credentials). */
   credentials: AwsKeyPair;
+  /** The HTTP API's routes and the access rule each is served under. */
+  httpRoutes: RunningHttpServer['routes'];
   /** Provider → the simulator serving it (absent when the real API is used). */
   simulators: Partial<Record<ProviderId, SimulatorBase>>;
   accounts: AccountConfig[];
@@ -287,6 +289,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       webhookSecret,
       apiToken,
       credentials,
+      httpRoutes: http.routes,
       simulators,
       accounts,
       engine,
