@@ -308,7 +308,11 @@ describe('verification, caps and dedupe keys', () => {
   it('one job id per policy, instance and window', () => {
     const target = { provider: 'exoscale' as const, account: 'default', location: 'ch-gva-2' };
     const w = windowStart(300, NOW);
-    expect(windowStart(300, NOW + 299_000)).toBe(w === windowStart(300, NOW + 299_000) ? w : -1);
+    expect(w % 300).toBe(0);
+    expect(NOW / 1000 - w).toBeGreaterThanOrEqual(0);
+    expect(NOW / 1000 - w).toBeLessThan(300);
+    expect(windowStart(300, w * 1000 + 299_000)).toBe(w);
+    expect(windowStart(300, w * 1000 + 300_000)).toBe(w + 300);
     const a = remediationJobId('p', target, 'i-1', w);
     expect(a).toMatch(/^rem-[0-9a-f]{40}$/);
     expect(remediationJobId('p', target, 'i-1', w)).toBe(a);
