@@ -186,6 +186,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ? { FLEETFLOW_NOTIFICATIONS: JSON.stringify(options.config.notifications) }
         : {}),
     });
+    // A session token of the user's own AWS credentials would ride along with the key pair above
+    // (the SDK reads both from the environment) and the local endpoints would refuse it.
+    delete process.env.AWS_SESSION_TOKEN;
 
     // ---- the same app as on AWS, its state machines on the local engine --------------------
     // No bundling and no built-in template validation (8 s of WebAssembly per synth): the local

@@ -41,6 +41,9 @@ let target: Target;
 let victim: Instance;
 
 beforeAll(async () => {
+  // A user whose shell holds AWS session credentials (SSO, an assumed role): they must not leak
+  // into the requests the runtime signs for its own endpoints.
+  process.env.AWS_SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE-session-token-of-the-user';
   runtime = await startRuntime({
     dataDir,
     port: 0,
