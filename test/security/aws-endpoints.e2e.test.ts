@@ -43,6 +43,7 @@ beforeAll(async () => {
     simulator: { transitionMs: 20, operationMs: 20 },
     env: {},
     config,
+    allowHosts: ['fleetflow.test'],
     scheduler: false,
     logger: createLogger({ component: 'runtime' }, 'silent'),
   });
@@ -294,5 +295,31 @@ describe('the local DynamoDB endpoint', () => {
 
   it('keeps its key pair in the data folder, readable by its user only', () => {
     expect(statSync(join(dataDir, AWS_CREDENTIALS_FILE)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('names added with --allow-host', () => {
+  it('are answered by all three endpoints, at their ports', async () => {
+    const rename = (url: string) => url.replace('127.0.0.1', 'fleetflow.test');
+    const api = await request(`${runtime.urls.http}/jobs`, {
+      headers: { host: new URL(rename(runtime.urls.http)).host },
+    });
+    expect(api.statusCode).toBe(200);
+    await api.body.dump();
+    for (const [url, service, target] of [
+      [runtime.urls.sfn, 'states', 'AWSStepFunctions.ListStateMachines'],
+      [runtime.urls.dynamodb, 'dynamodb', 'DynamoDB_20120810.ListTables'],
+    ] as const) {
+      const headers = await signedHeaders({
+        url: `${rename(url)}/`,
+        service,
+        target,
+        body: '{}',
+        credentials: runtime.credentials,
+      });
+      const answer = await request(`${url}/`, { method: 'POST', headers, body: '{}' });
+      expect([service, answer.statusCode]).toEqual([service, 200]);
+      await answer.body.dump();
+    }
   });
 });

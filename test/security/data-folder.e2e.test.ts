@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../../functions/providers/registry.ts';
+import { signedHeaders } from '../../functions/webhooks/standard-webhooks.ts';
 import { API_TOKEN_FILE, AWS_CREDENTIALS_FILE } from '../../local/auth/data-folder.ts';
 
 /**
  * The data folder of a real `fleetflow start` (its own process, as a user runs it) is private to
  * its user: every folder 0700, every file 0600 — dynalite's LevelDB files, the endpoints, the key
- * pair, the token, the webhook secret, the synthesized app. A folder left open by an earlier
+ * pair, the token, the webhook secret, the execution journals, the synthesized app. A folder left open by an earlier
  * version (0755, files 0644) is tightened at start with one line saying so, and the token and key
  * pair others could read are replaced.
  */
@@ -122,12 +123,27 @@ describe('the data folder of fleetflow start', () => {
       }),
     });
     expect(sent.status, await sent.clone().text()).toBe(201);
+    // And a provisioning, signed with the webhook secret found in the folder: the engine journals it.
+    const payload = readFileSync(join(ROOT, 'examples', 'provision.json'), 'utf8');
+    const provision = await fetch(`${http}/webhooks/provision`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...signedHeaders({ secrets: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', id: 'msg_modes', payload }),
+      },
+      body: payload,
+    });
+    expect(provision.status, await provision.clone().text()).toBe(202);
+    const deadline = Date.now() + 30_000;
+    while (!Object.keys(modes(dataDir)).some((p) => p.startsWith('executions/')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
 
     const seen = modes(dataDir);
     const levelDb = Object.keys(seen).filter(
       (p) => p.startsWith('dynamo/') && /\.(log|ldb)$|MANIFEST|CURRENT/.test(p),
     );
     expect(levelDb.length).toBeGreaterThan(0);
+    expect(Object.keys(seen).filter((p) => p.startsWith('executions/')).length).toBeGreaterThan(0);
     for (const file of [
       'endpoints.json',
       'simulators.json',
