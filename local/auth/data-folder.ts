@@ -1,5 +1,14 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { registerSecret } from '../../functions/shared/redact.ts';
 import type { AwsKeyPair } from './sigv4.ts';
@@ -46,7 +55,8 @@ export function secureDataFolder(dataDir: string): Tightened {
   mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR });
   const tightened: Tightened = { paths: [] };
   if (!POSIX) return tightened;
-  const rootMode = lstatSync(dataDir).mode;
+  // The folder itself may be a symbolic link to where the data lives: its target is what counts.
+  const rootMode = statSync(dataDir).mode;
   if ((rootMode & 0o077) !== 0) {
     chmodSync(dataDir, PRIVATE_DIR);
     tightened.folderMode = rootMode & 0o777;
