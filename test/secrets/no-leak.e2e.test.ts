@@ -108,9 +108,12 @@ beforeAll(async () => {
   sfn = new SFNClient({
     endpoint: t.runtime.urls.sfn,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: t.runtime.credentials,
   });
-  const { doc, destroy } = createDynamo(localDynamoConfig(t.runtime.urls.dynamodb));
+  const { doc, destroy } = createDynamo({
+    ...localDynamoConfig(t.runtime.urls.dynamodb),
+    credentials: t.runtime.credentials,
+  });
   await doc.send(
     new PutCommand({ TableName: tableNames().idempotency, Item: { id: 'control', value: CONTROL } }),
   );
@@ -166,7 +169,10 @@ function leaks(places: Record<string, string>): string[] {
 }
 
 async function scanAll(): Promise<Record<string, string>> {
-  const { doc, destroy } = createDynamo(localDynamoConfig(t.runtime.urls.dynamodb));
+  const { doc, destroy } = createDynamo({
+    ...localDynamoConfig(t.runtime.urls.dynamodb),
+    credentials: t.runtime.credentials,
+  });
   try {
     const out: Record<string, string> = {};
     for (const [id, table] of Object.entries(tableNames())) {
