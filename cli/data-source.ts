@@ -13,6 +13,7 @@ import {
 import { JobStore } from '../functions/store/jobs.ts';
 import { DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../functions/store/tables.ts';
 import { startDynalite } from '../local/dynalite.ts';
+import { cliAuditKeys } from './audit-keys.ts';
 
 /**
  * Which DynamoDB a command reads, decided in one place:
@@ -75,12 +76,18 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
     const config: DynamoConfig = loopback
       ? localDynamoConfig(options.endpoint)
       : { endpoint: options.endpoint, ...(options.region ? { region: options.region } : {}) };
-    return wrap(createDynamo(config), tableNames(options.tablePrefix), options.endpoint, async () => {});
+    return wrap(
+      createDynamo(config),
+      tableNames(options.tablePrefix),
+      options.endpoint,
+      async () => {},
+      options,
+    );
   }
   if (options.tablePrefix || options.region) {
     const prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
     const dynamo = createDynamo(options.region ? { region: options.region } : {});
-    return wrap(dynamo, tableNames(prefix), `DynamoDB tables ${prefix}-*`, async () => {});
+    return wrap(dynamo, tableNames(prefix), `DynamoDB tables ${prefix}-*`, async () => {}, options);
   }
 
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
@@ -93,6 +100,7 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
         tableNames(published.tablePrefix),
         `fleetflow start at ${published.dynamodb}`,
         async () => {},
+        options,
       );
     }
     dynamo.destroy(); // a stale file from a process that is gone: its folder is free again
@@ -109,7 +117,7 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
     await local.close();
     throw error;
   }
-  return wrap(dynamo, names, folder, () => local.close());
+  return wrap(dynamo, names, folder, () => local.close(), options);
 }
 
 /** Opens a data source, runs `fn`, and always closes it. */
@@ -148,12 +156,18 @@ async function answers(dynamo: Dynamo): Promise<boolean> {
   }
 }
 
-function wrap(dynamo: Dynamo, names: TableNames, description: string, stop: () => Promise<void>): DataSource {
+function wrap(
+  dynamo: Dynamo,
+  names: TableNames,
+  description: string,
+  stop: () => Promise<void>,
+  options: DataSourceOptions,
+): DataSource {
   return {
     dynamo,
     names,
     jobs: new JobStore(dynamo.doc, names.jobs),
-    audit: new AuditLog(dynamo.doc, names.audit),
+    audit: new AuditLog(dynamo.doc, names.audit, cliAuditKeys(options)),
     description,
     async close() {
       dynamo.destroy();

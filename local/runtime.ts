@@ -18,6 +18,7 @@ import { createSimulator } from '../functions/providers/simulators.ts';
 import { readPolicyFile } from '../functions/remediation/policy-file.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
+import { AUDIT_KEY_ENV, ensureLocalAuditKeys } from '../functions/runtime/audit-key.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
@@ -26,6 +27,7 @@ import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { loadApp } from './asl.ts';
+import { startCheckpointTimer } from './audit-checkpoints.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { startDynalite } from './dynalite.ts';
 import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
@@ -64,6 +66,8 @@ export interface RuntimeOptions {
   /** The loaded config file: its schedules run on the local scheduler (`scheduler: false` to not). */
   config?: FleetflowConfig;
   scheduler?: boolean;
+  /** How often the audit trail is checkpointed (default every 5 minutes; also at each job's end). */
+  checkpointEveryMs?: number;
 }
 
 export interface Runtime {
@@ -130,6 +134,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             return s;
           })());
 
+    // ---- the audit keys, by reference: the user's, else 0600 key files in the data folder ---
+    let auditKeys = { chain: env[AUDIT_KEY_ENV.chain], checkpoint: env[AUDIT_KEY_ENV.checkpoint] };
+    if (!auditKeys.chain || !auditKeys.checkpoint) {
+      const local = ensureLocalAuditKeys(dataDir);
+      auditKeys = {
+        chain: auditKeys.chain ?? local.chain,
+        checkpoint: auditKeys.checkpoint ?? local.checkpoint,
+      };
+    }
+
     // ---- the handlers' configuration, exactly the variables Lambda would have -------------
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
@@ -141,6 +155,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       FLEETFLOW_IDEMPOTENCY_TABLE: names.idempotency,
       FLEETFLOW_ACCOUNTS: JSON.stringify(accounts),
       FLEETFLOW_WEBHOOK_SECRET: webhookSecret,
+      [AUDIT_KEY_ENV.chain]: auditKeys.chain,
+      [AUDIT_KEY_ENV.checkpoint]: auditKeys.checkpoint,
       FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
       FLEETFLOW_EVENT_LOG: join(dataDir, 'events.jsonl'),
       // The config file's notifications, unless the environment already says where they go.
@@ -190,6 +206,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     // Executions live in memory: jobs that were running when the last runtime stopped are over.
     await markInterrupted(engine, log);
+
+    // ---- audit checkpoints: now, every few minutes, at each workflow's end, and at stop -----
+    const checkpoints = await startCheckpointTimer({
+      log,
+      ...(options.checkpointEveryMs && { everyMs: options.checkpointEveryMs }),
+    });
+    const stopListening = engine.onExecutionEnd((execution) => checkpoints.executionEnded(execution));
+    closers.push(async () => {
+      stopListening();
+      await checkpoints.stop();
+    });
 
     const http = await startHttpServer({
       port: options.port ?? 8787,

@@ -231,7 +231,7 @@ export function registerReport(program: Command): void {
         const found = new Map<string, Job>();
         const events: AuditEvent[] = [];
         const ofJob = async (jobId: string) => {
-          for await (const e of audit.chainEvents(jobId)) events.push(e as unknown as AuditEvent);
+          for await (const e of audit.jobEvents(jobId)) events.push(e);
         };
         if (o.job) {
           const job = await jobs.get(o.job);

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { JsonValue, Trigger } from './schemas.ts';
+
+/**
+ * How the audit table is laid out, in one place (see docs/data-model.md):
+ *   - `<jobId>`: the job's ROOT chain — events with no instance, and one `chain.opened` note per
+ *     sub-chain the job uses (the tamper-evident list of its sub-chains);
+ *   - `<jobId>#<k>`: sub-chain k (0 ≤ k < SUB_CHAINS) — the events of the instances that hash to k,
+ *     so appends for different instances of one job do not wait for one chain head;
+ *   - `~checkpoint`: the signed checkpoints, seq 0, 1, 2, …;
+ *   - `~changed#<hour>`: markers "this chain changed in this hour", for the periodic checkpoint.
+ * Job ids never contain `#` or `~` (schemas.ts `identifier`), so none of these can collide.
+ */
+
+export const GENESIS_HASH = '0'.repeat(64);
+/** Sub-chains per job: enough that the act Map's 40 concurrent writers rarely share a head. */
+export const SUB_CHAINS = 32;
+export const CHECKPOINT_CHAIN = '~checkpoint';
+export const MARKER_PREFIX = '~changed#';
+/** The root-chain note that links a sub-chain to its job. */
+export const LINK_ACTION = 'chain.opened';
+
+export const AUDIT_KINDS = ['intent', 'outcome', 'note'] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+export interface AuditEvent {
+  chain: string;
+  seq: number;
+  /** intent: before a provider mutation; outcome: after it (points at its intent); note: anything else. */
+  kind: AuditKind;
+  jobId: string;
+  trigger: Trigger;
+  provider?: string;
+  account?: string;
+  location?: string;
+  instanceId?: string;
+  action: string;
+  /** Redacted. */
+  parameters?: JsonValue;
+  /** Redacted. */
+  result?: JsonValue;
+  providerRequestId?: string;
+  /** On an outcome: the seq of the intent it closes (in the same chain). */
+  intentSeq?: number;
+  at: string;
+  prevHash: string;
+  /** The chain key that made `hash`; absent on events written before chains were keyed. */
+  keyId?: string;
+  hash: string;
+}
+
+/** The chain an event of `jobId` goes to: the root without an instance, else the instance's sub-chain. */
+export function chainFor(jobId: string, instanceId?: string): string {
+  return instanceId === undefined ? jobId : `${jobId}#${subChainIndex(instanceId)}`;
+}
+
+export function subChainIndex(instanceId: string): number {
+  return createHash('sha256').update(instanceId).digest().readUInt32BE(0) % SUB_CHAINS;
+}
+
+/** Every chain a job may use: its root, then its sub-chains. */
+export function chainsForJob(jobId: string): string[] {
+  return [jobId, ...Array.from({ length: SUB_CHAINS }, (_, k) => `${jobId}#${k}`)];
+}
+
+/** The job (or chain group, e.g. `overrides`) a chain belongs to. */
+export function jobOfChain(chain: string): string {
+  const hash = chain.indexOf('#');
+  return hash === -1 ? chain : chain.slice(0, hash);
+}
+
+/** Checkpoints and markers: items of the audit table that are not events. */
+export function isInternalChain(chain: string): boolean {
+  return chain.startsWith('~');
+}
+
+/** A marker's partition for the hour of `at` (an ISO timestamp). */
+export function markerPartition(at: string): string {
+  return `${MARKER_PREFIX}${at.slice(0, 13)}`;
+}
+
+/** A marker's sort key: a chain's name as a 52-bit number (markers need a numeric `seq`). */
+export function markerSeq(chain: string): number {
+  return Number.parseInt(createHash('sha256').update(chain).digest('hex').slice(0, 13), 16);
+}
+
+/** An intent with no outcome: in flight, or a crash between the provider call and its outcome. */
+export interface PendingIntent {
+  chain: string;
+  seq: number;
+  action: string;
+  instanceId?: string;
+  provider?: string;
+  at: string;
+}
+
+/** Tracks a chain's open intents while its events are read in seq order. */
+export function collectIntent(open: Map<number, PendingIntent>, event: Record<string, unknown>): void {
+  const e = event as unknown as AuditEvent;
+  if (e.kind === 'intent') {
+    open.set(e.seq, {
+      chain: e.chain,
+      seq: e.seq,
+      action: e.action,
+      at: e.at,
+      ...(e.instanceId ? { instanceId: e.instanceId } : {}),
+      ...(e.provider ? { provider: e.provider } : {}),
+    });
+  } else if (e.kind === 'outcome' && e.intentSeq !== undefined) {
+    open.delete(e.intentSeq);
+  }
+}
