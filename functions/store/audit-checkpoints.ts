@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { CHECKPOINT_CHAIN, chainsForJob, markerPartition } from './audit-chains.ts';
+import { CHECKPOINT_CHAIN, markerPartition } from './audit-chains.ts';
 import { type AuditKeyring, type AuditKeySource, sameDigest } from './audit-keys.ts';
 import { isConditionalCheckFailed } from './dynamo.ts';
 import { AuditAppendConflictError } from './errors.ts';
@@ -55,8 +55,10 @@ export interface HeadReader {
   head(chain: string): Promise<CheckpointHead | undefined>;
   /** Every event chain's head, by a full scan: only for the first (adopting) checkpoint. */
   allHeads(): Promise<CheckpointHead[]>;
-  /** Chains marked as changed in the hour partitions given. */
-  markedChains(partitions: string[]): Promise<string[]>;
+  /** Jobs (chain groups) marked as changed in the hour partitions given. */
+  markedJobs(partitions: string[]): Promise<string[]>;
+  /** The chains of a job that hold events. */
+  chainsOfJob(jobId: string): Promise<string[]>;
 }
 
 export class Checkpoints {
@@ -88,7 +90,9 @@ export class Checkpoints {
     for (let t = Math.floor(since / hour) * hour; t <= this.now().getTime(); t += hour) {
       partitions.push(markerPartition(new Date(t).toISOString()));
     }
-    const chains = await this.reader.markedChains(partitions);
+    const chains: string[] = [];
+    for (const job of await this.reader.markedJobs(partitions))
+      chains.push(...(await this.reader.chainsOfJob(job)));
     // What the checkpoints of that window already recorded need not be recorded again.
     const recorded = new Map<string, number>();
     const sinceIso = new Date(since).toISOString();
@@ -106,7 +110,7 @@ export class Checkpoints {
   async forJob(jobId: string): Promise<Checkpoint[]> {
     await this.key();
     if (!(await this.latest())) await this.periodic(); // adopt first, so the job's end is not the genesis
-    return this.#write('job-end', await this.#heads(chainsForJob(jobId)), jobId);
+    return this.#write('job-end', await this.#heads(await this.reader.chainsOfJob(jobId)), jobId);
   }
 
   async latest(): Promise<Checkpoint | undefined> {

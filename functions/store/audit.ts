@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   PutCommand,
@@ -12,7 +13,6 @@ import {
   AUDIT_KINDS,
   type AuditEvent,
   type AuditKind,
-  chainFor,
   chainsForJob,
   collectIntent,
   GENESIS_HASH,
@@ -20,6 +20,7 @@ import {
   LINK_ACTION,
   markerPartition,
   markerSeq,
+  SUB_CHAINS,
 } from './audit-chains.ts';
 import { type CheckpointHead, Checkpoints, type HeadReader } from './audit-checkpoints.ts';
 import { type AuditKeyring, type AuditKeySource, noAuditKey } from './audit-keys.ts';
@@ -138,8 +139,11 @@ export class AuditLog implements HeadReader, ChainReader {
   readonly #heads = new Map<string, { seq: number; hash: string }>();
   /** The last queued append per chain in this process. */
   readonly #tails = new Map<string, Promise<unknown>>();
-  /** `<marker partition>|<chain>` already marked by this process. */
+  /** `<marker partition>|<job>` already marked by this process. */
   readonly #marked = new Set<string>();
+  /** Chains another process appended to lately: their head is read before each append. */
+  readonly #shared = new Set<string>();
+  #laneOffset = randomInt(SUB_CHAINS);
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -171,7 +175,7 @@ export class AuditLog implements HeadReader, ChainReader {
    */
   async append(input: AuditEventInput): Promise<AuditEvent> {
     const parsed = parseOrThrow(eventInputSchema, input, 'audit event');
-    const chain = chainFor(parsed.jobId, parsed.instanceId);
+    const chain = parsed.instanceId === undefined ? parsed.jobId : this.#lane(parsed.jobId);
     return this.#enqueue(chain, () => this.#write(chain, parsed));
   }
 
@@ -205,6 +209,20 @@ export class AuditLog implements HeadReader, ChainReader {
     return this.#enqueue(chain, () => this.#write(chain, parsed));
   }
 
+  /**
+   * The sub-chain for an instance event: this process's first lane of the job that has nothing
+   * queued. Lanes start at a random offset per process, so concurrent writers (Lambda containers)
+   * mostly write different chains, and one process's concurrent appends (the local runtime) never
+   * queue behind each other.
+   */
+  #lane(jobId: string): string {
+    for (let i = 0; i < SUB_CHAINS; i++) {
+      const chain = `${jobId}#${(this.#laneOffset + i) % SUB_CHAINS}`;
+      if (!this.#tails.has(chain)) return chain;
+    }
+    return `${jobId}#${(this.#laneOffset + this.stats.appends) % SUB_CHAINS}`;
+  }
+
   #enqueue<T>(chain: string, run: () => Promise<T>): Promise<T> {
     const result = (this.#tails.get(chain) ?? Promise.resolve()).then(run);
     const tail = result.catch(() => undefined);
@@ -223,10 +241,13 @@ export class AuditLog implements HeadReader, ChainReader {
       ...(parsed.parameters !== undefined ? { parameters: redactValue(parsed.parameters) } : {}),
       ...(parsed.result !== undefined ? { result: redactValue(parsed.result) } : {}),
     };
-    await this.#mark(chain, content.at);
+    await this.#mark(parsed.jobId, content.at);
     let lastConflict: unknown;
     for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
-      const head = this.#heads.get(chain) ?? (await this.head(chain));
+      const cached = this.#heads.get(chain);
+      // Other processes write this chain too (it conflicted lately): a read costs less than a lost put.
+      const head = cached && !this.#shared.has(chain) ? cached : await this.head(chain);
+      if (cached && head && this.#shared.has(chain) && head.seq === cached.seq) this.#shared.delete(chain);
       const unsigned = {
         ...content,
         chain,
@@ -257,6 +278,9 @@ export class AuditLog implements HeadReader, ChainReader {
         lastConflict = error;
         this.stats.conflicts++;
         this.#heads.delete(chain);
+        this.#shared.add(chain);
+        // Another process writes this lane: move this process's next appends to another one.
+        if (chain.startsWith(`${parsed.jobId}#`)) this.#laneOffset = randomInt(SUB_CHAINS);
         await sleep(Math.random() * Math.min(100, 2 ** attempt));
         continue;
       }
@@ -289,15 +313,18 @@ export class AuditLog implements HeadReader, ChainReader {
     await this.#enqueue(first.jobId, () => this.#write(first.jobId, note)).catch(() => undefined);
   }
 
-  /** Marks a chain as changed this hour (once per process), before its event is written. */
-  async #mark(chain: string, at: string): Promise<void> {
+  /**
+   * Marks a job (all its chains) as changed this hour, once per process, before its event is
+   * written: the periodic checkpoint reads the heads of marked jobs' chains.
+   */
+  async #mark(jobId: string, at: string): Promise<void> {
     const partition = markerPartition(at);
-    const seen = `${partition}|${chain}`;
+    const seen = `${partition}|${jobId}`;
     if (this.#marked.has(seen)) return;
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { chain: partition, seq: markerSeq(chain), name: chain },
+        Item: { chain: partition, seq: markerSeq(jobId), name: jobId },
       }),
     );
     if (this.#marked.size > 10_000) this.#marked.clear();
@@ -447,7 +474,7 @@ export class AuditLog implements HeadReader, ChainReader {
     return [...heads.values()];
   }
 
-  async markedChains(partitions: string[]): Promise<string[]> {
+  async markedJobs(partitions: string[]): Promise<string[]> {
     const chains = new Set<string>();
     for (const partition of partitions) {
       for await (const item of this.#query({

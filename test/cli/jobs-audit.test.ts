@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localAuditKeys } from '../../cli/audit-keys.ts';
 import { DYNAMO_FOLDER, ENDPOINTS_FILE } from '../../cli/data-source.ts';
 import { AuditLog } from '../../functions/store/audit.ts';
-import { chainFor } from '../../functions/store/audit-chains.ts';
 import { auditKeyring } from '../../functions/store/audit-keys.ts';
 import { sha256Canonical } from '../../functions/store/canonical-json.ts';
 import { createDynamo, type Dynamo, ensureTables, localDynamoConfig } from '../../functions/store/dynamo.ts';
@@ -16,6 +15,8 @@ import { startDynalite } from '../../local/dynalite.ts';
 import { runCli } from '../support/cli.ts';
 
 const trigger = { type: 'schedule', actor: 'office-hours' };
+/** The sub-chain each job's instance events went to (a writer picks its lane when it appends). */
+const chainOf = new Map<string, string>();
 const names = tableNames();
 
 /** Opens a data folder the way `fleetflow start` would, for the duration of `fn`. */
@@ -63,6 +64,7 @@ describe('fleetflow jobs and audit commands', () => {
         parameters: { apiKey: 'EXO-should-not-show' },
       });
       await audit.appendOutcome(stop, { result: { state: 'stopped' }, providerRequestId: 'req-1' });
+      chainOf.set('job-done', stop.chain);
       await jobs.recordResult('job-done', 'exoscale:i-web-1', { status: 'SUCCEEDED', instanceId: 'i-web-1' });
       await jobs.transition('job-done', 'SUCCEEDED');
 
@@ -132,9 +134,9 @@ describe('fleetflow jobs and audit commands', () => {
     // Time order across the job's chains: the intent, the note linking its chain, the outcome.
     expect(events.map((e: { chain: string; seq: number; kind: string }) => [e.chain, e.seq, e.kind])).toEqual(
       [
-        [chainFor('job-done', 'i-web-1'), 1, 'outcome'],
+        [chainOf.get('job-done'), 1, 'outcome'],
         ['job-done', 0, 'note'],
-        [chainFor('job-done', 'i-web-1'), 0, 'intent'],
+        [chainOf.get('job-done'), 0, 'intent'],
       ],
     );
     expect(byJob.stdout).not.toContain('EXO-should-not-show');
@@ -184,7 +186,7 @@ describe('fleetflow jobs and audit commands', () => {
   });
 
   it('names the broken link and exits 1 when an event was altered', async () => {
-    const chain = chainFor('job-done', 'i-web-1');
+    const chain = chainOf.get('job-done')!;
     await withFolder(dataDir, ({ doc }) =>
       doc.send(
         new UpdateCommand({
@@ -219,7 +221,7 @@ describe('fleetflow audit verify: keyed chains, checkpoints, and every tamper na
   const dataDir = join(root, 'data');
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   const instance = (job: string) => `i-${job}`;
-  const sub = (job: string) => chainFor(job, instance(job));
+  const sub = (job: string) => chainOf.get(job)!;
   let keyMaterial: string[] = [];
 
   /** Raw access to the table, as someone with write access but no key would have. */
@@ -249,6 +251,8 @@ describe('fleetflow audit verify: keyed chains, checkpoints, and every tamper na
             action: 'stop',
           });
           await audit.appendOutcome(intent, { result: { status: 'pending' } });
+          if (chainOf.has(job)) expect(intent.chain).toBe(chainOf.get(job)); // one writer keeps its lane
+          chainOf.set(job, intent.chain);
         }
       }
       // A job whose record shows a provider call, its chains removed before any checkpoint.
