@@ -46,6 +46,8 @@ beforeAll(() => {
     [id(stack.data.idempotencyTable), 'idempotency'],
     [id(stack.webhooks.webhookSecret), 'webhook-secret'],
     [id(stack.provision.stateMachine), 'provision-sm'],
+    [id(stack.auditTrail.chainKey), 'audit-chain-key'],
+    [id(stack.auditTrail.checkpointKey), 'audit-checkpoint-key'],
   ]);
   for (const c of stack.node.findAll()) {
     const m = /^Fleetflow\/ProviderAccounts\/([\w-]+)$/.exec(c.node.path);
@@ -106,6 +108,8 @@ const JOBS = (actions: string[]) => ({
 });
 const AUDIT = (actions: string[]) => ({ audit: actions, 'audit/index/byInstance': actions });
 const AUDIT_APPEND = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+/** Appending audit events needs the chain key too (read from its secret, by ARN). */
+const AUDIT_KEY = { 'audit-chain-key': SECRETS };
 const IDEMPOTENCY = {
   idempotency: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 };
@@ -119,6 +123,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...PROVIDER_SECRETS,
     ...JOBS(JOBS_WRITE),
     ...AUDIT(AUDIT_APPEND),
+    ...AUDIT_KEY,
     ...IDEMPOTENCY,
   },
   'functions/handlers/instance-action.ts': {
@@ -127,6 +132,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...PROVIDER_SECRETS,
     ...JOBS(JOBS_WRITE),
     ...AUDIT(AUDIT_APPEND),
+    ...AUDIT_KEY,
     ...IDEMPOTENCY,
   },
   'functions/handlers/await-progress.ts': { ...LOGS, ...XRAY, ...PROVIDER_SECRETS, ...JOBS(JOBS_WRITE) },
@@ -137,6 +143,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...PROVIDER_SECRETS,
     ...JOBS(JOBS_WRITE),
     ...AUDIT(AUDIT_APPEND),
+    ...AUDIT_KEY,
   },
   'functions/handlers/webhook-provision.ts': {
     ...LOGS,
