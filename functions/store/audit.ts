@@ -59,9 +59,9 @@ export type {
  * The audit trail: append-only, hash-chained events, keyed and checkpointed.
  *
  * Chains: a job's events are spread over its ROOT chain (events with no instance, plus one note
- * linking each sub-chain) and up to SUB_CHAINS sub-chains chosen by instance, so a fleet run's
- * concurrent writers do not queue on one chain head; `byJob` merges them back in time order and
- * `byInstance` reads the instance index (audit-chains.ts has the layout).
+ * linking each sub-chain) and up to SUB_CHAINS sub-chains, one lane per writing process, so a
+ * fleet run's concurrent writers do not queue on one chain head; `byJob` merges them back in time
+ * order and `byInstance` reads the instance index (audit-chains.ts has the layout).
  *
  * Rule: event n of a chain stores `seq = n` and `prevHash` = the `hash` of event n-1 (64 zeros for
  * event 0); `hash` = HMAC-SHA256, under the chain key named by `keyId`, of the canonical JSON of
@@ -168,8 +168,8 @@ export class AuditLog implements HeadReader, ChainReader {
   }
 
   /**
-   * Appends one event at the head of its chain (the job's root, or its instance's sub-chain) and
-   * returns it as stored. Appends to one chain from this process go one after another: concurrent
+   * Appends one event at the head of its chain (the job's root; for an event about an instance,
+   * this process's lane of the job's sub-chains) and returns it as stored. Appends to one chain from this process go one after another: concurrent
    * ones would otherwise race for the same seq and burn conditional-put retries; other writers are
    * still handled by the condition.
    */
@@ -278,6 +278,7 @@ export class AuditLog implements HeadReader, ChainReader {
         lastConflict = error;
         this.stats.conflicts++;
         this.#heads.delete(chain);
+        if (this.#shared.size > 10_000) this.#shared.clear();
         this.#shared.add(chain);
         // Another process writes this lane: move this process's next appends to another one.
         if (chain.startsWith(`${parsed.jobId}#`)) this.#laneOffset = randomInt(SUB_CHAINS);
