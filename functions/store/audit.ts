@@ -343,7 +343,7 @@ export class AuditLog implements HeadReader, ChainReader {
     const newest = page.order !== 'oldest';
     const limit = pageSize(page.limit);
     const state = page.cursor ? jobCursor(decodeCursor(page.cursor), jobId) : undefined;
-    const chains = state?.chains ?? (await this.chainsOfJob(jobId));
+    const chains = state?.chains ?? (await this.chainsOfJob(jobId, false));
     const positions = state?.positions ?? {};
     const lists = await Promise.all(
       chains.map(async (chain) => {
@@ -431,7 +431,7 @@ export class AuditLog implements HeadReader, ChainReader {
   /** Intents of a job with no outcome pointing at them, oldest first. */
   async pendingIntents(jobId: string): Promise<PendingIntent[]> {
     const pending: PendingIntent[] = [];
-    for (const chain of await this.chainsOfJob(jobId)) {
+    for (const chain of await this.chainsOfJob(jobId, false)) {
       const open = new Map<number, PendingIntent>();
       for await (const event of this.chainEvents(chain)) collectIntent(open, event);
       pending.push(...open.values());
@@ -490,12 +490,29 @@ export class AuditLog implements HeadReader, ChainReader {
     return [...chains].sort();
   }
 
-  /** The chains of a job that hold events: its root and the sub-chains it used. */
-  async chainsOfJob(jobId: string): Promise<string[]> {
-    const found = await Promise.all(
-      chainsForJob(jobId).map(async (chain) => ((await this.head(chain)) ? chain : undefined)),
-    );
-    return found.filter((c): c is string => c !== undefined);
+  /**
+   * The chains of a job that hold events. Quick (listing): its root chain and the sub-chains the
+   * root names — one small read. Thorough (verify, checkpoints): every possible sub-chain probed as
+   * well, which also finds one whose writer stopped before naming it.
+   */
+  async chainsOfJob(jobId: string, thorough = true): Promise<string[]> {
+    const found = new Set<string>();
+    for await (const e of this.chainEvents(jobId)) {
+      found.add(jobId);
+      const p = e.parameters as { chain?: unknown } | undefined;
+      if (e.action === LINK_ACTION && typeof p?.chain === 'string' && p.chain.startsWith(`${jobId}#`)) {
+        found.add(p.chain);
+      }
+    }
+    if (thorough) {
+      const probed = await Promise.all(
+        chainsForJob(jobId).map(async (chain) =>
+          !found.has(chain) && (await this.head(chain)) ? chain : '',
+        ),
+      );
+      for (const chain of probed) if (chain) found.add(chain);
+    }
+    return [...found];
   }
 
   async chainsOfInstance(instanceId: string): Promise<string[]> {

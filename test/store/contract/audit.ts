@@ -298,6 +298,35 @@ export function auditContract(ctx: StoreContext): void {
       expect(report.pendingIntents).toEqual(pending);
     });
 
+    it("a writer that stops between a sub-chain's first event and its link: verify still finds the chain, and says so", async () => {
+      // The link note's put fails, as if the process died right after the event's put.
+      const failing = Object.create(ctx.dynamo.doc) as typeof ctx.dynamo.doc;
+      failing.send = ((command: { input: { Item?: Item } }) =>
+        command.input.Item?.action === LINK_ACTION
+          ? Promise.reject(new Error('process killed'))
+          : ctx.dynamo.doc.send(command as never)) as never;
+      const crashed = new AuditLog(failing, ctx.names.audit, testKeys);
+      const jobId = newJobId('unlinked');
+      await audit.append({ kind: 'note', jobId, trigger, action: 'started' });
+      const intent = await crashed.append({
+        kind: 'intent',
+        jobId,
+        trigger,
+        ...where,
+        instanceId: 'i-u',
+        action: 'stop',
+      });
+
+      const report = await audit.verify({ jobId });
+      expect(report.ok).toBe(true);
+      expect(report.warnings.filter((w) => w.chain)).toEqual([
+        expect.objectContaining({ chain: intent.chain, reason: 'unlinked' }),
+      ]);
+      expect(report.pendingIntents).toEqual([expect.objectContaining({ chain: intent.chain, seq: 0 })]);
+      // Listing reads the root's links only: the unlinked chain is verify's to find.
+      expect((await audit.byJob(jobId)).items.map((e) => e.chain)).toEqual([jobId]);
+    });
+
     it('rejects invalid and oversized events with nothing written', async () => {
       const jobId = newJobId('badevent');
       const bad = [
