@@ -7,12 +7,13 @@ import { validateConfig } from '../functions/config/load.ts';
 import { createLogger } from '../functions/log.ts';
 import { PROVIDER_IDS, type ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
-import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
 import { waitForOperation, waitForState } from '../functions/providers/wait.ts';
 import { providerFor, type Target } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { runName, scheduleRunInput, startScheduleRun } from '../functions/schedule/run.ts';
 import { startRuntime } from '../local/runtime.ts';
+import type { SimulatorBase } from '../sim/kit/index.ts';
+import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
 
 /**
  * `npm run bench -- schedule [--per-provider 200] [--latency 40] [--rps 20] [--op-ms 2000]`
@@ -184,7 +185,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
 
 async function seed(p: ProviderId, target: Target, count: number): Promise<void> {
   const adapter = await providerFor(target);
-  const spec = PROVIDERS[p].contract.createSpec;
+  const spec = CONTRACT_FIXTURES[p].createSpec;
   const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: 'fleet' } : {};
   let next = 0;
   const worker = async () => {

@@ -5,8 +5,8 @@ import { AuditLog, type AuditLogOptions } from '../functions/store/audit.ts';
 import { auditKeyring } from '../functions/store/audit-keys.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
 import { tableNames } from '../functions/store/tables.ts';
-import { type LocalDynamo, startDynalite } from '../local/dynalite.ts';
-import { hasJava, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { type LocalDynamo, startDynalite } from '../local/store/dynalite.ts';
+import { hasJava, startDynamoDbLocal } from '../local/store/dynamodb-local.ts';
 
 /**
  * `npm run bench -- store [--appends N] [--chains N] [--per-chain N] [--instances 1,100,1000] [--concurrency 40]`

@@ -2,7 +2,7 @@ import type { AuditCheckpointEvent } from '../functions/handlers/audit-checkpoin
 import { handler } from '../functions/handlers/audit-checkpoint.ts';
 import type { Logger } from '../functions/log.ts';
 import { CHECKPOINT_INTERVAL_MS } from '../functions/store/audit-checkpoints.ts';
-import type { ExecutionRecord } from './engine.ts';
+import type { ExecutionRecord } from './engine/index.ts';
 
 /**
  * The local stand-in for the checkpoint function's triggers on AWS: a timer instead of the

@@ -33,7 +33,7 @@ export function register(program: Command): void {
   addDataSourceOptions(
     audit
       .command('show')
-      .description('events of one job or one instance, newest first')
+      .description('show the events of one job or one instance, newest first')
       .option('--job <id>', 'events of this job')
       .option('--instance <id>', 'events of this instance, across jobs')
       .option('--limit <n>', 'at most this many events', positiveInt, 50)
@@ -153,7 +153,7 @@ function describeReport(report: VerifyReport, scoped: string | undefined): strin
     : 'with no checkpoint yet';
   if (report.ok) {
     lines.push(
-      `ok: ${report.checked} events in ${report.chains} chain(s), checked ${against}; every link intact`,
+      `ok: ${report.checked} events in ${report.chains} chain(s), every link intact; checked ${against}`,
     );
   } else {
     lines.push(`${report.broken.length} problem(s) in ${report.chains} chain(s), checked ${against}:`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { registerSecret } from '../providers/http/redact.ts';
+import { registerSecret } from '../shared/redact.ts';
 import {
   AuditKeyError,
   type AuditKeyPurpose,

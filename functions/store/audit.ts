@@ -7,7 +7,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { redactValue } from '../providers/http/redact.ts';
+import { redactValue } from '../shared/redact.ts';
 import type { PendingIntent } from './audit-chains.ts';
 import {
   AUDIT_KINDS,

@@ -6,7 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { markHandler } from '../../local/binding.ts';
+import { markHandler } from '../binding.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -45,7 +45,7 @@ export class HandlerFunction extends Construct {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // issue 8: an explicit role instead of the AWSLambdaBasicExecutionRole managed policy (which
+    // An explicit role instead of the AWSLambdaBasicExecutionRole managed policy (which
     // allows logs:CreateLogGroup/PutLogEvents on every log group): this function may only write to
     // its own log group. Grants (tables, secrets, X-Ray) are added to this role's default policy.
     const role = new iam.Role(this, 'Role', {

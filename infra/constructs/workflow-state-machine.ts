@@ -3,7 +3,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { markStateMachine } from '../../local/binding.ts';
+import { markStateMachine } from '../binding.ts';
 
 export interface WorkflowStateMachineProps {
   /** Stable name: the local engine's state machine name and the prefix of the AWS one. */
@@ -37,7 +37,7 @@ export class WorkflowStateMachine extends Construct {
   }
 
   /**
-   * issue 8: the two wildcards CDK puts in a state machine role, acknowledged here, next to it.
+   * The two wildcards CDK puts in a state machine role, acknowledged here, next to it.
    * `<fn.Arn>:*` comes from each LambdaInvoke task (the function and its versions/aliases); it is
    * acknowledged per function the definition actually invokes, found in the role's policy, so a
    * new wildcard of any other kind still fails cdk-nag.

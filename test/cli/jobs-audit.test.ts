@@ -11,7 +11,7 @@ import { sha256Canonical } from '../../functions/store/canonical-json.ts';
 import { createDynamo, type Dynamo, ensureTables, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { JobStore } from '../../functions/store/jobs.ts';
 import { tableNames } from '../../functions/store/tables.ts';
-import { startDynalite } from '../../local/dynalite.ts';
+import { startDynalite } from '../../local/store/dynalite.ts';
 import { runCli } from '../support/cli.ts';
 
 const trigger = { type: 'schedule', actor: 'office-hours' };
@@ -153,7 +153,9 @@ describe('fleetflow jobs and audit commands', () => {
   it('verifies the whole trail and lists intents without an outcome', async () => {
     const ok = await run('audit', 'verify', '--data-dir', dataDir);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('ok: 5 events in 4 chain(s), checked with no checkpoint yet');
+    expect(ok.stdout).toContain(
+      'ok: 5 events in 4 chain(s), every link intact; checked with no checkpoint yet',
+    );
     expect(ok.stdout).toContain('no-checkpoint');
     expect(ok.stdout).toMatch(/1 intent\(s\) with no outcome[\s\S]*job-crashed#\d+\s+0\s+create/);
 
@@ -279,7 +281,7 @@ describe('fleetflow audit verify: keyed chains, checkpoints, and every tamper na
     const ok = await run('audit', 'verify', '--job', 'j-ok', '--data-dir', dataDir);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(
-      /ok: 5 events in 2 chain\(s\), checked against \d+ checkpoint\(s\) \(newest #0, adopt/,
+      /ok: 5 events in 2 chain\(s\), every link intact; checked against \d+ checkpoint\(s\) \(newest #0, adopt/,
     );
     expect(ok.stdout).toMatch(
       new RegExp(`${sub('j-ok')}\\s+4\\s+keyed\\s+ok\\s+#0 at \\S+ \\(up to seq 3\\)\\s+0`),

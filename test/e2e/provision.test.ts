@@ -2,10 +2,10 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDER_IDS, type ProviderId } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
-import type { SimulatorBase } from '../../functions/providers/sim/kit.ts';
 import { jobIdFor } from '../../functions/provisioning/start.ts';
 import { providerFor } from '../../functions/runtime/accounts.ts';
 import { generateSecret } from '../../functions/webhooks/standard-webhooks.ts';
+import type { SimulatorBase } from '../../sim/kit/index.ts';
 import {
   auditLine,
   expectCompleteAudit,
@@ -24,7 +24,7 @@ import {
 import { LambdaCrash, startTestRuntime, type TestRuntime } from './support/runtime.ts';
 
 /**
- * Webhook-triggered provisioning end to end (issue 5, "Tests"): signed webhooks over real HTTP to
+ * Webhook-triggered provisioning end to end: signed webhooks over real HTTP to
  * the embedded runtime — the synthesized state machine on the local engine, the real handlers,
  * dynalite, and each provider's simulator — with the job read back through GET /jobs/{id}.
  */

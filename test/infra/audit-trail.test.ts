@@ -2,10 +2,10 @@ import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRY_METADATA } from '../../infra/binding.ts';
 import { AuditTrail } from '../../infra/constructs/audit-trail.ts';
 import { DataLayer } from '../../infra/constructs/data-layer.ts';
 import { FleetflowStack } from '../../infra/fleetflow-stack.ts';
-import { ENTRY_METADATA } from '../../local/binding.ts';
 import { testApp } from './synth.ts';
 
 /**

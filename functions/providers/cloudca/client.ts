@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { BaseProvider, type ResolvedCreateSpec } from '../base.ts';
+import { BaseProvider, type ResolvedCreateSpec, stateFrom } from '../base.ts';
 import type { AdapterArgs } from '../definition.ts';
 import {
   ProviderAuthenticationError,
@@ -51,14 +51,13 @@ export const STATE_MAP: Readonly<Record<string, InstanceState>> = {
 };
 
 export function mapState(raw: string): InstanceState {
-  const key = raw.toLowerCase();
-  return Object.hasOwn(STATE_MAP, key) ? STATE_MAP[key]! : 'unknown';
+  return stateFrom(STATE_MAP, raw.toLowerCase());
 }
 
 /** The docs' error for an operation refused in the instance's current state. */
 export const WRONG_STATE_CODE = '2012';
 
-export const CLOUDCA_CAPABILITIES: Capabilities = {
+export const CAPABILITIES: Capabilities = {
   list: {
     supported: true,
     note: 'all pages via page_number/page_size (paging UNCONFIRMED); filters applied client-side',
@@ -202,7 +201,7 @@ export function taskFailureReason(task: CloudcaTask): string {
 
 export class CloudcaProvider extends BaseProvider {
   readonly provider = 'cloudca' as const;
-  readonly capabilities = CLOUDCA_CAPABILITIES;
+  readonly capabilities = CAPABILITIES;
   private readonly http: HttpClient;
   private readonly base: string;
   private readonly options: CloudcaAdapterArgs;

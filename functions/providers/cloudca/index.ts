@@ -1,13 +1,13 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { ProviderInputError } from '../errors.ts';
-import { CLOUDCA_CAPABILITIES, CloudcaProvider, DEFAULT_ENDPOINT, parseLocation } from './client.ts';
+import { CAPABILITIES, CloudcaProvider, DEFAULT_ENDPOINT, parseLocation } from './client.ts';
 
 export { CloudcaProvider } from './client.ts';
 
 export const definition: ProviderDefinition = {
   id: 'cloudca',
   title: 'cloud.ca (CloudOps)',
-  capabilities: CLOUDCA_CAPABILITIES,
+  capabilities: CAPABILITIES,
   credentialEnv: ['CLOUDCA_API_KEY'],
   credentialsFromEnv(env) {
     const apiKey = env.CLOUDCA_API_KEY?.trim();
@@ -38,16 +38,4 @@ export const definition: ProviderDefinition = {
   },
   defaultEndpoint: () => DEFAULT_ENDPOINT,
   createAdapter: (args) => new CloudcaProvider(args),
-  contract: {
-    createSpec: {
-      name: 'contract-web',
-      type: '1vCPU.1GB',
-      template: 'Ubuntu 24.04',
-      sshKey: 'ops-team',
-      userData: '#!/bin/bash\necho hello',
-      extra: { network: 'Web-production' },
-    },
-    scaleTo: '2vCPU.4GB',
-    badCredentials: { apiKey: 'cca-not-a-valid-key-00000000000000000000' },
-  },
 };

@@ -1,6 +1,6 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { ProviderAuthenticationError } from '../errors.ts';
-import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from '../exoscale/credentials.ts';
+import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from '../exoscale/auth.ts';
 import { CAPABILITIES, DEFAULT_ENDPOINT, DEFAULT_ZONE, ExoscaleV1Provider } from './client.ts';
 
 const ZONE_NAME = /^[a-z]{2}-[a-z]{2,4}-\d+$/;
@@ -46,13 +46,5 @@ export const definition: ProviderDefinition = {
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     });
-  },
-  contract: {
-    createSpec: { name: 'contract-web-1', type: 'Small', template: 'Linux Ubuntu 24.04 LTS 64-bit' },
-    scaleTo: 'Medium',
-    badCredentials: {
-      apiKey: 'EXO0123456789abcdef01234567',
-      apiSecret: 'not-the-secret-0123456789abcdefghijklmnopq',
-    },
   },
 };

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../../log.ts';
-import { BaseProvider, type ResolvedCreateSpec } from '../base.ts';
+import { registerSecret } from '../../shared/redact.ts';
+import { BaseProvider, type ResolvedCreateSpec, stateFrom } from '../base.ts';
 import {
   ProviderAuthenticationError,
   type ProviderError,
@@ -9,7 +10,6 @@ import {
   ProviderValidationError,
 } from '../errors.ts';
 import { errorDetails, type HttpAnswer, HttpClient, type HttpRequest } from '../http/client.ts';
-import { registerSecret } from '../http/redact.ts';
 import type { RetryPolicy } from '../http/retry.ts';
 import { errorForStatus } from '../http/status-errors.ts';
 import type {
@@ -22,6 +22,7 @@ import type {
   Operation,
   OperationRef,
 } from '../port.ts';
+import { authorizationHeader, DEFAULT_TTL_SECONDS } from './auth.ts';
 import {
   errorBodySchema,
   instanceListSchema,
@@ -33,7 +34,6 @@ import {
   type WireInstance,
   type WireOperation,
 } from './schemas.ts';
-import { authorizationHeader, DEFAULT_TTL_SECONDS } from './signing.ts';
 
 /**
  * The Exoscale API v2 adapter: one zone per adapter (`https://api-{zone}.exoscale.com/v2`),
@@ -56,6 +56,20 @@ export interface ExoscaleProviderOptions {
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
 }
 
+/** Exoscale's zones; each has its own API endpoint `https://api-{zone}.exoscale.com/v2`. */
+export const ZONES = [
+  'ch-gva-2',
+  'ch-dk-2',
+  'de-fra-1',
+  'de-muc-1',
+  'at-vie-1',
+  'at-vie-2',
+  'bg-sof-1',
+  'hr-zag-1',
+] as const;
+export type Zone = (typeof ZONES)[number];
+export const DEFAULT_ZONE: Zone = 'ch-gva-2';
+
 /**
  * The API reports no protection flag on an instance (there is no get-instance-protection call;
  * Terraform's provider says as much), so the adapter records what it set in this label.
@@ -66,7 +80,7 @@ export const PROTECTION_LABEL = 'fleetflow-protected';
 /** Exoscale's create-instance requires a disk size; 50 GiB is the exo CLI's default. */
 export const DEFAULT_DISK_SIZE_GIB = 50;
 
-export const EXOSCALE_CAPABILITIES: Capabilities = {
+export const CAPABILITIES: Capabilities = {
   list: { supported: true },
   get: { supported: true },
   create: { supported: true },
@@ -105,14 +119,14 @@ export const STATE_MAP: Record<string, InstanceState> = {
 };
 
 export function mapState(raw: string | undefined): InstanceState {
-  return (raw !== undefined && Object.hasOwn(STATE_MAP, raw) ? STATE_MAP[raw] : undefined) ?? 'unknown';
+  return stateFrom(STATE_MAP, raw);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ExoscaleProvider extends BaseProvider {
   readonly provider = 'exoscale' as const;
-  readonly capabilities: Capabilities = EXOSCALE_CAPABILITIES;
+  readonly capabilities: Capabilities = CAPABILITIES;
   private readonly http: HttpClient;
 
   constructor(options: ExoscaleProviderOptions) {

@@ -1,14 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'undici';
 // Deep imports keep the Lambda bundles to the pool and its HTTP/1 client: undici's index also
-// brings fetch, WebSocket, caches and mocks (about 250 KB more).
+// brings fetch, WebSocket, caches and mocks (about 250 KB more). They are private paths, an
+// upgrade hazard: undici is pinned to an exact version, and test/providers/http/client.test.ts
+// fails if these modules stop being the very classes the package index exports.
 import requestOn from 'undici/lib/api/api-request.js';
 import undiciErrors from 'undici/lib/core/errors.js';
 import PoolImpl from 'undici/lib/dispatcher/pool.js';
 import { logger as defaultLogger, type Logger } from '../../log.ts';
+import { redactText, registerSecret } from '../../shared/redact.ts';
 import { type ProviderError, ProviderOutcomeUnknownError, ProviderTransientError } from '../errors.ts';
 import type { Action, ProviderId } from '../port.ts';
-import { redactText, registerSecret } from './redact.ts';
 import { parseRetryAfter, RetryPolicy } from './retry.ts';
 
 /**

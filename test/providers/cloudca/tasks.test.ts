@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTask, taskFailureReason } from '../../../functions/providers/cloudca/client.ts';
-import { CloudcaSimulator } from '../../../functions/providers/cloudca/simulator.ts';
 import { ProviderInvalidStateError } from '../../../functions/providers/errors.ts';
-import type { SimRequest, SimResponse } from '../../../functions/providers/sim/kit.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { CloudcaSimulator } from '../../../sim/cloudca/simulator.ts';
+import type { SimRequest, SimResponse } from '../../../sim/kit/index.ts';
 import { adapterFor, FAST, raw, startSim } from './helpers.ts';
 
 describe('cloud.ca task shapes', () => {
@@ -106,8 +106,8 @@ describe.each([
 
 /** A cloud.ca that finishes some operations at once: `{taskStatus: 'SUCCESS', data}` (go-cloudca's PollResponse path). */
 class SyncSimulator extends CloudcaSimulator {
-  protected override route(req: SimRequest): SimResponse {
-    const answer = super.route(req);
+  protected override async route(req: SimRequest): Promise<SimResponse> {
+    const answer = await super.route(req);
     const body = answer.body as { taskId?: string } | undefined;
     if (req.query.operation === 'start' && body?.taskId) {
       return {
