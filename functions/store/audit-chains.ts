@@ -3,7 +3,7 @@ import type { JsonValue, Trigger } from './schemas.ts';
 
 /**
  * How the audit table is laid out, in one place (see docs/data-model.md):
- *   - `<jobId>`: the job's ROOT chain — events with no instance, and one `chain.opened` note per
+ *   - `<jobId>`: the job's ROOT chain — events with no instance, and one `link` note per
  *     sub-chain the job uses (the tamper-evident list of its sub-chains);
  *   - `<jobId>#<k>`: sub-chain k (0 ≤ k < SUB_CHAINS) — events about instances. Each writing
  *     process appends to its own LANE (a sub-chain it picks at random, and leaves for another when
@@ -22,7 +22,7 @@ export const SUB_CHAINS = 64;
 export const CHECKPOINT_CHAIN = '~checkpoint';
 export const MARKER_PREFIX = '~changed#';
 /** The root-chain note that links a sub-chain to its job. */
-export const LINK_ACTION = 'chain.opened';
+export const LINK_ACTION = 'link';
 
 export const AUDIT_KINDS = ['intent', 'outcome', 'note'] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
