@@ -57,8 +57,8 @@ export interface HeadReader {
   allHeads(): Promise<CheckpointHead[]>;
   /** Jobs (chain groups) marked as changed in the hour partitions given. */
   markedJobs(partitions: string[]): Promise<string[]>;
-  /** The chains of a job that hold events. */
-  chainsOfJob(jobId: string): Promise<string[]>;
+  /** The chains of a job that hold events (`thorough`: every possible sub-chain probed). */
+  chainsOfJob(jobId: string, thorough?: boolean): Promise<string[]>;
 }
 
 export class Checkpoints {
@@ -92,7 +92,7 @@ export class Checkpoints {
     }
     const chains: string[] = [];
     for (const job of await this.reader.markedJobs(partitions))
-      chains.push(...(await this.reader.chainsOfJob(job)));
+      chains.push(...(await this.reader.chainsOfJob(job, true)));
     // What the checkpoints of that window already recorded need not be recorded again.
     const recorded = new Map<string, number>();
     const sinceIso = new Date(since).toISOString();
@@ -106,11 +106,14 @@ export class Checkpoints {
     );
   }
 
-  /** The checkpoint at a job's end: the head of each of its chains. */
+  /**
+   * The checkpoint at a job's end: the head of each chain its root chain names (quick, while the
+   * job's workflow is finishing); the periodic checkpoint probes for any its root does not name.
+   */
   async forJob(jobId: string): Promise<Checkpoint[]> {
     await this.key();
     if (!(await this.latest())) await this.periodic(); // adopt first, so the job's end is not the genesis
-    return this.#write('job-end', await this.#heads(await this.reader.chainsOfJob(jobId)), jobId);
+    return this.#write('job-end', await this.#heads(await this.reader.chainsOfJob(jobId, false)), jobId);
   }
 
   async latest(): Promise<Checkpoint | undefined> {

@@ -130,7 +130,8 @@ export interface ChainReader {
   readonly checkpoints: Checkpoints;
   keyring(): Promise<AuditKeyring>;
   chainEvents(chain: string): AsyncGenerator<Record<string, unknown>>;
-  chainsOfJob(jobId: string): Promise<string[]>;
+  /** `thorough`: probe every possible sub-chain, not only those the job's root chain names. */
+  chainsOfJob(jobId: string, thorough?: boolean): Promise<string[]>;
   chainsOfInstance(instanceId: string): Promise<string[]>;
   allChains(): Promise<string[]>;
 }
@@ -173,9 +174,11 @@ export async function verifyAudit(
   // ---- 1. walk the chains in scope ------------------------------------------------------------
   const inScope = (chain: string) =>
     scope.jobId !== undefined ? jobOfChain(chain) === scope.jobId : scope.instanceId === undefined;
+  // A job's chains as its root names them; a sub-chain its writer never linked is still found when
+  // a checkpoint recorded it (below), and by a whole-trail verify.
   const names =
     scope.jobId !== undefined
-      ? await reader.chainsOfJob(scope.jobId)
+      ? await reader.chainsOfJob(scope.jobId, false)
       : scope.instanceId !== undefined
         ? await reader.chainsOfInstance(scope.instanceId)
         : await reader.allChains();

@@ -491,9 +491,10 @@ export class AuditLog implements HeadReader, ChainReader {
   }
 
   /**
-   * The chains of a job that hold events. Quick (listing): its root chain and the sub-chains the
-   * root names — one small read. Thorough (verify, checkpoints): every possible sub-chain probed as
-   * well, which also finds one whose writer stopped before naming it.
+   * The chains of a job that hold events. Quick (listing, a job's verify, its end's checkpoint): its
+   * root chain and the sub-chains the root names — one small read. Thorough (the periodic
+   * checkpoint): every possible sub-chain probed as well, which also finds one whose writer stopped
+   * before naming it.
    */
   async chainsOfJob(jobId: string, thorough = true): Promise<string[]> {
     const found = new Set<string>();

@@ -298,33 +298,46 @@ export function auditContract(ctx: StoreContext): void {
       expect(report.pendingIntents).toEqual(pending);
     });
 
-    it("a writer that stops between a sub-chain's first event and its link: verify still finds the chain, and says so", async () => {
-      // The link note's put fails, as if the process died right after the event's put.
-      const failing = Object.create(ctx.dynamo.doc) as typeof ctx.dynamo.doc;
-      failing.send = ((command: { input: { Item?: Item } }) =>
-        command.input.Item?.action === LINK_ACTION
-          ? Promise.reject(new Error('process killed'))
-          : ctx.dynamo.doc.send(command as never)) as never;
-      const crashed = new AuditLog(failing, ctx.names.audit, testKeys);
-      const jobId = newJobId('unlinked');
-      await audit.append({ kind: 'note', jobId, trigger, action: 'started' });
-      const intent = await crashed.append({
-        kind: 'intent',
-        jobId,
-        trigger,
-        ...where,
-        instanceId: 'i-u',
-        action: 'stop',
-      });
+    it("a writer that stops between a sub-chain's first event and its link: checkpoints and a whole-trail verify still find the chain, and say so", async () => {
+      const own = await freshTables(ctx.server, 'unlinked');
+      try {
+        const log = new AuditLog(own.dynamo.doc, own.names.audit, testKeys);
+        // The link note's put fails, as if the process died right after the event's put.
+        const failing = Object.create(own.dynamo.doc) as typeof own.dynamo.doc;
+        failing.send = ((command: { input: { Item?: Item } }) =>
+          command.input.Item?.action === LINK_ACTION
+            ? Promise.reject(new Error('process killed'))
+            : own.dynamo.doc.send(command as never)) as never;
+        const crashed = new AuditLog(failing, own.names.audit, testKeys);
+        const jobId = newJobId('unlinked');
+        await log.append({ kind: 'note', jobId, trigger, action: 'started' });
+        const intent = await crashed.append({
+          kind: 'intent',
+          jobId,
+          trigger,
+          ...where,
+          instanceId: 'i-u',
+          action: 'stop',
+        });
+        const unlinked = [expect.objectContaining({ chain: intent.chain, reason: 'unlinked' })];
 
-      const report = await audit.verify({ jobId });
-      expect(report.ok).toBe(true);
-      expect(report.warnings.filter((w) => w.chain)).toEqual([
-        expect.objectContaining({ chain: intent.chain, reason: 'unlinked' }),
-      ]);
-      expect(report.pendingIntents).toEqual([expect.objectContaining({ chain: intent.chain, seq: 0 })]);
-      // Listing reads the root's links only: the unlinked chain is verify's to find.
-      expect((await audit.byJob(jobId)).items.map((e) => e.chain)).toEqual([jobId]);
+        // A job's listing and verify read the root's links: the unlinked chain is not theirs to find…
+        expect((await log.byJob(jobId)).items.map((e) => e.chain)).toEqual([jobId]);
+        expect((await log.verify({ jobId })).chains).toBe(1);
+        // …a whole-trail verify finds it,
+        const all = await log.verify();
+        expect(all.ok).toBe(true);
+        expect(all.warnings.filter((w) => w.chain)).toEqual(unlinked);
+        expect(all.pendingIntents).toEqual([expect.objectContaining({ chain: intent.chain, seq: 0 })]);
+        // …and so does the periodic checkpoint, after which the job's own verify walks it too.
+        await log.checkpoints.periodic();
+        const report = await log.verify({ jobId });
+        expect(report.chains).toBe(2);
+        expect(report.warnings.filter((w) => w.chain)).toEqual(unlinked);
+        expect(report.pendingIntents).toEqual([expect.objectContaining({ chain: intent.chain, seq: 0 })]);
+      } finally {
+        own.dynamo.destroy();
+      }
     });
 
     it('rejects invalid and oversized events with nothing written', async () => {
