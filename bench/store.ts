@@ -95,6 +95,8 @@ interface JobFigures extends Figures {
   instances: number;
   writers: 'one process' | 'one per worker';
   failed: number;
+  /** The first distinct errors of the failed instances. */
+  errors?: string[];
   /** Conditional puts lost to another writer of the same chain (each costs a re-read and a retry). */
   conflicts: number;
 }
@@ -115,6 +117,7 @@ async function appendJob(
   const latencies: number[] = [];
   let next = 0;
   let failed = 0;
+  const errors = new Set<string>();
   const one = shared ? make() : undefined;
   const logs = one ? [one] : [];
   const started = performance.now();
@@ -140,8 +143,9 @@ async function appendJob(
           t = performance.now();
           await log.appendOutcome(intent, { result: { status: 'pending', operationId: `op-${i}` } });
           latencies.push(performance.now() - t);
-        } catch {
+        } catch (error) {
           failed++;
+          errors.add(`${(error as Error).name}: ${(error as Error).message}`);
         }
       }
     }),
@@ -151,6 +155,7 @@ async function appendJob(
     instances,
     writers: shared ? 'one process' : 'one per worker',
     failed,
+    ...(errors.size > 0 && { errors: [...errors].slice(0, 3) }),
     conflicts: logs.reduce((n, l) => n + l.stats.conflicts, 0),
   };
 }
@@ -261,7 +266,7 @@ export async function run(args: string[]): Promise<void> {
       for (const j of r.oneJob) {
         const label = `job×${j.instances} ${j.writers === 'one process' ? '1 proc' : `${options.concurrency} wrk`}`;
         console.log(
-          `${line(name, label, j, BOUNDS.oneJob)}  ${j.conflicts} conflicts${j.failed ? `  !! ${j.failed} instance(s) failed` : ''}`,
+          `${line(name, label, j, BOUNDS.oneJob)}  ${j.conflicts} conflicts${j.failed ? `  !! ${j.failed} instance(s) failed: ${j.errors?.join('; ')}` : ''}`,
         );
       }
     } finally {

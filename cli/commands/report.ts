@@ -107,7 +107,8 @@ export interface ActivityRow {
 /** One row per provider action (its intent, with what its outcome said), plus one per job end. */
 export function activityRows(jobs: Map<string, Job>, events: AuditEvent[]): ActivityRow[] {
   const outcomes = new Map<string, AuditEvent>();
-  for (const e of events) if (e.kind === 'outcome') outcomes.set(`${e.chain}#${e.intentSeq}`, e);
+  for (const e of events)
+    if (e.kind === 'outcome') outcomes.set(`${e.intentChain ?? e.chain}#${e.intentSeq}`, e);
   const rows: ActivityRow[] = [];
   for (const e of events) {
     if (e.kind !== 'intent') continue;

@@ -9,8 +9,9 @@ import type { JsonValue, Trigger } from './schemas.ts';
  *     process appends to its own LANE (a sub-chain it picks at random, and leaves for another when
  *     it meets another writer there), so concurrent writers of one job rarely share a chain head.
  *     Measured (`npm run bench -- store`): spreading by instance hash left 40 concurrent writers
- *     conflicting on about half their appends; lanes cut that to a fifth. An outcome always goes
- *     to its intent's chain; `byInstance` reads the instance index, whatever the chain;
+ *     conflicting on about half their appends; lanes cut that to a fifth. An outcome goes to its
+ *     intent's chain, or (another writer holds it) to its writer's lane naming `intentChain`;
+ *     `byInstance` reads the instance index, whatever the chain;
  *   - `~checkpoint`: the signed checkpoints, seq 0, 1, 2, …;
  *   - `~changed#<hour>`: markers "this job's chains changed in this hour", for the periodic checkpoint.
  * Job ids never contain `#` or `~` (schemas.ts `identifier`), so none of these can collide.
@@ -44,8 +45,10 @@ export interface AuditEvent {
   /** Redacted. */
   result?: JsonValue;
   providerRequestId?: string;
-  /** On an outcome: the seq of the intent it closes (in the same chain). */
+  /** On an outcome: the seq of the intent it closes… */
   intentSeq?: number;
+  /** …in this chain, or in `intentChain` when the outcome had to go elsewhere (a contended lane). */
+  intentChain?: string;
   at: string;
   prevHash: string;
   /** The chain key that made `hash`; absent on events written before chains were keyed. */
@@ -89,19 +92,35 @@ export interface PendingIntent {
   at: string;
 }
 
-/** Tracks a chain's open intents while its events are read in seq order. */
-export function collectIntent(open: Map<number, PendingIntent>, event: Record<string, unknown>): void {
-  const e = event as unknown as AuditEvent;
-  if (e.kind === 'intent') {
-    open.set(e.seq, {
-      chain: e.chain,
-      seq: e.seq,
-      action: e.action,
-      at: e.at,
-      ...(e.instanceId ? { instanceId: e.instanceId } : {}),
-      ...(e.provider ? { provider: e.provider } : {}),
-    });
-  } else if (e.kind === 'outcome' && e.intentSeq !== undefined) {
-    open.delete(e.intentSeq);
+/**
+ * Intents and the outcomes that close them, gathered over any number of a job's chains in any
+ * order (an outcome may sit in another chain than its intent); `open()` is what is left.
+ */
+export class IntentTracker {
+  readonly #intents = new Map<string, PendingIntent>();
+  readonly #closed = new Set<string>();
+
+  add(event: Record<string, unknown>): void {
+    const e = event as unknown as AuditEvent;
+    if (e.kind === 'intent') {
+      this.#intents.set(`${e.chain}#${e.seq}`, {
+        chain: e.chain,
+        seq: e.seq,
+        action: e.action,
+        at: e.at,
+        ...(e.instanceId ? { instanceId: e.instanceId } : {}),
+        ...(e.provider ? { provider: e.provider } : {}),
+      });
+    } else if (e.kind === 'outcome' && e.intentSeq !== undefined) {
+      this.#closed.add(`${e.intentChain ?? e.chain}#${e.intentSeq}`);
+    }
+  }
+
+  /** Intents no outcome closed, oldest first. */
+  open(): PendingIntent[] {
+    return [...this.#intents]
+      .filter(([key]) => !this.#closed.has(key))
+      .map(([, intent]) => intent)
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 }

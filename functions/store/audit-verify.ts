@@ -1,4 +1,4 @@
-import { collectIntent, GENESIS_HASH, jobOfChain, LINK_ACTION, type PendingIntent } from './audit-chains.ts';
+import { GENESIS_HASH, IntentTracker, jobOfChain, LINK_ACTION, type PendingIntent } from './audit-chains.ts';
 import {
   CHECKPOINT_INTERVAL_MS,
   type Checkpoint,
@@ -148,7 +148,8 @@ interface Walk {
   problem?: BrokenLink;
   /** Sub-chains this (root) chain names. */
   links: Map<string, { first: string; seq: number }>;
-  pending: PendingIntent[];
+  /** The events that verified, for the open intents (only of intact chains). */
+  verified: Array<Record<string, unknown>>;
 }
 
 interface Anchor {
@@ -415,12 +416,19 @@ export async function verifyAudit(
       ...(latest && { last: { seq: latest.seq, at: latest.at, reason: latest.reason } }),
     },
     jobsChecked,
-    // Open intents of intact chains only: what a broken chain says is open means nothing.
-    pendingIntents: [...walks.values()]
-      .filter((w) => reports.find((r) => r.chain === w.chain)?.ok)
-      .flatMap((w) => w.pending)
-      .sort((a, b) => (a.at < b.at ? -1 : 1)),
+    pendingIntents: openIntents(walks, reports),
   };
+}
+
+/** Open intents of intact chains only (what a broken chain says is open means nothing). */
+function openIntents(walks: Map<string, Walk>, reports: ChainReport[]): PendingIntent[] {
+  const intact = new Set(reports.filter((r) => r.ok).map((r) => r.chain));
+  const intents = new IntentTracker();
+  for (const w of walks.values()) {
+    // Outcomes anywhere close intents; intents count only where their chain is intact.
+    for (const e of w.verified) if (e.kind === 'outcome' || intact.has(w.chain)) intents.add(e);
+  }
+  return intents.open();
 }
 
 /** Reads one chain in seq order and checks every link, up to the first broken one. */
@@ -433,9 +441,8 @@ async function walk(reader: ChainReader, chain: string, ring: AuditKeyring): Pro
     lastKeyedSeq: -1,
     keyed: 0,
     links: new Map(),
-    pending: [],
+    verified: [],
   };
-  const open = new Map<number, PendingIntent>();
   let prevHash = GENESIS_HASH;
   for await (const event of reader.chainEvents(chain)) {
     w.events++;
@@ -492,7 +499,18 @@ async function walk(reader: ChainReader, chain: string, ring: AuditKeyring): Pro
       w.lastKeyedSeq = seq;
       w.keyed++;
     }
-    collectIntent(open, event);
+    if (event.kind !== 'note')
+      w.verified.push({
+        chain,
+        seq,
+        kind: event.kind,
+        action: event.action,
+        at: event.at,
+        instanceId: event.instanceId,
+        provider: event.provider,
+        intentSeq: event.intentSeq,
+        intentChain: event.intentChain,
+      });
     if (event.kind === 'note' && event.action === LINK_ACTION) {
       const p = event.parameters as { chain?: unknown; first?: unknown } | undefined;
       if (typeof p?.chain === 'string' && typeof p.first === 'string' && jobOfChain(p.chain) === chain) {
@@ -503,7 +521,6 @@ async function walk(reader: ChainReader, chain: string, ring: AuditKeyring): Pro
     w.hashes.push(hash as string);
     w.ats.push(event.at as string);
   }
-  w.pending = [...open.values()];
   return w;
 }
 

@@ -14,9 +14,10 @@ import {
   type AuditEvent,
   type AuditKind,
   chainsForJob,
-  collectIntent,
   GENESIS_HASH,
+  IntentTracker,
   isInternalChain,
+  jobOfChain,
   LINK_ACTION,
   markerPartition,
   markerSeq,
@@ -87,6 +88,7 @@ export interface AuditEventInput {
   result?: unknown;
   providerRequestId?: string;
   intentSeq?: number;
+  intentChain?: string;
   at?: string;
 }
 
@@ -105,11 +107,16 @@ const eventInputSchema = z
     result: jsonValue.optional(),
     providerRequestId: short.optional(),
     intentSeq: z.number().int().min(0).optional(),
+    intentChain: z.string().min(1).max(300).optional(),
     at: isoTimestamp.optional(),
   })
   .refine((e) => (e.kind === 'outcome') === (e.intentSeq !== undefined), {
     message: 'an outcome needs intentSeq (the intent it closes), and only an outcome has one',
     path: ['intentSeq'],
+  })
+  .refine((e) => e.intentChain === undefined || e.intentSeq !== undefined, {
+    message: 'only an outcome names the chain of its intent',
+    path: ['intentChain'],
   });
 type ParsedInput = z.output<typeof eventInputSchema>;
 
@@ -175,8 +182,10 @@ export class AuditLog implements HeadReader, ChainReader {
    */
   async append(input: AuditEventInput): Promise<AuditEvent> {
     const parsed = parseOrThrow(eventInputSchema, input, 'audit event');
-    const chain = parsed.instanceId === undefined ? parsed.jobId : this.#lane(parsed.jobId);
-    return this.#enqueue(chain, () => this.#write(chain, parsed));
+    // An event about an instance may go to any lane, and moves to another when it meets a writer.
+    const movable = parsed.instanceId !== undefined;
+    const chain = movable ? this.#lane(parsed.jobId) : parsed.jobId;
+    return this.#enqueue(chain, () => this.#write(chain, parsed, movable));
   }
 
   /**
@@ -192,6 +201,7 @@ export class AuditLog implements HeadReader, ChainReader {
     const {
       chain,
       seq,
+      intentChain: _ic,
       prevHash: _p,
       hash: _h,
       keyId: _k,
@@ -206,7 +216,8 @@ export class AuditLog implements HeadReader, ChainReader {
       { ...same, ...outcome, kind: 'outcome', intentSeq: seq },
       'audit event',
     );
-    return this.#enqueue(chain, () => this.#write(chain, parsed));
+    // Next to its intent when that chain is free; if another writer holds it, in this writer's lane.
+    return this.#enqueue(chain, () => this.#write(chain, parsed, jobOfChain(chain) !== chain));
   }
 
   /**
@@ -233,9 +244,10 @@ export class AuditLog implements HeadReader, ChainReader {
     return result;
   }
 
-  async #write(chain: string, parsed: ParsedInput): Promise<AuditEvent> {
+  async #write(first: string, parsed: ParsedInput, movable = false): Promise<AuditEvent> {
+    let chain = first;
     const key = (await this.#key()).current;
-    const content = {
+    let content: ParsedInput & { at: string } = {
       ...parsed,
       at: parsed.at ?? this.#now().toISOString(),
       ...(parsed.parameters !== undefined ? { parameters: redactValue(parsed.parameters) } : {}),
@@ -280,8 +292,16 @@ export class AuditLog implements HeadReader, ChainReader {
         this.#heads.delete(chain);
         if (this.#shared.size > 10_000) this.#shared.clear();
         this.#shared.add(chain);
-        // Another process writes this lane: move this process's next appends to another one.
+        // Another process writes this lane: this process moves to another one, and so does this
+        // event unless its chain is fixed (an outcome goes where its intent is). Staying would let
+        // the other writer, whose head is cached, win every round.
         if (chain.startsWith(`${parsed.jobId}#`)) this.#laneOffset = randomInt(SUB_CHAINS);
+        if (movable) {
+          chain = this.#lane(parsed.jobId);
+          // An outcome away from its intent says where the intent is.
+          content = { ...content, ...(parsed.kind === 'outcome' && { intentChain: first }) };
+          if (chain === first) content = { ...content, intentChain: undefined };
+        }
         await sleep(Math.random() * Math.min(100, 2 ** attempt));
         continue;
       }
@@ -430,13 +450,11 @@ export class AuditLog implements HeadReader, ChainReader {
 
   /** Intents of a job with no outcome pointing at them, oldest first. */
   async pendingIntents(jobId: string): Promise<PendingIntent[]> {
-    const pending: PendingIntent[] = [];
+    const intents = new IntentTracker();
     for (const chain of await this.chainsOfJob(jobId, false)) {
-      const open = new Map<number, PendingIntent>();
-      for await (const event of this.chainEvents(chain)) collectIntent(open, event);
-      pending.push(...open.values());
+      for await (const event of this.chainEvents(chain)) intents.add(event);
     }
-    return pending.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return intents.open();
   }
 
   /**

@@ -173,8 +173,9 @@ export function auditContract(ctx: StoreContext): void {
               action: 'stop',
             });
             const outcome = await w.appendOutcome(intent, { result: { status: 'pending' } });
-            expect(outcome.chain).toBe(intent.chain);
-            used.add(intent.chain);
+            // Next to its intent, or (the lane was taken) in another chain that names the intent's.
+            expect(outcome.intentChain ?? outcome.chain).toBe(intent.chain);
+            used.add(intent.chain).add(outcome.chain);
           }
         }),
       );
@@ -199,6 +200,48 @@ export function auditContract(ctx: StoreContext): void {
           .sort(),
       ).toEqual([...instances].sort());
       expect(writers.reduce((n, w) => n + w.stats.appends, 0)).toBe(240 + used.size);
+    });
+
+    it("an outcome whose intent's chain another writer took meanwhile goes to its own lane and names the intent's chain", async () => {
+      const jobId = newJobId('moved');
+      const a = new AuditLog(ctx.dynamo.doc, ctx.names.audit, testKeys);
+      const intent = await a.append({
+        kind: 'intent',
+        jobId,
+        trigger,
+        ...where,
+        instanceId: 'i-m',
+        action: 'stop',
+      });
+      // Another writer appends to that chain (a keyed event, as a Lambda container would).
+      const head = (await a.head(intent.chain))!;
+      const unsigned = {
+        chain: intent.chain,
+        seq: head.seq + 1,
+        kind: 'note',
+        jobId,
+        trigger,
+        instanceId: 'i-other',
+        action: 'other-writer',
+        at: new Date().toISOString(),
+        prevHash: head.hash,
+        keyId: chainRing.current.id,
+      };
+      await ctx.dynamo.doc.send(
+        new PutCommand({
+          TableName: ctx.names.audit,
+          Item: { ...unsigned, hash: chainRing.current.sign(unsigned) },
+        }),
+      );
+
+      const outcome = await a.appendOutcome(intent, { result: { status: 'pending' } });
+      expect(a.stats.conflicts).toBeGreaterThanOrEqual(1);
+      expect(outcome.chain).not.toBe(intent.chain);
+      expect(outcome).toMatchObject({ kind: 'outcome', intentSeq: intent.seq, intentChain: intent.chain });
+      expect(await audit.pendingIntents(jobId)).toEqual([]);
+      const report = await audit.verify({ jobId });
+      expect(report).toMatchObject({ ok: true, pendingIntents: [] });
+      expect(report.chains).toBe(3); // the root, the intent's chain, the outcome's
     });
 
     it('lists a job in time order across its chains and pages, newest or oldest first; by instance across jobs', async () => {
