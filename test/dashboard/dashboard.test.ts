@@ -119,6 +119,8 @@ describe('dashboard in headless Chromium', () => {
   it('lists the job and follows it live to SUCCEEDED', async () => {
     await page.locator(`#jobs-body tr[data-job="${jobId}"]`).waitFor(WAIT);
     await page.locator(`#jobs-body tr[data-job="${jobId}"][data-status="SUCCEEDED"]`).waitFor(WAIT);
+    // The job's own panel follows in the same refresh, once its detail (with the audit check) loaded.
+    await page.locator('#job-status [data-status="SUCCEEDED"]').waitFor(WAIT);
     await expect(page.locator('#job-status [data-status]').textContent()).resolves.toBe('SUCCEEDED');
   });
 
