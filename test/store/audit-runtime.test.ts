@@ -64,7 +64,10 @@ describe('the audit trail in fleetflow start', () => {
       }
 
       // The key material is nowhere: logs, stored items, execution history, API answers.
-      const dynamo = createDynamo(localDynamoConfig(current.runtime.urls.dynamodb));
+      const dynamo = createDynamo({
+        ...localDynamoConfig(current.runtime.urls.dynamodb),
+        credentials: current.runtime.credentials, // the data folder's key pair: the endpoint checks it
+      });
       const stored: unknown[] = [];
       for (const table of Object.values(tableNames())) {
         stored.push((await dynamo.doc.send(new ScanCommand({ TableName: table }))).Items);
