@@ -14,6 +14,7 @@ import { JobStore } from '../functions/store/jobs.ts';
 import { DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../functions/store/tables.ts';
 import { newKeyPair, readLocalKeyPair } from '../local/auth/data-folder.ts';
 import { startDynalite } from '../local/store/dynalite.ts';
+import { cliAuditKeys } from './audit-keys.ts';
 import { DATA_DIR_HELP, DEFAULT_DATA_DIR, ENDPOINTS_FILE, publishedEndpoints } from './running-start.ts';
 
 export { DEFAULT_DATA_DIR, ENDPOINTS_FILE };
@@ -80,12 +81,18 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
     const config: DynamoConfig = loopback
       ? { ...localDynamoConfig(options.endpoint), ...(folderPair && { credentials: folderPair }) }
       : { endpoint: options.endpoint, ...(options.region ? { region: options.region } : {}) };
-    return wrap(createDynamo(config), tableNames(options.tablePrefix), options.endpoint, async () => {});
+    return wrap(
+      createDynamo(config),
+      tableNames(options.tablePrefix),
+      options.endpoint,
+      async () => {},
+      options,
+    );
   }
   if (options.tablePrefix || options.region) {
     const prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
     const dynamo = createDynamo(options.region ? { region: options.region } : {});
-    return wrap(dynamo, tableNames(prefix), `DynamoDB tables ${prefix}-*`, async () => {});
+    return wrap(dynamo, tableNames(prefix), `DynamoDB tables ${prefix}-*`, async () => {}, options);
   }
 
   const published = publishedEndpoints(dataDir);
@@ -98,6 +105,7 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
         tableNames(published.tablePrefix),
         `fleetflow start at ${published.dynamodb}`,
         async () => {},
+        options,
       );
     }
     dynamo.destroy(); // a stale file from a process that is gone: its folder is free again
@@ -116,7 +124,7 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
     await local.close();
     throw error;
   }
-  return wrap(dynamo, names, folder, () => local.close());
+  return wrap(dynamo, names, folder, () => local.close(), options);
 }
 
 /** Opens a data source, runs `fn`, and always closes it. */
@@ -141,12 +149,18 @@ async function answers(dynamo: Dynamo): Promise<boolean> {
   }
 }
 
-function wrap(dynamo: Dynamo, names: TableNames, description: string, stop: () => Promise<void>): DataSource {
+function wrap(
+  dynamo: Dynamo,
+  names: TableNames,
+  description: string,
+  stop: () => Promise<void>,
+  options: DataSourceOptions,
+): DataSource {
   return {
     dynamo,
     names,
     jobs: new JobStore(dynamo.doc, names.jobs),
-    audit: new AuditLog(dynamo.doc, names.audit),
+    audit: new AuditLog(dynamo.doc, names.audit, cliAuditKeys(options)),
     description,
     async close() {
       dynamo.destroy();

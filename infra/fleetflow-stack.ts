@@ -4,6 +4,7 @@ import type { FleetflowConfig } from '../functions/config/schema.ts';
 import { PROVIDER_IDS } from '../functions/providers/port.ts';
 import { provisionDefinition } from '../workflows/provision.ts';
 import { Alarms } from './constructs/alarms.ts';
+import { AuditTrail } from './constructs/audit-trail.ts';
 import { DataLayer } from './constructs/data-layer.ts';
 import { HandlerFunction } from './constructs/handler-function.ts';
 import { PowerSchedule } from './constructs/power-schedule.ts';
@@ -31,6 +32,7 @@ export class FleetflowStack extends Stack {
   readonly webhooks: WebhookApi;
   readonly powerSchedule: PowerSchedule;
   readonly remediation: Remediation;
+  readonly auditTrail: AuditTrail;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: FleetflowStackProps = {}) {
@@ -80,6 +82,21 @@ export class FleetflowStack extends Stack {
       webhookSecret: this.webhooks.webhookSecret,
       ...(props.config && { config: props.config }),
     });
+
+    // The audit keys and checkpoints: every function that appends audit events gets the chain key
+    // (by ARN); every workflow's end checkpoints its job (test/infra/audit-trail.test.ts holds both).
+    const workflows = this.node
+      .findAll()
+      .filter((c): c is WorkflowStateMachine => c instanceof WorkflowStateMachine)
+      .map((w) => w.stateMachine);
+    this.auditTrail = new AuditTrail(this, 'AuditTrail', {
+      data: this.data,
+      ...(props.tablePrefix && { tablePrefix: props.tablePrefix }),
+      stateMachines: workflows,
+    });
+    for (const fn of [t.create, t.action, t.compensate, this.powerSchedule.plan, this.powerSchedule.act]) {
+      this.auditTrail.grantAppend(fn.fn);
+    }
 
     // Alarms on every workflow and every function of the stack, found in the construct
     // tree so constructs added above get theirs too. Keep this last.

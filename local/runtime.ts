@@ -16,6 +16,7 @@ import { PROVIDERS } from '../functions/providers/registry.ts';
 import { readPolicyFile } from '../functions/remediation/policy-file.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
+import { AUDIT_KEY_ENV, ensureLocalAuditKeys } from '../functions/runtime/audit-key.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
 import { ensureLocalSecretsKey, SECRETS_KEY_ENV } from '../functions/secrets/keys.ts';
@@ -26,6 +27,7 @@ import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { createSimulator } from '../sim/index.ts';
 import type { SimulatorBase } from '../sim/kit/index.ts';
+import { startCheckpointTimer } from './audit-checkpoints.ts';
 import {
   API_TOKEN_FILE,
   AWS_CREDENTIALS_FILE,
@@ -82,6 +84,8 @@ export interface RuntimeOptions {
   /** The loaded config file: its schedules run on the local scheduler (`scheduler: false` to not). */
   config?: FleetflowConfig;
   scheduler?: boolean;
+  /** How often the audit trail is checkpointed (default every 5 minutes; also at each job's end). */
+  checkpointEveryMs?: number;
   /** Host names the local endpoints answer to besides loopback (`fleetflow start --allow-host`). */
   allowHosts?: readonly string[];
 }
@@ -168,6 +172,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             return s;
           })());
 
+    // ---- the audit keys, by reference: the user's, else 0600 key files in the data folder ---
+    let auditKeys = { chain: env[AUDIT_KEY_ENV.chain], checkpoint: env[AUDIT_KEY_ENV.checkpoint] };
+    if (!auditKeys.chain || !auditKeys.checkpoint) {
+      const local = ensureLocalAuditKeys(dataDir);
+      auditKeys = {
+        chain: auditKeys.chain ?? local.chain,
+        checkpoint: auditKeys.checkpoint ?? local.checkpoint,
+      };
+    }
+
     // ---- the handlers' configuration, exactly the variables Lambda would have -------------
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
@@ -182,6 +196,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       FLEETFLOW_WEBHOOK_SECRET: webhookSecret,
       // Provisioning secrets are sealed with the user's key reference, else a 0600 key file here.
       [SECRETS_KEY_ENV]: env[SECRETS_KEY_ENV] ?? ensureLocalSecretsKey(dataDir),
+      [AUDIT_KEY_ENV.chain]: auditKeys.chain,
+      [AUDIT_KEY_ENV.checkpoint]: auditKeys.checkpoint,
       FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
       FLEETFLOW_EVENT_LOG: join(dataDir, 'events.jsonl'),
       // The config file's notifications, unless the environment already says where they go.
@@ -233,6 +249,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         : (options.config as { policies?: unknown[] } | undefined)?.policies;
       if (policies?.length) process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
     }
+
+    // ---- audit checkpoints: now (before resumed executions run), every few minutes, at each
+    // workflow's end, and at stop -------------------------------------------------------------
+    const checkpoints = await startCheckpointTimer({
+      log,
+      ...(options.checkpointEveryMs && { everyMs: options.checkpointEveryMs }),
+    });
+    const stopListening = engine.onExecutionEnd((execution) => checkpoints.executionEnded(execution));
+    closers.push(async () => {
+      stopListening();
+      await checkpoints.stop();
+    });
 
     // Executions that were running when the last runtime stopped resume (handlers need the
     // environment above); jobs whose execution cannot resume or was lost are INTERRUPTED.

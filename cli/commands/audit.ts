@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { AuditEvent, VerifyReport } from '../../functions/store/audit.ts';
+import { jobOfChain } from '../../functions/store/audit-chains.ts';
+import { type ChainReport, jobsSource } from '../../functions/store/audit-verify.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
 import { print, table } from '../output.ts';
 import { positiveInt } from './jobs.ts';
 
-/** `fleetflow audit show|verify`: the append-only, hash-chained trail of every provider change. */
+/** `fleetflow audit show|verify`: the append-only, keyed and checkpointed trail of every provider change. */
 
 interface ScopeOptions extends DataSourceOptions {
   job?: string;
@@ -12,10 +14,16 @@ interface ScopeOptions extends DataSourceOptions {
   json?: boolean;
 }
 
-/** The chain has a broken link: exits 1 with the link named. */
+/** Something in the trail is broken: exits 1 with every problem named. */
 class AuditBrokenError extends Error {
   override name = 'AuditBrokenError';
 }
+
+const seqOf = (n: string) => {
+  const value = Number(n);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`not a checkpoint number: ${n}`);
+  return value;
+};
 
 export function register(program: Command): void {
   const audit = program
@@ -62,6 +70,7 @@ export function register(program: Command): void {
             events.map((e) => ({
               at: e.at,
               job: e.jobId,
+              chain: chainLabel(e.chain),
               seq: e.seq,
               kind: e.kind === 'outcome' ? `outcome of ${e.intentSeq}` : e.kind,
               action: e.action,
@@ -71,7 +80,19 @@ export function register(program: Command): void {
               result: e.result === undefined ? '' : JSON.stringify(e.result),
               request: e.providerRequestId ?? '',
             })),
-            ['at', 'job', 'seq', 'kind', 'action', 'actor', 'provider', 'instance', 'result', 'request'],
+            [
+              'at',
+              'job',
+              'chain',
+              'seq',
+              'kind',
+              'action',
+              'actor',
+              'provider',
+              'instance',
+              'result',
+              'request',
+            ],
           ),
     );
   });
@@ -79,11 +100,18 @@ export function register(program: Command): void {
   addDataSourceOptions(
     audit
       .command('verify')
-      .description('walk the hash chains (one job, one instance, or all) and name the first broken link')
-      .option('--job <id>', 'only this job’s chain')
+      .description(
+        'check the chains (one job, one instance, or all) against the audit keys and the signed checkpoints; name every broken one',
+      )
+      .option('--job <id>', 'only this job’s chains')
       .option('--instance <id>', 'every chain that touched this instance')
+      .option(
+        '--expect-checkpoint <n>',
+        'fail unless checkpoint n exists (n from the checkpoint writer’s log: catches deleted newest checkpoints)',
+        seqOf,
+      )
       .option('--json', 'print JSON'),
-  ).action(async (options: ScopeOptions, command: Command) => {
+  ).action(async (options: ScopeOptions & { expectCheckpoint?: number }, command: Command) => {
     if (options.job && options.instance) {
       command.error('error: give --job <id> or --instance <id>, not both', {
         exitCode: 2,
@@ -95,28 +123,58 @@ export function register(program: Command): void {
       : options.instance
         ? { instanceId: options.instance }
         : {};
-    const report = await withDataSource(options, ({ audit: log }) => log.verify(scope));
-    print(report, options.json ?? false, () => describeReport(report));
-    if (report.firstBroken) {
-      const b = report.firstBroken;
+    const report = await withDataSource(options, ({ audit: log, jobs }) =>
+      log.verify(scope, {
+        jobs: jobsSource(jobs),
+        ...(options.expectCheckpoint !== undefined && { expectCheckpoint: options.expectCheckpoint }),
+      }),
+    );
+    print(report, options.json ?? false, () => describeReport(report, scope.jobId ?? scope.instanceId));
+    if (!report.ok) {
+      const first = report.broken[0]!;
       throw new AuditBrokenError(
-        `audit chain ${b.chain} is broken at seq ${b.seq} (${b.reason}): ${b.detail}`,
+        `audit trail broken: ${report.broken.length} problem(s); first: chain ${first.chain} at seq ${first.seq} (${first.reason})`,
       );
     }
   });
 }
 
-function describeReport(report: VerifyReport): string {
+/** `root` for a job's root chain, `#k` for its sub-chain k. */
+function chainLabel(chain: string): string {
+  const job = jobOfChain(chain);
+  return chain === job ? 'root' : chain.slice(job.length);
+}
+
+function describeReport(report: VerifyReport, scoped: string | undefined): string {
   const lines: string[] = [];
-  if (report.firstBroken) {
-    const b = report.firstBroken;
-    lines.push(`BROKEN: chain ${b.chain}, seq ${b.seq}: ${b.reason} — ${b.detail}`);
-    lines.push(`(${report.checked} events checked in ${report.chains} chain(s) before stopping)`);
+  const cps = report.checkpoints;
+  const against = cps.last
+    ? `against ${cps.checked} checkpoint(s) (newest #${cps.last.seq}, ${cps.last.reason}, at ${cps.last.at})`
+    : 'with no checkpoint yet';
+  if (report.ok) {
+    lines.push(
+      `ok: ${report.checked} events in ${report.chains} chain(s), every link intact; checked ${against}`,
+    );
   } else {
-    lines.push(`ok: ${report.checked} events in ${report.chains} chain(s), every link intact`);
+    lines.push(`${report.broken.length} problem(s) in ${report.chains} chain(s), checked ${against}:`);
+    for (const b of report.broken)
+      lines.push(`BROKEN: chain ${b.chain}, seq ${b.seq}: ${b.reason} — ${b.detail}`);
+  }
+  if (report.jobsChecked > 0) lines.push(`${report.jobsChecked} job(s) cross-checked against their chains`);
+  if (report.chainReports.length > 0) {
+    lines.push(
+      '',
+      scoped ? table(report.chainReports.map(chainRow), COLUMNS) : table(byJob(report.chainReports), COLUMNS),
+    );
+  }
+  if (report.warnings.length > 0) {
+    lines.push('', `!! ${report.warnings.length} warning(s):`);
+    for (const w of report.warnings)
+      lines.push(`  ${w.chain ? `chain ${w.chain}: ` : ''}${w.reason} — ${w.detail}`);
   }
   if (report.pendingIntents.length > 0) {
     lines.push(
+      '',
       `!! ${report.pendingIntents.length} intent(s) with no outcome (in flight, or interrupted between the provider call and its record):`,
       table(
         report.pendingIntents.map((p) => ({
@@ -129,4 +187,45 @@ function describeReport(report: VerifyReport): string {
     );
   }
   return lines.join('\n');
+}
+
+const COLUMNS = ['chain', 'events', 'keyed', 'state', 'last checkpoint', 'not checkpointed'];
+
+function chainRow(r: ChainReport): Record<string, unknown> {
+  return {
+    chain: r.chain,
+    events: r.events,
+    keyed: r.keying,
+    state: r.ok ? 'ok' : 'BROKEN',
+    'last checkpoint': r.lastCheckpoint
+      ? `#${r.lastCheckpoint.seq} at ${r.lastCheckpoint.at} (up to seq ${r.lastCheckpoint.headSeq})`
+      : 'never',
+    'not checkpointed': r.uncheckpointed,
+  };
+}
+
+/** A whole-trail verify: one line per job (its chains together), so the table stays readable. */
+function byJob(reports: ChainReport[]): Array<Record<string, unknown>> {
+  const groups = new Map<string, ChainReport[]>();
+  for (const r of reports) groups.set(jobOfChain(r.chain), [...(groups.get(jobOfChain(r.chain)) ?? []), r]);
+  return [...groups].map(([job, rs]) => {
+    const keying = new Set(rs.filter((r) => r.events > 0).map((r) => r.keying));
+    // The job is as checkpointed as its least recently checkpointed chain.
+    const covered = rs.filter((r) => r.lastCheckpoint);
+    const oldest = covered.reduce<ChainReport | undefined>(
+      (m, r) => (!m || r.lastCheckpoint!.at < m.lastCheckpoint!.at ? r : m),
+      undefined,
+    );
+    const partly = covered.length < rs.length ? ` (${covered.length} of ${rs.length} chains)` : '';
+    return {
+      chain: rs.length > 1 ? `${job} (+${rs.length - 1})` : rs[0]!.chain,
+      events: rs.reduce((n, r) => n + r.events, 0),
+      keyed: keying.size === 1 ? [...keying][0] : keying.size === 0 ? 'none' : 'mixed',
+      state: rs.every((r) => r.ok) ? 'ok' : 'BROKEN',
+      'last checkpoint': oldest
+        ? `#${oldest.lastCheckpoint!.seq} at ${oldest.lastCheckpoint!.at}${partly}`
+        : 'never',
+      'not checkpointed': rs.reduce((n, r) => n + r.uncheckpointed, 0),
+    };
+  });
 }

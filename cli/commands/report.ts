@@ -107,7 +107,8 @@ export interface ActivityRow {
 /** One row per provider action (its intent, with what its outcome said), plus one per job end. */
 export function activityRows(jobs: Map<string, Job>, events: AuditEvent[]): ActivityRow[] {
   const outcomes = new Map<string, AuditEvent>();
-  for (const e of events) if (e.kind === 'outcome') outcomes.set(`${e.chain}#${e.intentSeq}`, e);
+  for (const e of events)
+    if (e.kind === 'outcome') outcomes.set(`${e.intentChain ?? e.chain}#${e.intentSeq}`, e);
   const rows: ActivityRow[] = [];
   for (const e of events) {
     if (e.kind !== 'intent') continue;
@@ -229,7 +230,7 @@ export function registerReport(program: Command): void {
         const found = new Map<string, Job>();
         const events: AuditEvent[] = [];
         const ofJob = async (jobId: string) => {
-          for await (const e of audit.chainEvents(jobId)) events.push(e as unknown as AuditEvent);
+          for await (const e of audit.jobEvents(jobId)) events.push(e);
         };
         if (o.job) {
           const job = await jobs.get(o.job);

@@ -232,7 +232,7 @@ export function actionEvent(outcome: AuditEvent): NotificationEvent {
   const ok = !result.error;
   const where = [outcome.provider, outcome.account, outcome.location].filter(Boolean).join('/');
   return {
-    id: webhookIdFor(`instance.action:${outcome.jobId}:${outcome.seq}`),
+    id: webhookIdFor(`instance.action:${outcome.chain}:${outcome.seq}`), // seq counts per chain, not per job
     type: 'instance.action',
     timestamp: outcome.at,
     summary:

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /**
  * Canonical JSON: object keys sorted by UTF-16 code units (as RFC 8785 does), no whitespace, numbers
@@ -46,4 +46,9 @@ function write(value: unknown, path: string): string {
 /** Lower-case hex SHA-256 of the canonical JSON of a value. */
 export function sha256Canonical(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex');
+}
+
+/** Lower-case hex HMAC-SHA256, keyed with `key`, of the canonical JSON of a value. */
+export function hmacCanonical(key: Uint8Array, value: unknown): string {
+  return createHmac('sha256', key).update(canonicalJson(value), 'utf8').digest('hex');
 }

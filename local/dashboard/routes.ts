@@ -9,6 +9,7 @@ import type { Instance, ProviderId } from '../../functions/providers/port.ts';
 import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
 import { redactValue } from '../../functions/shared/redact.ts';
+import { jobsSource } from '../../functions/store/audit-verify.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../../functions/webhooks/http-event.ts';
 import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine/index.ts';
@@ -178,7 +179,8 @@ async function jobDetail(event: HttpApiEvent, options: DashboardOptions): Promis
   if (!job) return problem(404, 'job-not-found', `no job ${id}`);
   const [events, verification] = await Promise.all([
     audit.byJob(id, { limit: 200, order: 'oldest' }),
-    audit.verify({ jobId: id }),
+    // Against the keys, the checkpoints and the job's own record (provider actions need a chain).
+    audit.verify({ jobId: id }, { jobs: jobsSource(jobs) }),
   ]);
   return json(200, { job, audit: events.items, verification, machine: machineFor(job, options.engine) });
 }
@@ -392,12 +394,12 @@ async function auditTrail(event: HttpApiEvent): Promise<HttpApiResult> {
   const q = event.queryStringParameters ?? {};
   if (Boolean(q.job) === Boolean(q.instance))
     return problem(400, 'invalid-scope', 'give exactly one of ?job= or ?instance=');
-  const { audit } = stores();
+  const { audit, jobs } = stores();
   const [page, verification] = await Promise.all([
     q.job
       ? audit.byJob(q.job, { limit: 200, order: 'oldest' })
       : audit.byInstance(q.instance!, { limit: 200 }),
-    audit.verify(q.job ? { jobId: q.job } : { instanceId: q.instance! }),
+    audit.verify(q.job ? { jobId: q.job } : { instanceId: q.instance! }, { jobs: jobsSource(jobs) }),
   ]);
   return json(200, {
     scope: q.job ? { job: q.job } : { instance: q.instance },

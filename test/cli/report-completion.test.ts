@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localAuditKeys } from '../../cli/audit-keys.ts';
 import { commandTree } from '../../cli/commands/completion.ts';
 import { DYNAMO_FOLDER } from '../../cli/data-source.ts';
 import { buildProgram } from '../../cli/main.ts';
@@ -33,7 +34,7 @@ describe('fleetflow report', () => {
           return new Date(tick);
         };
         const jobs = new JobStore(dynamo.doc, tableNames().jobs, { now });
-        const audit = new AuditLog(dynamo.doc, tableNames().audit, { now });
+        const audit = new AuditLog(dynamo.doc, tableNames().audit, { now, ...localAuditKeys(dir) });
         const trigger = { type: 'schedule', actor: 'office-hours' };
         await jobs.create({ jobId: 'sched-1', kind: 'power-schedule', trigger, request: {} });
         await jobs.setExecutionArn(

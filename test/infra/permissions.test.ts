@@ -48,6 +48,8 @@ beforeAll(() => {
     [id(stack.secrets.key), 'secrets-key'],
     [id(stack.webhooks.webhookSecret), 'webhook-secret'],
     [id(stack.provision.stateMachine), 'provision-sm'],
+    [id(stack.auditTrail.chainKey), 'audit-chain-key'],
+    [id(stack.auditTrail.checkpointKey), 'audit-checkpoint-key'],
   ]);
   for (const c of stack.node.findAll()) {
     const m = /^Fleetflow\/ProviderAccounts\/([\w-]+)$/.exec(c.node.path);
@@ -108,6 +110,8 @@ const JOBS = (actions: string[]) => ({
 });
 const AUDIT = (actions: string[]) => ({ audit: actions, 'audit/index/byInstance': actions });
 const AUDIT_APPEND = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+/** Appending audit events needs the chain key too (read from its secret, by ARN). */
+const AUDIT_KEY = { 'audit-chain-key': SECRETS };
 const IDEMPOTENCY = {
   idempotency: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 };
@@ -125,6 +129,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...PROVIDER_SECRETS,
     ...JOBS(JOBS_WRITE),
     ...AUDIT(AUDIT_APPEND),
+    ...AUDIT_KEY,
     ...IDEMPOTENCY,
     ...OPEN,
   },
@@ -134,6 +139,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...PROVIDER_SECRETS,
     ...JOBS(JOBS_WRITE),
     ...AUDIT(AUDIT_APPEND),
+    ...AUDIT_KEY,
     ...IDEMPOTENCY,
   },
   'functions/handlers/await-progress.ts': { ...LOGS, ...XRAY, ...PROVIDER_SECRETS, ...JOBS(JOBS_WRITE) },
@@ -149,6 +155,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     ...PROVIDER_SECRETS,
     ...JOBS(JOBS_WRITE),
     ...AUDIT(AUDIT_APPEND),
+    ...AUDIT_KEY,
   },
   'functions/handlers/webhook-provision.ts': {
     ...LOGS,

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { registerSecret } from '../shared/redact.ts';
+import {
+  AuditKeyError,
+  type AuditKeyPurpose,
+  type AuditKeyring,
+  type AuditKeySource,
+  auditKeyring,
+  noAuditKey,
+} from '../store/audit-keys.ts';
+import { readSecretJson } from './secrets.ts';
+
+/**
+ * The audit keys travel BY REFERENCE, never by value: an environment variable, a CLI option or a
+ * config names where the key is, and the reference's scheme decides how it is read (the same code
+ * on Lambda, in `fleetflow start` and in the CLI):
+ *   - `arn:aws:secretsmanager:…` or `secretsmanager:<name>`: a Secrets Manager secret (cached 5 min);
+ *   - `file:///…`: a key file, which must be private to its owner (mode 0600).
+ * The value read is registered with the log redactor, so it can never reach a log line.
+ */
+
+export const AUDIT_KEY_ENV: Readonly<Record<AuditKeyPurpose, string>> = {
+  chain: 'FLEETFLOW_AUDIT_KEY',
+  checkpoint: 'FLEETFLOW_AUDIT_CHECKPOINT_KEY',
+};
+
+/** The key files `fleetflow start` keeps in its data folder. */
+export const LOCAL_KEY_FILES: Readonly<Record<AuditKeyPurpose, string>> = {
+  chain: 'audit-chain.key',
+  checkpoint: 'audit-checkpoint.key',
+};
+
+/** The Secrets Manager names the stack gives the keys (`<table prefix>/audit/…`). */
+export function auditSecretName(purpose: AuditKeyPurpose, tablePrefix = 'fleetflow'): string {
+  return `${tablePrefix}/audit/${purpose}-key`;
+}
+
+interface Resolver {
+  matches(ref: string): boolean;
+  read(ref: string): Promise<unknown>;
+}
+
+/** Reference schemes, one entry each: a new store of keys is a new line here. */
+const RESOLVERS: Resolver[] = [
+  {
+    matches: (ref) => /^arn:aws[a-z-]*:secretsmanager:/.test(ref),
+    read: (ref) => readSecretJson(ref),
+  },
+  {
+    matches: (ref) => ref.startsWith('secretsmanager:'),
+    read: (ref) => readSecretJson(ref.slice('secretsmanager:'.length)),
+  },
+  {
+    matches: (ref) => ref.startsWith('file:'),
+    read: async (ref) => readKeyFile(fileURLToPath(ref)),
+  },
+];
+
+function readKeyFile(path: string): unknown {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (error) {
+    throw new AuditKeyError(`audit key file ${path} cannot be read (fleetflow start creates it)`, {
+      cause: error,
+    });
+  }
+  // Group or others may read it: the key is no secret any more, so refuse rather than trust it.
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    throw new AuditKeyError(
+      `audit key file ${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`,
+    );
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new AuditKeyError(`audit key file ${path} is not JSON`, { cause: error });
+  }
+}
+
+/** A lazy, cached keyring from a reference; the reference (never the key) may appear in errors. */
+export function auditKeySource(ref: string, purpose: AuditKeyPurpose): AuditKeySource {
+  const resolver = RESOLVERS.find((r) => r.matches(ref));
+  if (!resolver) {
+    return noAuditKey(
+      purpose,
+      `"${ref}" is not a key reference (arn:aws:secretsmanager:…, secretsmanager:<name> or file:///…)`,
+    );
+  }
+  let keyring: Promise<AuditKeyring> | undefined;
+  return () => {
+    keyring ??= resolver
+      .read(ref)
+      .then((document) => {
+        const ring = auditKeyring(document, `audit ${purpose} key ${ref}`);
+        const { key, previous } = document as { key: string; previous?: string[] };
+        for (const k of [key, ...(previous ?? [])]) registerSecret(k);
+        return ring;
+      })
+      .catch((error: unknown) => {
+        keyring = undefined; // a later call may find it (a secret just created, a file just written)
+        throw error instanceof AuditKeyError
+          ? error
+          : new AuditKeyError(`audit ${purpose} key ${ref} cannot be read: ${(error as Error).message}`, {
+              cause: error,
+            });
+      });
+    return keyring;
+  };
+}
+
+/** The chain and checkpoint keys named by the environment (FLEETFLOW_AUDIT_KEY, …_CHECKPOINT_KEY). */
+export function auditKeysFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Record<AuditKeyPurpose, AuditKeySource> {
+  const source = (purpose: AuditKeyPurpose) => {
+    const ref = env[AUDIT_KEY_ENV[purpose]];
+    return ref
+      ? auditKeySource(ref, purpose)
+      : noAuditKey(purpose, `set ${AUDIT_KEY_ENV[purpose]} to a key reference`);
+  };
+  return { chain: source('chain'), checkpoint: source('checkpoint') };
+}
+
+/**
+ * The data folder's key files, created on first use with mode 0600 (never rewritten: a new key
+ * would orphan every chain signed with the old one). Returns their references.
+ */
+export function ensureLocalAuditKeys(dataDir: string): Record<AuditKeyPurpose, string> {
+  const refs = {} as Record<AuditKeyPurpose, string>;
+  for (const purpose of ['chain', 'checkpoint'] as const) {
+    const path = join(dataDir, LOCAL_KEY_FILES[purpose]);
+    try {
+      // 'wx': only if absent, so two processes starting at once cannot both write a key.
+      writeFileSync(path, `${JSON.stringify({ key: randomBytes(32).toString('base64url') })}\n`, {
+        mode: 0o600,
+        flag: 'wx',
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    refs[purpose] = pathToFileURL(path).href;
+  }
+  return refs;
+}
