@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { proveSealedField } from '../../functions/secrets/prove.ts';
 import type { AuditEvent, VerifyReport } from '../../functions/store/audit.ts';
 import { jobOfChain } from '../../functions/store/audit-chains.ts';
 import { type ChainReport, jobsSource } from '../../functions/store/audit-verify.ts';
@@ -137,6 +139,39 @@ export function register(program: Command): void {
       );
     }
   });
+  addDataSourceOptions(
+    audit
+      .command('prove')
+      .description(
+        'prove whether a job sent a sealed secret field with a given value, from the keyed digests its audit intents keep',
+      )
+      .requiredOption('--job <id>', 'the job that sent the field')
+      .requiredOption('--field <name>', 'the field: userData, labels.<key>, extra.<key> or a JSON pointer')
+      .option('--value-file <path>', 'read the value to check from this file ("-" for standard input)', '-')
+      .option('--json', 'print JSON'),
+  ).action(
+    async (
+      options: DataSourceOptions & { job: string; field: string; valueFile: string; json?: boolean },
+    ) => {
+      // The value is read from a file or stdin, never from the command line (shell history, ps).
+      const value = readFileSync(options.valueFile === '-' ? 0 : options.valueFile, 'utf8');
+      const proofs = await withDataSource(options, ({ audit: log }) =>
+        proveSealedField(log, options.job, options.field, value),
+      );
+      const matched = proofs.some((p) => p.outcome === 'match');
+      print({ job: options.job, field: options.field, matched, proofs }, options.json ?? false, () =>
+        proofs.length === 0
+          ? `job ${options.job} sent no sealed field ${options.field}`
+          : proofs
+              .map(
+                (p) =>
+                  `${p.outcome === 'match' ? 'MATCH' : p.outcome === 'mismatch' ? 'NO MATCH' : 'UNKNOWN KEY'}: ${p.action} intent (chain ${chainLabel(p.chain)}, seq ${p.seq}, ${p.at}), key ${p.keyId}`,
+              )
+              .join('\n'),
+      );
+      if (!matched) process.exitCode = 1;
+    },
+  );
 }
 
 /** `root` for a job's root chain, `#k` for its sub-chain k. */

@@ -5,6 +5,7 @@ import { taskHandler } from '../runtime/handler.ts';
 import { startProgress } from '../runtime/progress.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
+import { digestSecrets } from '../secrets/digest.ts';
 import { secretRefSchema } from '../secrets/ref.ts';
 import { withResolvedSecrets } from '../secrets/resolve.ts';
 import { secretStore } from '../secrets/store.ts';
@@ -41,16 +42,22 @@ const input = z.object({ ...callContextSchema, spec });
  * the call, and the audit intent, the idempotency record and the answer keep only the references.
  */
 export const handler = taskHandler('instance-create', input, async (ctx) => {
-  const { idempotency, jobs } = stores();
+  const { idempotency, jobs, audit } = stores();
   const startedAt = new Date().toISOString();
   const op = await idempotency.run(
     `${ctx.jobId}:create`,
     { target: ctx.target, spec: ctx.spec, hash: payloadHash(ctx.spec) },
     async () => {
       const provider = await providerFor(ctx.target);
-      return withResolvedSecrets(ctx.jobId, ctx.spec, (resolved) =>
-        audited(ctx, 'create', undefined, ctx.spec, () => provider.create(resolvedSpec.parse(resolved))),
-      );
+      return withResolvedSecrets(ctx.jobId, ctx.spec, async (resolved, secrets) => {
+        // The intent keeps the references plus keyed digests, so `fleetflow audit prove` can later
+        // confirm what was sent without the trail ever holding a value.
+        const params =
+          secrets.length === 0
+            ? ctx.spec
+            : { ...ctx.spec, sealed: digestSecrets((await audit.keyring()).current, ctx.jobId, secrets) };
+        return audited(ctx, 'create', undefined, params, () => provider.create(resolvedSpec.parse(resolved)));
+      });
     },
   );
   // Created: no later step of this job needs its secrets.

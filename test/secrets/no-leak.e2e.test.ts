@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
@@ -234,6 +235,34 @@ describe('a provisioning request with secrets', () => {
     expect(reveals(tables['idempotency table'] ?? '', CONTROL)).toBe(true);
     const sealed = JSON.parse(tables['secrets table'] ?? '[]') as Array<{ id: string }>;
     expect(sealed.map((s) => s.id).filter((id) => Object.values(jobs).includes(id))).toEqual([]);
+  });
+
+  it('can be proven afterwards from the keyed digests of its audit intent, and a wrong value is refused', async () => {
+    const { runCli } = await import('../support/cli.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'fleetflow-prove-'));
+    const prove = async (field: string, value: string) => {
+      writeFileSync(join(dir, 'value'), value, { mode: 0o600 });
+      const args = ['--data-dir', t.dataDir, '--job', jobs.exoscale!, '--field', field];
+      const r = await runCli('audit', 'prove', ...args, '--value-file', join(dir, 'value'), '--json');
+      return { code: r.code, out: JSON.parse(r.stdout) as { matched: boolean; proofs: unknown[] } };
+    };
+    try {
+      const right = await prove('userData', SECRET.userData);
+      expect(right).toMatchObject({ code: 0, out: { matched: true } });
+      expect(right.out.proofs).toHaveLength(1);
+      expect(await prove('labels.db-token', SECRET.label)).toMatchObject({ code: 0, out: { matched: true } });
+      // Same field, another value; the right value under another field: both refused.
+      expect(await prove('userData', `${SECRET.userData} `)).toMatchObject({
+        code: 1,
+        out: { matched: false },
+      });
+      expect(await prove('labels.db-token', SECRET.userData)).toMatchObject({
+        code: 1,
+        out: { matched: false },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is served by no API: GET /jobs, GET /jobs/{id}, the dashboard', async () => {
