@@ -114,7 +114,8 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         (n, p, i) => n + sims[p].requestLog.slice(marks[i]).filter((r) => r.status === 429).length,
         0,
       );
-      const failed = Object.values(job.results).filter((r) => r.status === 'FAILED');
+      const failed = [];
+      for await (const r of stores().jobs.results.all(name, { status: 'FAILED' })) failed.push(r);
       const failed429 = failed.filter((r) =>
         /RateLimit|429/.test(`${r.error?.code} ${r.error?.message}`),
       ).length;

@@ -21,9 +21,9 @@ import {
 } from '../../functions/store/tables.ts';
 
 export interface DataLayerProps {
-  /** Physical names are `<prefix>-jobs|audit|idempotency`, what the CLI's --table-prefix expects. */
+  /** Physical names are `<prefix>-jobs|job-items|audit|idempotency`, what the CLI's --table-prefix expects. */
   readonly tablePrefix?: string;
-  /** For jobs and idempotency; the audit table is always retained and deletion-protected. */
+  /** For jobs, job items and idempotency; the audit table is always retained and deletion-protected. */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -33,13 +33,15 @@ const attribute = (a: KeyAttribute) => ({
 });
 
 /**
- * The three tables of fleetflow, built from the one definition in functions/store/tables.ts:
+ * The tables of fleetflow, built from the one definition in functions/store/tables.ts:
  * on-demand, point-in-time recovery, AWS-managed KMS encryption; the audit table also has deletion
  * protection and is retained with the stack gone. Grants are narrow on purpose: the audit writer
  * can add and read events but never update or delete one.
  */
 export class DataLayer extends Construct {
   readonly jobsTable: TableV2;
+  /** A job's per-target results and work pages, one item each. */
+  readonly jobItemsTable: TableV2;
   readonly auditTable: TableV2;
   readonly idempotencyTable: TableV2;
   readonly tableNames: TableNames;
@@ -50,6 +52,7 @@ export class DataLayer extends Construct {
     const make = (tableId: TableId, constructId: string) =>
       this.#table(constructId, TABLES[tableId], this.tableNames[tableId], props.removalPolicy);
     this.jobsTable = make('jobs', 'Jobs');
+    this.jobItemsTable = make('jobItems', 'JobItems');
     this.auditTable = make('audit', 'Audit');
     this.idempotencyTable = make('idempotency', 'Idempotency');
   }
@@ -82,9 +85,12 @@ export class DataLayer extends Construct {
    * from the same table definitions, so a new index is granted with no change here.
    */
   #grant(tableId: TableId, grantee: IGrantable, ...actions: string[]): Grant {
-    const table = { jobs: this.jobsTable, audit: this.auditTable, idempotency: this.idempotencyTable }[
-      tableId
-    ];
+    const table = {
+      jobs: this.jobsTable,
+      jobItems: this.jobItemsTable,
+      audit: this.auditTable,
+      idempotency: this.idempotencyTable,
+    }[tableId];
     return Grant.addToPrincipal({
       grantee,
       actions,
@@ -99,13 +105,23 @@ export class DataLayer extends Construct {
   environment(): Record<string, string> {
     return {
       [TABLE_ENV.jobs]: this.jobsTable.tableName,
+      [TABLE_ENV.jobItems]: this.jobItemsTable.tableName,
       [TABLE_ENV.audit]: this.auditTable.tableName,
       [TABLE_ENV.idempotency]: this.idempotencyTable.tableName,
     };
   }
 
-  /** Create, update and list jobs (the orchestration functions). */
+  /** Create, update and list jobs, and record their results and work pages (the orchestration functions). */
   grantJobsWrite(grantee: IGrantable): Grant {
+    this.#grant(
+      'jobItems',
+      grantee,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Query',
+    );
     return this.#grant(
       'jobs',
       grantee,
@@ -116,8 +132,9 @@ export class DataLayer extends Construct {
     );
   }
 
-  /** Read and list jobs. */
+  /** Read and list jobs, their results and work pages. */
   grantJobsRead(grantee: IGrantable): Grant {
+    this.#grant('jobItems', grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query');
     return this.#grant('jobs', grantee, 'dynamodb:GetItem', 'dynamodb:Query');
   }
 

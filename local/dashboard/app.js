@@ -117,16 +117,58 @@ async function refreshJob() {
     ],
     ['created', time(job.createdAt)],
     ['ended', time(job.endedAt) || '—'],
-    ...Object.entries(job.results).map(([target, r]) => [
-      `result ${target}`,
-      `${r.status}${r.provider ? ` on ${r.provider}` : ''}${r.error ? ` — ${r.error.code}: ${r.error.message}` : ''}`,
-    ]),
     ...(job.error ? [['error', `${job.error.code}: ${job.error.message}`]] : []),
   ];
   $('job-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  renderResults(job);
   renderTimeline(job.steps);
   renderMachine(machine);
   if (state.auditScope?.job === job.jobId) renderAudit({ job: job.jobId }, audit, verification);
+}
+
+// A job's results come a page at a time: the first with the job, the next ones on "more".
+const results = { jobId: undefined, rows: [], cursor: undefined };
+
+function resultRow(target, r) {
+  const detail = r.error ? `${r.error.code}: ${r.error.message}` : r.detail ? JSON.stringify(r.detail) : '';
+  return el(
+    'tr',
+    { 'data-target': target, 'data-status': r.status },
+    el('td', { class: 'mono' }, target),
+    el('td', {}, badge(r.status)),
+    el('td', {}, r.provider ?? ''),
+    el('td', {}, time(r.at)),
+    el('td', { class: 'wrap' }, detail),
+  );
+}
+
+function renderResults(job) {
+  // A later page already shown stays shown while the job refreshes.
+  if (results.jobId !== job.jobId || results.rows.length <= Object.keys(job.results).length) {
+    results.jobId = job.jobId;
+    results.rows = Object.entries(job.results);
+    results.cursor = job.resultsCursor;
+  }
+  const c = job.counts;
+  $('results-counts').textContent = c
+    ? `${c.total}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped${c.pending ? `, ${c.pending} unverified` : ''}`
+    : `${results.rows.length}${results.cursor ? '+' : ''} so far`;
+  $('results-body').replaceChildren(...results.rows.map(([target, r]) => resultRow(target, r)));
+  $('results-more').hidden = !results.cursor;
+  $('job-results').hidden = results.rows.length === 0;
+}
+
+async function moreResults() {
+  const { jobId, cursor } = results;
+  if (!jobId || !cursor) return;
+  const page = await getJson(
+    `/api/dashboard/jobs/${encodeURIComponent(jobId)}/results?cursor=${encodeURIComponent(cursor)}`,
+  );
+  if (results.jobId !== jobId) return;
+  results.rows.push(...page.items.map(({ target, ...r }) => [target, r]));
+  results.cursor = page.cursor;
+  $('results-body').append(...page.items.map(({ target, ...r }) => resultRow(target, r)));
+  $('results-more').hidden = !results.cursor;
 }
 
 function renderTimeline(steps) {
@@ -450,6 +492,7 @@ $('filter-kind').addEventListener('change', (e) => {
   tick();
 });
 $('fleet-refresh').addEventListener('click', () => refreshFleet().catch(() => undefined));
+$('results-more').addEventListener('click', () => moreResults().catch(() => undefined));
 
 tick();
 setInterval(tick, POLL_MS);

@@ -12,7 +12,7 @@ import { providerFor, type Target } from '../../../functions/runtime/accounts.ts
 import { stores } from '../../../functions/runtime/stores.ts';
 import type { RunAction } from '../../../functions/schedule/plan.ts';
 import { runName, scheduleRunInput, startScheduleRun } from '../../../functions/schedule/run.ts';
-import type { Job } from '../../../functions/store/jobs.ts';
+import type { JobWithResults } from '../../../functions/store/jobs.ts';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../../local/runtime.ts';
 
 /**
@@ -118,14 +118,17 @@ export async function seed(
   return out;
 }
 
-/** Runs a schedule now through the Step Functions API and waits for the execution; returns the job. */
+/**
+ * Runs a schedule now through the Step Functions API and waits for the execution; returns the job
+ * with its results (up to 1,000: the small fleets of these tests).
+ */
 export async function runSchedule(
   fleet: Fleet,
   config: FleetflowConfig,
   schedule: string,
   action: RunAction,
   options: { dryRun?: boolean } = {},
-): Promise<{ job: Job; status: string }> {
+): Promise<{ job: JobWithResults; status: string; executionArn: string }> {
   const name = runName(schedule, action, new Date(), true);
   const { executionArn } = await startScheduleRun({
     sfn: fleet.sfn,
@@ -137,8 +140,8 @@ export async function runSchedule(
     name,
   });
   const execution = await fleet.runtime.engine.waitForExecution(executionArn);
-  const job = await stores().jobs.require(name);
-  return { job, status: execution.status };
+  const job = (await stores().jobs.view(name, { results: 1000 }))!;
+  return { job, status: execution.status, executionArn };
 }
 
 export async function stateOf(target: Target, id: string): Promise<string> {
