@@ -119,6 +119,42 @@ export async function seed(
 }
 
 /**
+ * Creates `count` running instances fast: many creates in flight through the adapter, no wait per
+ * instance, then a listing until every one runs. Labels where the provider has them.
+ */
+export async function seedMany(
+  provider: ProviderId,
+  target: Target,
+  count: number,
+  options: { prefix: string; labels: Record<string, string>; parallel?: number },
+): Promise<Instance[]> {
+  const adapter = await providerFor(target);
+  const spec = PROVIDERS[provider].contract.createSpec;
+  const labels = LABELLED.includes(provider) ? options.labels : {};
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const n = next++;
+      await adapter.create({
+        ...spec,
+        name: `${options.prefix}-${provider}-${n}`,
+        labels,
+        idempotencyKey: `${options.prefix}-${provider}-${n}-${Date.now()}`,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: options.parallel ?? 16 }, worker));
+  for (const until = Date.now() + 120_000; ; ) {
+    const mine = (await adapter.list(LABELLED.includes(provider) ? { labels } : {})).filter((i) =>
+      i.name.startsWith(`${options.prefix}-`),
+    );
+    if (mine.length >= count && mine.every((i) => i.state === 'running')) return mine;
+    if (Date.now() > until) throw new Error(`${provider}: seeded instances not running after 120 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
  * Runs a schedule now through the Step Functions API and waits for the execution; returns the job
  * with its results (up to 1,000: the small fleets of these tests).
  */
