@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { build } from 'esbuild';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
-import { type CfnTemplateJson, loadTemplate } from '../local/asl.ts';
+import { type CfnTemplateJson, loadTemplate } from '../local/engine/index.ts';
 
 /**
  * `npm run bench -- bundles [--runs N] [--keep]`

@@ -7,8 +7,9 @@ import { createLogger } from '../functions/log.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { providerDefinition } from '../functions/providers/registry.ts';
 import { signedHeaders } from '../functions/webhooks/standard-webhooks.ts';
-import type { HistoryEvent } from '../local/engine.ts';
+import type { HistoryEvent } from '../local/engine/index.ts';
 import { type Runtime, startRuntime } from '../local/runtime.ts';
+import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
 
 /**
  * `npm run bench -- cost [--memory-mb 256] [--aws-ms-per-call 400]`
@@ -100,7 +101,7 @@ function requestFor(
   variant: 'full' | 'plain',
 ): Record<string, unknown> {
   const def = providerDefinition(provider);
-  const spec = def.contract.createSpec;
+  const spec = CONTRACT_FIXTURES[def.id].createSpec;
   let where: Record<string, unknown>;
   if (provider === 'gcore') {
     const [project, region] = location.split('/').map(Number);
@@ -124,7 +125,7 @@ function requestFor(
     }),
     ...(variant === 'full' &&
       def.capabilities.snapshot.supported && { snapshot: { name: `${spec.name}-base` } }),
-    ...(variant === 'full' && { scaleTo: def.contract.scaleTo }),
+    ...(variant === 'full' && { scaleTo: CONTRACT_FIXTURES[def.id].scaleTo }),
     onFailure: 'delete',
   };
 }

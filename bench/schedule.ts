@@ -7,7 +7,6 @@ import { validateConfig } from '../functions/config/load.ts';
 import { createLogger } from '../functions/log.ts';
 import { PROVIDER_IDS, type ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
-import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
 import { waitForOperation, waitForState } from '../functions/providers/wait.ts';
 import { providerFor, type Target } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
@@ -17,8 +16,10 @@ import {
   scheduleRunInput,
   startScheduleRun,
 } from '../functions/schedule/run.ts';
-import type { LocalEngine } from '../local/engine.ts';
+import type { LocalEngine } from '../local/engine/index.ts';
 import { startRuntime } from '../local/runtime.ts';
+import type { SimulatorBase } from '../sim/kit/index.ts';
+import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
 
 /**
  * `npm run bench -- fleet [--instances 1000] [--providers a,b] [--rps 20] [--latency 40] [--op-ms 2000]`
@@ -248,7 +249,7 @@ async function benchInstances(p: ProviderId, target: Target) {
  */
 async function seed(p: ProviderId, target: Target, count: number): Promise<void> {
   const adapter = await providerFor(target);
-  const spec = PROVIDERS[p].contract.createSpec;
+  const spec = CONTRACT_FIXTURES[p].createSpec;
   const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: 'fleet' } : {};
   let next = 0;
   const worker = async () => {

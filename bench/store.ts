@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import { AuditLog } from '../functions/store/audit.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
 import { tableNames } from '../functions/store/tables.ts';
-import { type LocalDynamo, startDynalite } from '../local/dynalite.ts';
-import { hasJava, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { type LocalDynamo, startDynalite } from '../local/store/dynalite.ts';
+import { hasJava, startDynamoDbLocal } from '../local/store/dynamodb-local.ts';
 
 /**
  * `npm run bench -- store [--appends N] [--chains N] [--per-chain N]`

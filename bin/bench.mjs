@@ -6,7 +6,7 @@ import { register } from 'tsx/esm/api';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
-await import('../local/polyfills.ts');
+await import('../local/engine/polyfills.ts');
 const name = process.argv[2];
 const available = readdirSync(new URL('../bench/', import.meta.url))
   .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))

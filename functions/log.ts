@@ -1,4 +1,4 @@
-import { redactText, redactValue } from './providers/http/redact.ts';
+import { redactText, redactValue } from './shared/redact.ts';
 
 /**
  * Structured JSON logs, one object per line on stderr, every field redacted. Deliberately tiny:

@@ -13,8 +13,6 @@ import { notifyJobEnd } from '../functions/notify/notifier.ts';
 import { closeAllPools } from '../functions/providers/http/client.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
-import type { SimulatorBase } from '../functions/providers/sim/kit.ts';
-import { createSimulator } from '../functions/providers/simulators.ts';
 import { readPolicyFile } from '../functions/remediation/policy-file.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
@@ -25,14 +23,20 @@ import { isTerminal } from '../functions/store/jobs.ts';
 import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
-import { loadApp } from './asl.ts';
+import { createSimulator } from '../sim/index.ts';
+import type { SimulatorBase } from '../sim/kit/index.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
-import { startDynalite } from './dynalite.ts';
-import { type ExecutionRecord, type LambdaHandler, LocalEngine } from './engine.ts';
-import { startHttpServer } from './http-server.ts';
+import {
+  type ExecutionRecord,
+  type LambdaHandler,
+  LocalEngine,
+  loadApp,
+  startSfnEndpoint,
+} from './engine/index.ts';
+import { startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
-import { startSfnEndpoint } from './sfn-endpoint.ts';
+import { startDynalite } from './store/dynalite.ts';
 
 /**
  * The embedded runtime behind `fleetflow start`: the same CDK app synthesized and its state
@@ -212,6 +216,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             const location = simulators[a.provider]?.defaultLocation ?? PROVIDERS[a.provider].defaultLocation;
             return location ? [{ provider: a.provider, account: a.account, location }] : [];
           }),
+          ...(options.config && { config: options.config }),
         }),
       ],
     });
@@ -242,6 +247,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
     writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`);
     closers.push(async () => writeFileSync(join(dataDir, 'endpoints.json'), '{}\n'));
+    // The simulators and the demo credentials they accept, for `fleetflow instances` and `policy check`.
+    const simulatorsFile = join(dataDir, 'simulators.json');
+    const described = Object.fromEntries(Object.entries(simulators).map(([id, sim]) => [id, sim.describe()]));
+    writeFileSync(simulatorsFile, `${JSON.stringify(described, null, 2)}\n`, { mode: 0o600 });
+    closers.push(async () => writeFileSync(simulatorsFile, '{}\n'));
     return { urls, webhookSecret, simulators, accounts, engine, ...(scheduler && { scheduler }), close };
   } catch (error) {
     await close();

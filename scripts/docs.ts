@@ -1,6 +1,6 @@
 // `npm run docs`: regenerates the generated parts of README.md (the capability table).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { withCapabilityTable } from '../functions/providers/capability-table.ts';
+import { withCapabilityTable } from './capability-table.ts';
 
 const path = new URL('../README.md', import.meta.url);
 const before = readFileSync(path, 'utf8');

@@ -4,7 +4,7 @@ import { JobNotFoundError } from '../../functions/store/errors.ts';
 import { JOB_STATUSES, type Job, type JobStatus, type JobWithResults } from '../../functions/store/jobs.ts';
 import { TARGET_RESULT_STATUSES, type TargetResultStatus } from '../../functions/store/results.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
-import { print, table } from '../output.ts';
+import { print, resultNote, table } from '../output.ts';
 
 /** `fleetflow jobs list|show`: what ran, what it did per target, and what never reported back. */
 
@@ -24,12 +24,12 @@ export function positiveInt(value: string): number {
 export function register(program: Command): void {
   const jobs = program
     .command('jobs')
-    .description('jobs: provisioning requests, schedule runs, remediations');
+    .description('jobs (provisioning requests, schedule runs, remediations): list them, show one');
 
   addDataSourceOptions(
     jobs
       .command('list')
-      .description('newest jobs first')
+      .description('list jobs, newest first')
       .addOption(new Option('--status <status>', 'only jobs in this status').choices(JOB_STATUSES))
       .option('--limit <n>', 'at most this many jobs', positiveInt, 20)
       .option('--json', 'print JSON'),
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     jobs
       .command('show')
       .description(
-        'one job: counts, steps, per-target results a page at a time, and provider calls with no recorded outcome',
+        'show one job: its counts, steps, per-target results a page at a time (with why a target was skipped or failed) and provider calls with no recorded outcome',
       )
       .argument('<id>', 'job id')
       .addOption(
@@ -156,9 +156,9 @@ function describeJob(job: JobWithResults, pending: PendingIntent[], options: Sho
             status: r.status,
             instance: r.instanceId ?? '',
             at: r.at,
-            error: r.error ? `${r.error.code}: ${r.error.message}` : '',
+            reason: resultNote(r),
           })),
-          ['target', 'status', 'instance', 'at', 'error'],
+          ['target', 'status', 'instance', 'at', 'reason'],
         ),
     ...(job.resultsCursor
       ? [

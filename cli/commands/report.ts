@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { parseDurationSeconds } from '../../functions/shared/duration.ts';
 import type { AuditEvent } from '../../functions/store/audit.ts';
 import type { Job } from '../../functions/store/jobs.ts';
 import type { ResultStore } from '../../functions/store/results.ts';
@@ -23,11 +24,8 @@ function month(value: string): string {
 }
 
 function since(value: string): string {
-  const relative = /^(\d+)([hd])$/.exec(value);
-  if (relative)
-    return new Date(
-      Date.now() - Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 86_400_000),
-    ).toISOString();
+  const relative = parseDurationSeconds(value, ['h', 'd']);
+  if (relative !== undefined) return new Date(Date.now() - relative * 1000).toISOString();
   const at = new Date(value);
   if (Number.isNaN(at.getTime()))
     throw new InvalidArgumentError('a date (2026-11-01, an ISO time) or a span such as 24h or 7d');
@@ -270,7 +268,7 @@ export function registerReport(program: Command): void {
   addDataSourceOptions(
     report
       .command('activity')
-      .description('what was done, by whom, to what: every provider action and job end')
+      .description('list what was done, by whom, to what: every provider action and job end')
       .option('--since <when>', 'from this date/time or span (24h, 7d); default 7d', since)
       .option('--job <id>', 'only this job')
       .option('--instance <id>', 'only this instance, across jobs')

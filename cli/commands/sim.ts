@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
-import { createSimulator } from '../../functions/providers/simulators.ts';
+import { createSimulator } from '../../sim/index.ts';
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);

@@ -1,7 +1,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import { createLogger } from '../log.ts';
-import { redactValue } from '../providers/http/redact.ts';
+import { redactValue } from '../shared/redact.ts';
 
 /**
  * fleetflow's own events (source `fleetflow`), one per action, for notifications to hang off.

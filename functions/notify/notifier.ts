@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { createLogger } from '../log.ts';
-import { redactValue, registerSecret } from '../providers/http/redact.ts';
 import { stores } from '../runtime/stores.ts';
+import { redactValue, registerSecret } from '../shared/redact.ts';
 import type { AuditEvent } from '../store/audit.ts';
 import { isTerminal, type Job, type JobWithResults } from '../store/jobs.ts';
 import { webhookIdFor } from '../webhooks/send.ts';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, type Logger } from '../log.ts';
-import { registerSecret } from '../providers/http/redact.ts';
 import { parseRetryAfter } from '../providers/http/retry.ts';
+import { registerSecret } from '../shared/redact.ts';
 import { type PostAnswer, postJson, sendSigned, WebhookSendError, webhookIdFor } from '../webhooks/send.ts';
 
 /**

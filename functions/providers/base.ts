@@ -259,6 +259,17 @@ export abstract class BaseProvider implements ComputeProvider {
   }
 }
 
+/**
+ * A provider's status through its state map, `unknown` when the map has no entry (Libcloud's
+ * `NODE_STATE_MAP.get(status, NodeState.UNKNOWN)`); own keys only, so `constructor` is unknown too.
+ */
+export function stateFrom(
+  map: Readonly<Record<string, InstanceState>>,
+  status: string | null | undefined,
+): InstanceState {
+  return status != null && Object.hasOwn(map, status) ? map[status]! : 'unknown';
+}
+
 /** Whether an instance satisfies a filter (used after server-side filtering, as a safety net). */
 export function matches(instance: Instance, filter: InstanceFilter): boolean {
   if (filter.name !== undefined && instance.name !== filter.name) return false;

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.ts';
 import type { RetryPolicy } from './http/retry.ts';
-import type { Capabilities, ComputeProvider, CreateInstanceSpec, ProviderId } from './port.ts';
+import type { Capabilities, ComputeProvider, ProviderId } from './port.ts';
 
 /** Everything fleetflow needs to know about one provider; each provider room exports one. */
 export interface ProviderDefinition {
@@ -20,8 +20,6 @@ export interface ProviderDefinition {
   /** The real API's base URL for a location. */
   defaultEndpoint(location: string): string;
   createAdapter(args: AdapterArgs): ComputeProvider;
-  /** What the shared contract suite needs to exercise this provider against its simulator. */
-  contract: ContractFixture;
 }
 
 export interface AdapterArgs {
@@ -32,13 +30,4 @@ export interface AdapterArgs {
   retry?: RetryPolicy;
   logger?: Logger;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
-}
-
-export interface ContractFixture {
-  /** A create request valid in the simulator's catalogue, with type and template given by name. */
-  createSpec: CreateInstanceSpec;
-  /** A type name to scale to (ignored when the provider cannot scale). */
-  scaleTo: string;
-  /** Credentials of the right shape that the simulator rejects. */
-  badCredentials: Record<string, string>;
 }

@@ -1,4 +1,4 @@
-import { redactText } from './http/redact.ts';
+import { redactText } from '../shared/redact.ts';
 import type { Action, ProviderId } from './port.ts';
 
 /**

@@ -8,6 +8,7 @@ import {
   PROVIDER_IDS,
   type ProviderId,
 } from '../providers/port.ts';
+import { durationSchema, parseDurationSeconds } from '../shared/duration.ts';
 
 /**
  * Remediation policies as code (issue 7), in the spirit of Cloud Custodian: filters on the LIVE
@@ -19,19 +20,12 @@ import {
 
 // ---- small value types -------------------------------------------------------------------------
 
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
-
 /** '30s', '30m', '2h', '7d' → seconds. */
 export function durationSeconds(text: string): number {
-  const m = /^(\d{1,6})(s|m|h|d)$/.exec(text);
-  if (!m) throw new PolicyError(`'${text}' is not a duration such as 30s, 30m, 2h or 7d`);
-  return Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined) throw new PolicyError(`'${text}' is not a duration such as 30s, 30m, 2h or 7d`);
+  return seconds;
 }
-
-export const durationSchema = z
-  .string()
-  .regex(/^\d{1,6}(s|m|h|d)$/, 'a duration such as 30s, 30m, 2h or 7d')
-  .describe('a duration: a whole number and s, m, h or d');
 
 /** A count, or a share of the instances in scope such as "10%". */
 const capSchema = z.union([
@@ -296,7 +290,7 @@ export const policySchema = z
         message: 'delete needs a snapshot before it (or allowDeleteWithoutSnapshot: true)',
       });
     }
-    const seconds = (d: string) => (/^\d{1,6}(s|m|h|d)$/.test(d) ? durationSeconds(d) : Number.NaN);
+    const seconds = (d: string) => parseDurationSeconds(d) ?? Number.NaN;
     if (seconds(p.cooldown) > 366 * 86_400)
       ctx.addIssue({ code: 'custom', path: ['cooldown'], message: 'at most 366d' });
     if (seconds(p.dedupeWindow) < 1)

@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import type { ProviderDefinition } from '../providers/definition.ts';
 import { ProviderAuthenticationError } from '../providers/errors.ts';
-import { registerSecret } from '../providers/http/redact.ts';
 import { type ComputeProvider, PROVIDER_IDS, type ProviderId } from '../providers/port.ts';
 import { providerDefinition } from '../providers/registry.ts';
+import { registerSecret } from '../shared/redact.ts';
 import { readSecretJson } from './secrets.ts';
 
 /**

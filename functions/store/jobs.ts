@@ -6,7 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { redactText, redactValue } from '../providers/http/redact.ts';
+import { redactText, redactValue } from '../shared/redact.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { isConditionalCheckFailed, isItemTooLarge } from './dynamo.ts';
 import {

@@ -1,6 +1,6 @@
 /**
  * The subset of the API Gateway HTTP API (payload format 2.0) event and result that our handlers
- * use. The local HTTP server (local/http-server.ts) builds exactly this shape, so a handler runs
+ * use. The local HTTP server (local/http/server.ts) builds exactly this shape, so a handler runs
  * unchanged behind API Gateway and on one machine.
  *
  * Error shape — every error answer of every fleetflow HTTP endpoint:

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { redactText } from '../providers/http/redact.ts';
+import { redactText } from '../shared/redact.ts';
 import { type HttpApiEvent, type HttpApiResult, problem } from './http-event.ts';
 import {
   HEADER_ID,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { redactText } from '../providers/http/redact.ts';
+import { redactText } from '../shared/redact.ts';
 import { signedHeaders } from './standard-webhooks.ts';
 
 /**

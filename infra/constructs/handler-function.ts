@@ -6,7 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { markHandler } from '../../local/binding.ts';
+import { markHandler } from '../binding.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -3,7 +3,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { markStateMachine } from '../../local/binding.ts';
+import { markStateMachine } from '../binding.ts';
 
 export interface WorkflowStateMachineProps {
   /** Stable name: the local engine's state machine name and the prefix of the AWS one. */

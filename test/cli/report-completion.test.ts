@@ -9,7 +9,7 @@ import { AuditLog } from '../../functions/store/audit.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { JobStore } from '../../functions/store/jobs.ts';
 import { tableNames } from '../../functions/store/tables.ts';
-import { startDynalite } from '../../local/dynalite.ts';
+import { startDynalite } from '../../local/store/dynalite.ts';
 import { runCli } from '../support/cli.ts';
 
 const run = runCli;

@@ -10,9 +10,10 @@ import {
 import { RetryBudget, RetryPolicy } from '../../functions/providers/http/retry.ts';
 import type { ComputeProvider, Instance } from '../../functions/providers/port.ts';
 import { ACTIONS, IDEMPOTENCY_LABEL, INSTANCE_STATES } from '../../functions/providers/port.ts';
-import type { SimulatorBase } from '../../functions/providers/sim/kit.ts';
-import { createSimulator } from '../../functions/providers/simulators.ts';
 import { waitForOperation, waitForState } from '../../functions/providers/wait.ts';
+import { createSimulator } from '../../sim/index.ts';
+import type { SimulatorBase } from '../../sim/kit/index.ts';
+import { CONTRACT_FIXTURES } from './fixtures.ts';
 
 const FAST = { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 10_000 };
 
@@ -21,6 +22,7 @@ const FAST = { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 10_000 };
  * loopback. Each provider has a three-line test file that calls this with its definition.
  */
 export function runContractSuite(def: ProviderDefinition): void {
+  const fixture = CONTRACT_FIXTURES[def.id];
   describe(`contract: ${def.id}`, () => {
     let sim: SimulatorBase;
     let provider: ComputeProvider;
@@ -102,14 +104,14 @@ export function runContractSuite(def: ProviderDefinition): void {
     it('resolves types and templates by name through the catalogue', async () => {
       const types = await provider.instanceTypes();
       const templates = await provider.templates();
-      expect(types.map((t) => t.name)).toContain(def.contract.createSpec.type);
-      expect(templates.map((t) => t.name)).toContain(def.contract.createSpec.template);
+      expect(types.map((t) => t.name)).toContain(fixture.createSpec.type);
+      expect(templates.map((t) => t.name)).toContain(fixture.createSpec.template);
     });
 
     it('rejects an unknown type before sending any mutation', async () => {
       const before = sim.mutations().length;
       await expect(
-        provider.create({ ...def.contract.createSpec, name: 'bad-type', type: 'no-such-type' }),
+        provider.create({ ...fixture.createSpec, name: 'bad-type', type: 'no-such-type' }),
       ).rejects.toThrow(/no-such-type/);
       expect(sim.mutations().length).toBe(before);
     });
@@ -117,7 +119,7 @@ export function runContractSuite(def: ProviderDefinition): void {
     let created: Instance;
     it('creates an instance and reports the new id through the operation', async () => {
       const op = await provider.create({
-        ...def.contract.createSpec,
+        ...fixture.createSpec,
         name: 'contract-web-1',
         labels: { team: 'contract' },
       });
@@ -163,10 +165,10 @@ export function runContractSuite(def: ProviderDefinition): void {
       const cap = provider.capabilities.scale;
       if (!cap.supported) {
         const before = sim.requestLog.length;
-        await expect(provider.scale(created.id, def.contract.scaleTo)).rejects.toBeInstanceOf(
+        await expect(provider.scale(created.id, fixture.scaleTo)).rejects.toBeInstanceOf(
           UnsupportedActionError,
         );
-        await expect(provider.scale(created.id, def.contract.scaleTo)).rejects.toThrow(
+        await expect(provider.scale(created.id, fixture.scaleTo)).rejects.toThrow(
           new RegExp(`${def.id}.*scale`),
         );
         expect(sim.requestLog.length).toBe(before);
@@ -174,14 +176,14 @@ export function runContractSuite(def: ProviderDefinition): void {
       }
       if (cap.requiresState?.includes('stopped')) {
         await expect(
-          provider.scale(created.id, def.contract.scaleTo).then((op) => waitForOperation(provider, op, FAST)),
+          provider.scale(created.id, fixture.scaleTo).then((op) => waitForOperation(provider, op, FAST)),
         ).rejects.toBeInstanceOf(ProviderError);
         await waitForOperation(provider, await provider.stop(created.id), FAST);
         await waitForState(provider, created.id, 'stopped', FAST);
       }
-      await waitForOperation(provider, await provider.scale(created.id, def.contract.scaleTo), FAST);
+      await waitForOperation(provider, await provider.scale(created.id, fixture.scaleTo), FAST);
       const types = await provider.instanceTypes();
-      const target = types.find((t) => t.name === def.contract.scaleTo)!;
+      const target = types.find((t) => t.name === fixture.scaleTo)!;
       const after = await provider.get(created.id);
       expect([target.name, target.id]).toContain(after.type);
       if (after.state !== 'running') {
@@ -272,7 +274,7 @@ export function runContractSuite(def: ProviderDefinition): void {
     it('never creates a twin when a create fails after it was applied', async () => {
       sim.faults.resetsAfterApply = 1;
       const op = await provider.create({
-        ...def.contract.createSpec,
+        ...fixture.createSpec,
         name: 'contract-ambiguous',
         idempotencyKey: 'idem-contract-1',
       });
@@ -283,7 +285,7 @@ export function runContractSuite(def: ProviderDefinition): void {
       const again = await waitForOperation(
         provider,
         await provider.create({
-          ...def.contract.createSpec,
+          ...fixture.createSpec,
           name: 'contract-ambiguous',
           idempotencyKey: 'idem-contract-1',
         }),
@@ -297,14 +299,11 @@ export function runContractSuite(def: ProviderDefinition): void {
     });
 
     it('answers bad credentials with a typed error that carries no secret', async () => {
-      const bad = adapter(def.contract.badCredentials);
+      const bad = adapter(fixture.badCredentials);
       const error = await bad.list().catch((e) => e);
       expect(error).toBeInstanceOf(ProviderAuthenticationError);
       const text = `${error.message} ${JSON.stringify(error)} ${String(error.stack)}`;
-      for (const secret of [
-        ...Object.values(def.contract.badCredentials),
-        ...Object.values(sim.credentials),
-      ]) {
+      for (const secret of [...Object.values(fixture.badCredentials), ...Object.values(sim.credentials)]) {
         expect(text).not.toContain(secret);
       }
     });

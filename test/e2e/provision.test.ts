@@ -2,10 +2,10 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDER_IDS, type ProviderId } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
-import type { SimulatorBase } from '../../functions/providers/sim/kit.ts';
 import { jobIdFor } from '../../functions/provisioning/start.ts';
 import { providerFor } from '../../functions/runtime/accounts.ts';
 import { generateSecret } from '../../functions/webhooks/standard-webhooks.ts';
+import type { SimulatorBase } from '../../sim/kit/index.ts';
 import {
   auditLine,
   expectCompleteAudit,

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FleetflowStack } from '../../infra/fleetflow-stack.ts';
-import { type CfnTemplateJson, loadTemplate } from '../../local/asl.ts';
+import { type CfnTemplateJson, loadTemplate } from '../../local/engine/index.ts';
 import { testApp } from './synth.ts';
 
 type AslValidator = (

@@ -2,8 +2,8 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRY_METADATA } from '../../infra/binding.ts';
 import { FleetflowStack } from '../../infra/fleetflow-stack.ts';
-import { ENTRY_METADATA } from '../../local/binding.ts';
 import { testApp } from './synth.ts';
 
 /**

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDER_IDS, type ProviderId } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
-import type { SimulatorBase } from '../../functions/providers/sim/kit.ts';
 import type { PolicyInput } from '../../functions/remediation/policy.ts';
 import { providerFor } from '../../functions/runtime/accounts.ts';
+import type { SimulatorBase } from '../../sim/kit/index.ts';
+import { CONTRACT_FIXTURES } from '../contract/fixtures.ts';
 import {
   auditLine,
   createInstance,
@@ -188,7 +189,7 @@ describe('dry run', () => {
           actions: [
             'snapshot',
             'stop',
-            { scale: { to: def.contract.scaleTo } },
+            { scale: { to: CONTRACT_FIXTURES[def.id].scaleTo } },
             { 'set-labels': { fixed: 'yes' } },
             'protect',
             'delete',

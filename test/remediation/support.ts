@@ -12,6 +12,7 @@ import type { AuditEvent } from '../../functions/store/audit.ts';
 import { isTerminal, type Job, type JobWithResults } from '../../functions/store/jobs.ts';
 import { signedHeaders } from '../../functions/webhooks/standard-webhooks.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
+import { CONTRACT_FIXTURES } from '../contract/fixtures.ts';
 
 /** One embedded runtime per test file: synthesized app on the local engine, dynalite, every simulator. */
 export async function startRemediationRuntime(): Promise<{ runtime: Runtime; close(): Promise<void> }> {
@@ -53,7 +54,7 @@ export async function createInstance(
 ): Promise<Instance> {
   const def = providerDefinition(target.provider);
   const adapter = await providerFor(target);
-  const spec = def.contract.createSpec;
+  const spec = CONTRACT_FIXTURES[def.id].createSpec;
   const labels = def.capabilities.labels.supported ? (extra.labels ?? {}) : {};
   const op = await waitForOperation(
     adapter,

@@ -8,6 +8,7 @@ import { providerDefinition } from '../../functions/providers/registry.ts';
 import { policySetFrom } from '../../functions/remediation/source.ts';
 import { startSweep } from '../../functions/remediation/start.ts';
 import { providerFor } from '../../functions/runtime/accounts.ts';
+import { CONTRACT_FIXTURES } from '../contract/fixtures.ts';
 import {
   auditLine,
   createInstance,
@@ -45,8 +46,8 @@ function downsizePolicy(provider: ProviderId, extra: Record<string, unknown> = {
     mode: 'periodic',
     every: '1h',
     scope: [{ provider, account: 'default', locations: [target.location] }],
-    filters: { name: `drift-${provider}-*`, type: def.contract.scaleTo },
-    actions: [{ scale: { to: def.contract.createSpec.type } }],
+    filters: { name: `drift-${provider}-*`, type: CONTRACT_FIXTURES[def.id].scaleTo },
+    actions: [{ scale: { to: CONTRACT_FIXTURES[def.id].createSpec.type } }],
     maxTargets: 2,
     ...extra,
   };
@@ -75,8 +76,8 @@ describe.each(PROVIDER_IDS.map((p) => [p]))('a drift sweep on %s', (provider) =>
     const def = providerDefinition(provider);
     const target = targetOn(t.runtime, provider);
     const big = [
-      await createInstance(target, `drift-${provider}-1`, { type: def.contract.scaleTo }),
-      await createInstance(target, `drift-${provider}-2`, { type: def.contract.scaleTo }),
+      await createInstance(target, `drift-${provider}-1`, { type: CONTRACT_FIXTURES[def.id].scaleTo }),
+      await createInstance(target, `drift-${provider}-2`, { type: CONTRACT_FIXTURES[def.id].scaleTo }),
     ];
     const right = await createInstance(target, `drift-${provider}-3`);
     const since = Date.now();
@@ -94,14 +95,14 @@ describe.each(PROVIDER_IDS.map((p) => [p]))('a drift sweep on %s', (provider) =>
       expect(child.job.status, JSON.stringify(child.job.error)).toBe('SUCCEEDED');
       const now = await (await providerFor(target)).get(instance.id);
       if (def.capabilities.scale.supported) {
-        expect(now.type).toBe(def.contract.createSpec.type);
+        expect(now.type).toBe(CONTRACT_FIXTURES[def.id].createSpec.type);
         expect(now.state).toBe('running');
         expect(child.job.results[instance.id]!.status).toBe('SUCCEEDED');
         expect(auditLine(child).filter((a) => a.startsWith('scale'))).toEqual(['scale:ok']);
         expect(stepLine(child.job).at(-1)).toBe('verify:SUCCEEDED');
         await expectAuditComplete(child);
       } else {
-        expect(now.type).toBe(def.contract.scaleTo);
+        expect(now.type).toBe(CONTRACT_FIXTURES[def.id].scaleTo);
         expect(child.job.results[instance.id]!.status).toBe('SKIPPED');
         expect((child.job.results[instance.id]!.detail as { reason: string }).reason).toMatch(
           new RegExp(`^nothing to do: 1-scale: ${provider} cannot scale`),
@@ -110,7 +111,9 @@ describe.each(PROVIDER_IDS.map((p) => [p]))('a drift sweep on %s', (provider) =>
       }
     }
     if (!def.capabilities.scale.supported) expect(mutationsSince(provider, since)).toEqual([]);
-    expect((await (await providerFor(target)).get(right.id)).type).toBe(def.contract.createSpec.type);
+    expect((await (await providerFor(target)).get(right.id)).type).toBe(
+      CONTRACT_FIXTURES[def.id].createSpec.type,
+    );
   });
 });
 
@@ -119,8 +122,8 @@ describe('the blast-radius cap', () => {
     const provider = 'exoscale-v1';
     const def = providerDefinition(provider);
     const target = targetOn(t.runtime, provider);
-    await createInstance(target, 'wide-1', { type: def.contract.scaleTo });
-    await createInstance(target, 'wide-2', { type: def.contract.scaleTo });
+    await createInstance(target, 'wide-1', { type: CONTRACT_FIXTURES[def.id].scaleTo });
+    await createInstance(target, 'wide-2', { type: CONTRACT_FIXTURES[def.id].scaleTo });
     const since = Date.now();
     const view = await waitForJob(
       t.runtime,
@@ -147,7 +150,7 @@ describe('the blast-radius cap', () => {
     const provider = 'gcore';
     const def = providerDefinition(provider);
     const target = targetOn(t.runtime, provider);
-    const a = await createInstance(target, 'dry-sweep-1', { type: def.contract.scaleTo });
+    const a = await createInstance(target, 'dry-sweep-1', { type: CONTRACT_FIXTURES[def.id].scaleTo });
     const since = Date.now();
     const view = await waitForJob(
       t.runtime,
@@ -177,7 +180,7 @@ describe('fleetflow policy check', () => {
     const def = providerDefinition(provider);
     const target = targetOn(t.runtime, provider);
     const instance = await createInstance(target, 'check-me', {
-      type: def.contract.scaleTo,
+      type: CONTRACT_FIXTURES[def.id].scaleTo,
       labels: { env: 'prod' },
     });
     const file = join(tmpdir(), `fleetflow-policy-check-${process.pid}.yaml`);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createDynamo, type Dynamo, ensureTables, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { type TableNames, tableNames } from '../../functions/store/tables.ts';
-import { startDynalite } from '../../local/dynalite.ts';
-import { hasJava, startDynamoDbLocal } from '../../local/dynamodb-local.ts';
+import { startDynalite } from '../../local/store/dynalite.ts';
+import { hasJava, startDynamoDbLocal } from '../../local/store/dynamodb-local.ts';
 
 /**
  * Real DynamoDB servers for the contract suite: dynalite in-process and Amazon DynamoDB Local

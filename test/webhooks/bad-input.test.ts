@@ -6,7 +6,7 @@ import { json } from '../../functions/webhooks/http-event.ts';
 import { receiveSignedJson, toHttpError } from '../../functions/webhooks/receive.ts';
 import { sendSigned } from '../../functions/webhooks/send.ts';
 import { generateSecret, signedHeaders } from '../../functions/webhooks/standard-webhooks.ts';
-import { type RunningHttpServer, startHttpServer } from '../../local/http-server.ts';
+import { type RunningHttpServer, startHttpServer } from '../../local/http/server.ts';
 
 // Issue 5, "Bad input", over real HTTP: every rejection is a 4xx in the shared shape with a
 // specific code, the handler's work (here: `accepted`) never runs, and nothing leaks.

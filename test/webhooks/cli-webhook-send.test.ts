@@ -7,7 +7,7 @@ import { main } from '../../cli/main.ts';
 import { json } from '../../functions/webhooks/http-event.ts';
 import { receiveSignedJson, toHttpError } from '../../functions/webhooks/receive.ts';
 import { generateSecret } from '../../functions/webhooks/standard-webhooks.ts';
-import { type RunningHttpServer, startHttpServer } from '../../local/http-server.ts';
+import { type RunningHttpServer, startHttpServer } from '../../local/http/server.ts';
 
 const secret = generateSecret();
 const schema = z.object({ provider: z.string(), name: z.string() });

@@ -4,7 +4,7 @@ import { sendSlack, sendWebhookEvent } from '../../functions/notify/outgoing.ts'
 import type { HttpApiEvent, HttpApiResult } from '../../functions/webhooks/http-event.ts';
 import { json, problem } from '../../functions/webhooks/http-event.ts';
 import { generateSecret, verify } from '../../functions/webhooks/standard-webhooks.ts';
-import { type RunningHttpServer, startHttpServer } from '../../local/http-server.ts';
+import { type RunningHttpServer, startHttpServer } from '../../local/http/server.ts';
 
 const secret = generateSecret();
 const logLines: string[] = [];

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { BaseProvider, type ResolvedCreateSpec } from '../base.ts';
+import { BaseProvider, type ResolvedCreateSpec, stateFrom } from '../base.ts';
 import type { AdapterArgs } from '../definition.ts';
 import {
   ProviderAuthenticationError,
@@ -51,8 +51,7 @@ export const STATE_MAP: Readonly<Record<string, InstanceState>> = {
 };
 
 export function mapState(raw: string): InstanceState {
-  const key = raw.toLowerCase();
-  return Object.hasOwn(STATE_MAP, key) ? STATE_MAP[key]! : 'unknown';
+  return stateFrom(STATE_MAP, raw.toLowerCase());
 }
 
 /** The docs' error for an operation refused in the instance's current state. */

@@ -38,16 +38,4 @@ export const definition: ProviderDefinition = {
   },
   defaultEndpoint: () => DEFAULT_ENDPOINT,
   createAdapter: (args) => new CloudcaProvider(args),
-  contract: {
-    createSpec: {
-      name: 'contract-web',
-      type: '1vCPU.1GB',
-      template: 'Ubuntu 24.04',
-      sshKey: 'ops-team',
-      userData: '#!/bin/bash\necho hello',
-      extra: { network: 'Web-production' },
-    },
-    scaleTo: '2vCPU.4GB',
-    badCredentials: { apiKey: 'cca-not-a-valid-key-00000000000000000000' },
-  },
 };

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import type { Logger } from '../../log.ts';
-import { BaseProvider, type ResolvedCreateSpec } from '../base.ts';
+import { BaseProvider, type ResolvedCreateSpec, stateFrom } from '../base.ts';
 import {
   ProviderError,
   ProviderInvalidStateError,
@@ -67,7 +67,7 @@ export const STATE_MAP: Readonly<Record<string, InstanceState>> = {
 };
 
 export function mapState(providerState: string): InstanceState {
-  return Object.hasOwn(STATE_MAP, providerState) ? STATE_MAP[providerState]! : 'unknown';
+  return stateFrom(STATE_MAP, providerState);
 }
 
 export const CAPABILITIES: Capabilities = {

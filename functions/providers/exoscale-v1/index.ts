@@ -47,12 +47,4 @@ export const definition: ProviderDefinition = {
       ...(args.timeouts && { timeouts: args.timeouts }),
     });
   },
-  contract: {
-    createSpec: { name: 'contract-web-1', type: 'Small', template: 'Linux Ubuntu 24.04 LTS 64-bit' },
-    scaleTo: 'Medium',
-    badCredentials: {
-      apiKey: 'EXO0123456789abcdef01234567',
-      apiSecret: 'not-the-secret-0123456789abcdefghijklmnopq',
-    },
-  },
 };

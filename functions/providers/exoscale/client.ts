@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Logger } from '../../log.ts';
-import { BaseProvider, type ResolvedCreateSpec } from '../base.ts';
+import { registerSecret } from '../../shared/redact.ts';
+import { BaseProvider, type ResolvedCreateSpec, stateFrom } from '../base.ts';
 import {
   ProviderAuthenticationError,
   type ProviderError,
@@ -9,7 +10,6 @@ import {
   ProviderValidationError,
 } from '../errors.ts';
 import { errorDetails, type HttpAnswer, HttpClient, type HttpRequest } from '../http/client.ts';
-import { registerSecret } from '../http/redact.ts';
 import type { RetryPolicy } from '../http/retry.ts';
 import { errorForStatus } from '../http/status-errors.ts';
 import type {
@@ -55,6 +55,20 @@ export interface ExoscaleProviderOptions {
   logger?: Logger;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
 }
+
+/** Exoscale's zones; each has its own API endpoint `https://api-{zone}.exoscale.com/v2`. */
+export const ZONES = [
+  'ch-gva-2',
+  'ch-dk-2',
+  'de-fra-1',
+  'de-muc-1',
+  'at-vie-1',
+  'at-vie-2',
+  'bg-sof-1',
+  'hr-zag-1',
+] as const;
+export type Zone = (typeof ZONES)[number];
+export const DEFAULT_ZONE: Zone = 'ch-gva-2';
 
 /**
  * The API reports no protection flag on an instance (there is no get-instance-protection call;
@@ -105,7 +119,7 @@ export const STATE_MAP: Record<string, InstanceState> = {
 };
 
 export function mapState(raw: string | undefined): InstanceState {
-  return (raw !== undefined && Object.hasOwn(STATE_MAP, raw) ? STATE_MAP[raw] : undefined) ?? 'unknown';
+  return stateFrom(STATE_MAP, raw);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

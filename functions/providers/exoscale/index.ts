@@ -1,6 +1,5 @@
 import type { ProviderDefinition } from '../definition.ts';
-import { DEFAULT_ZONE, ZONES } from './catalogue.ts';
-import { EXOSCALE_CAPABILITIES, ExoscaleProvider } from './client.ts';
+import { DEFAULT_ZONE, EXOSCALE_CAPABILITIES, ExoscaleProvider, ZONES } from './client.ts';
 import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from './credentials.ts';
 
 /**
@@ -53,20 +52,6 @@ export const definition: ProviderDefinition = {
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     });
-  },
-  contract: {
-    createSpec: {
-      name: 'contract-web',
-      type: 'standard.small',
-      template: 'Linux Ubuntu 24.04 LTS 64-bit',
-      diskSize: 20,
-    },
-    scaleTo: 'standard.medium',
-    // Right shape (EXO + 24 hex, 43-character secret), unknown to the simulator.
-    badCredentials: {
-      apiKey: 'EXO000000000000000000000000',
-      apiSecret: 'Bad-Secret-0000000000000000000000000000000',
-    },
   },
 };
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.ts';
-import { BaseProvider, type ResolvedCreateSpec } from '../base.ts';
+import { BaseProvider, type ResolvedCreateSpec, stateFrom } from '../base.ts';
 import {
   type ProviderError,
   ProviderInputError,
@@ -119,9 +119,10 @@ const TASK_STATE_MAP: Record<string, InstanceState> = {
 
 /** Our state for a Gcore status and task_state; anything unrecognised is `unknown`, never a guess. */
 export function instanceState(status: string, taskState?: string | null): InstanceState {
-  const base = STATE_MAP[status.toUpperCase()] ?? 'unknown';
+  const base = stateFrom(STATE_MAP, status.toUpperCase());
   if (base === 'error' || base === 'deleted' || !taskState) return base;
-  return TASK_STATE_MAP[taskState] ?? base;
+  const derived = stateFrom(TASK_STATE_MAP, taskState);
+  return derived === 'unknown' ? base : derived;
 }
 
 /** The one Gcore status behind a state, when there is exactly one (for the server-side filter). */

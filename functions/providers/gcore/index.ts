@@ -46,9 +46,4 @@ export const definition: ProviderDefinition = {
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     }),
-  contract: {
-    createSpec: { name: 'contract-web', type: 'g1-standard-1-2', template: 'ubuntu-24.04-x64', diskSize: 10 },
-    scaleTo: 'g1-standard-2-4',
-    badCredentials: { apiKey: `9999$${'0'.repeat(64)}` },
-  },
 };

@@ -1,4 +1,4 @@
-import { BaseProvider, type ResolvedCreateSpec } from '../base.ts';
+import { BaseProvider, type ResolvedCreateSpec, stateFrom } from '../base.ts';
 import type { AdapterArgs } from '../definition.ts';
 import {
   type ProviderError,
@@ -31,6 +31,7 @@ import {
 } from './schemas.ts';
 
 export const DEFAULT_ENDPOINT = 'https://api.genesiscloud.com/compute/v1';
+export const DEFAULT_REGION = 'NORD-NO-KRS-1';
 const PROVIDER: ProviderId = 'genesiscloud';
 /** The API's largest page. */
 const PER_PAGE = 100;
@@ -65,7 +66,7 @@ export const STATE_MAP: Readonly<Record<string, InstanceState>> = {
 };
 
 export function mapState(status: string): InstanceState {
-  return Object.hasOwn(STATE_MAP, status) ? STATE_MAP[status]! : 'unknown';
+  return stateFrom(STATE_MAP, status);
 }
 
 export const CAPABILITIES: Capabilities = {

@@ -1,6 +1,5 @@
 import type { ProviderDefinition } from '../definition.ts';
-import { DEFAULT_REGION } from './catalogue.ts';
-import { CAPABILITIES, DEFAULT_ENDPOINT, GenesisCloudProvider } from './client.ts';
+import { CAPABILITIES, DEFAULT_ENDPOINT, DEFAULT_REGION, GenesisCloudProvider } from './client.ts';
 
 /**
  * Genesis Cloud (compute v1). Location = region (`NORD-NO-KRS-1`…); credentials = one API token.
@@ -44,14 +43,4 @@ export const definition: ProviderDefinition = {
   defaultLocation: DEFAULT_REGION,
   defaultEndpoint: () => DEFAULT_ENDPOINT,
   createAdapter: (args) => new GenesisCloudProvider(args),
-  contract: {
-    createSpec: {
-      name: 'contract-web',
-      type: 'vcpu-2_memory-4g',
-      template: 'Ubuntu 24.04',
-      sshKey: '45bcd3ac-fccd-4eea-a812-21f01d665464',
-    },
-    scaleTo: 'vcpu-4_memory-8g',
-    badCredentials: { token: '0badc0de0badc0de0badc0de0badc0de' },
-  },
 };

@@ -6,9 +6,9 @@ import requestOn from 'undici/lib/api/api-request.js';
 import undiciErrors from 'undici/lib/core/errors.js';
 import PoolImpl from 'undici/lib/dispatcher/pool.js';
 import { logger as defaultLogger, type Logger } from '../../log.ts';
+import { redactText, registerSecret } from '../../shared/redact.ts';
 import { type ProviderError, ProviderOutcomeUnknownError, ProviderTransientError } from '../errors.ts';
 import type { Action, ProviderId } from '../port.ts';
-import { redactText, registerSecret } from './redact.ts';
 import { parseRetryAfter, RetryPolicy } from './retry.ts';
 
 /**

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { Instance, ProviderId } from '../../../functions/providers/port.ts';
 import { providerDefinition } from '../../../functions/providers/registry.ts';
-import type { SimulatorBase } from '../../../functions/providers/sim/kit.ts';
 import {
   type ProvisionRequest,
   provisionRequestSchema,
@@ -15,6 +14,8 @@ import type { AuditEvent, PendingIntent } from '../../../functions/store/audit.t
 import { isTerminal, type Job, type JobWithResults } from '../../../functions/store/jobs.ts';
 import { signedHeaders } from '../../../functions/webhooks/standard-webhooks.ts';
 import type { Runtime } from '../../../local/runtime.ts';
+import type { SimulatorBase } from '../../../sim/kit/index.ts';
+import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
 
 /** What `GET /jobs/{id}` answers. */
 export interface JobView {
@@ -35,7 +36,7 @@ export function webhookId(label: string): string {
 }
 
 /**
- * A provisioning request for one provider, built from its room's contract fixture (type and
+ * A provisioning request for one provider, built from its contract fixture (test/contract/fixtures.ts) (type and
  * template names its simulator knows) and its simulator's default location in the provider's own
  * location fields.
  */
@@ -45,7 +46,7 @@ export function requestFor(
   overrides: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const def = providerDefinition(provider);
-  const spec = def.contract.createSpec;
+  const spec = CONTRACT_FIXTURES[def.id].createSpec;
   const location = locationFields(provider, sim.defaultLocation);
   return {
     provider,
@@ -59,7 +60,7 @@ export function requestFor(
     ...(typeof spec.extra?.network === 'string' && { network: spec.extra.network }),
     labels: { team: 'e2e' },
     ...(def.capabilities.snapshot.supported && { snapshot: { name: `${spec.name}-base` } }),
-    scaleTo: def.contract.scaleTo,
+    scaleTo: CONTRACT_FIXTURES[def.id].scaleTo,
     onFailure: 'delete',
     ...overrides,
   };

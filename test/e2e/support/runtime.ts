@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { handler as awaitProgress } from '../../../functions/handlers/await-progress.ts';
 import { handler as instanceCreate } from '../../../functions/handlers/instance-create.ts';
 import { createLogger } from '../../../functions/log.ts';
-import type { LambdaHandler } from '../../../local/engine.ts';
+import type { LambdaHandler } from '../../../local/engine/index.ts';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../../local/runtime.ts';
 
 /**

@@ -4,8 +4,8 @@ import {
   apiKeyAuthenticator,
   readCredentials,
 } from '../../../functions/providers/cloudca/auth.ts';
-import type { CloudcaSimulator } from '../../../functions/providers/cloudca/simulator.ts';
 import { ProviderAuthenticationError, ProviderInputError } from '../../../functions/providers/errors.ts';
+import type { CloudcaSimulator } from '../../../sim/cloudca/simulator.ts';
 import { adapterFor, raw, startSim } from './helpers.ts';
 
 describe('cloud.ca authentication', () => {

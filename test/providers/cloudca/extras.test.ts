@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudcaSimulator } from '../../../functions/providers/cloudca/simulator.ts';
 import {
   ProviderInputError,
   ProviderInvalidStateError,
@@ -8,6 +7,7 @@ import {
 } from '../../../functions/providers/errors.ts';
 import type { Operation } from '../../../functions/providers/port.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import type { CloudcaSimulator } from '../../../sim/cloudca/simulator.ts';
 import { adapterFor, FAST, startSim } from './helpers.ts';
 
 describe('cloud.ca extras (ex methods) against the simulator', () => {

@@ -1,9 +1,6 @@
 import { type CloudcaAdapterArgs, CloudcaProvider } from '../../../functions/providers/cloudca/client.ts';
-import {
-  CloudcaSimulator,
-  type CloudcaSimulatorOptions,
-} from '../../../functions/providers/cloudca/simulator.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
+import { CloudcaSimulator, type CloudcaSimulatorOptions } from '../../../sim/cloudca/simulator.ts';
 
 export const FAST = { intervalMs: 5, maxIntervalMs: 20, timeoutMs: 5_000 };
 

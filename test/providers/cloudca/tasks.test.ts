@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTask, taskFailureReason } from '../../../functions/providers/cloudca/client.ts';
-import { CloudcaSimulator } from '../../../functions/providers/cloudca/simulator.ts';
 import { ProviderInvalidStateError } from '../../../functions/providers/errors.ts';
-import type { SimRequest, SimResponse } from '../../../functions/providers/sim/kit.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { CloudcaSimulator } from '../../../sim/cloudca/simulator.ts';
+import type { SimRequest, SimResponse } from '../../../sim/kit/index.ts';
 import { adapterFor, FAST, raw, startSim } from './helpers.ts';
 
 describe('cloud.ca task shapes', () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLocation } from '../../../functions/providers/cloudca/client.ts';
 import { definition } from '../../../functions/providers/cloudca/index.ts';
-import type { CloudcaSimulator } from '../../../functions/providers/cloudca/simulator.ts';
 import { ProviderError, ProviderInputError } from '../../../functions/providers/errors.ts';
+import type { CloudcaSimulator } from '../../../sim/cloudca/simulator.ts';
 import { adapterFor, raw, startSim } from './helpers.ts';
 
 const ENV = '/services/compute-qc/production';

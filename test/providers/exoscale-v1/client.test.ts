@@ -6,10 +6,10 @@ import {
 } from '../../../functions/providers/errors.ts';
 import { authenticate, ExoscaleV1Provider } from '../../../functions/providers/exoscale-v1/client.ts';
 import { signParams, stringToSign } from '../../../functions/providers/exoscale-v1/signing.ts';
-import { ExoscaleV1Simulator } from '../../../functions/providers/exoscale-v1/simulator.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import { IDEMPOTENCY_LABEL, type Operation } from '../../../functions/providers/port.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { ExoscaleV1Simulator } from '../../../sim/exoscale-v1/simulator.ts';
 
 const FAST = { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 10_000 };
 let sim: ExoscaleV1Simulator;

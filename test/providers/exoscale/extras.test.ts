@@ -5,11 +5,11 @@ import {
   ProviderValidationError,
 } from '../../../functions/providers/errors.ts';
 import { ExoscaleProvider } from '../../../functions/providers/exoscale/client.ts';
-import { ExoscaleSimulator, SIM_CREDENTIALS } from '../../../functions/providers/exoscale/simulator.ts';
-import { redactText } from '../../../functions/providers/http/redact.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import type { Instance } from '../../../functions/providers/port.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { redactText } from '../../../functions/shared/redact.ts';
+import { ExoscaleSimulator, SIM_CREDENTIALS } from '../../../sim/exoscale/simulator.ts';
 
 const FAST = { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 10_000 };
 let sim: ExoscaleSimulator;

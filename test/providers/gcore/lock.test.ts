@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderTransientError } from '../../../functions/providers/errors.ts';
 import { GcoreProvider } from '../../../functions/providers/gcore/client.ts';
-import { GcoreSimulator } from '../../../functions/providers/gcore/simulator.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { GcoreSimulator } from '../../../sim/gcore/simulator.ts';
 
 /**
  * Gcore locks an instance while one of its tasks runs and answers 409 to any other mutation.

@@ -14,16 +14,14 @@ import {
   parseTypeName,
 } from '../../../functions/providers/genesiscloud/client.ts';
 import { definition } from '../../../functions/providers/genesiscloud/index.ts';
-import {
-  GenesisCloudSimulator,
-  SIM_CREDENTIALS,
-} from '../../../functions/providers/genesiscloud/simulator.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import type { Operation } from '../../../functions/providers/port.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
+import { GenesisCloudSimulator, SIM_CREDENTIALS } from '../../../sim/genesiscloud/simulator.ts';
+import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
 
 const FAST = { intervalMs: 5, maxIntervalMs: 20, timeoutMs: 5_000 };
-const SPEC = { ...definition.contract.createSpec };
+const SPEC = { ...CONTRACT_FIXTURES.genesiscloud.createSpec };
 
 describe('genesiscloud adapter against its simulator', () => {
   let sim: GenesisCloudSimulator;

@@ -4,10 +4,7 @@ import {
   credentialsFrom,
   tokenFromHeaders,
 } from '../../../functions/providers/genesiscloud/auth.ts';
-import {
-  GenesisCloudSimulator,
-  SIM_CREDENTIALS,
-} from '../../../functions/providers/genesiscloud/simulator.ts';
+import { GenesisCloudSimulator, SIM_CREDENTIALS } from '../../../sim/genesiscloud/simulator.ts';
 
 describe('genesiscloud auth: the adapter side', () => {
   it('sends Authorization: Bearer <token> and drops any other credential header', () => {

@@ -14,6 +14,7 @@ import type { RunAction } from '../../../functions/schedule/plan.ts';
 import { runName, scheduleRunInput, startScheduleRun } from '../../../functions/schedule/run.ts';
 import type { JobWithResults } from '../../../functions/store/jobs.ts';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../../local/runtime.ts';
+import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
 
 /**
  * A whole fleetflow on one machine for schedule tests: every simulator, dynalite in memory, the
@@ -95,7 +96,7 @@ export async function seed(
   options: { prefix: string; labels?: (n: number) => Record<string, string> },
 ): Promise<Instance[]> {
   const adapter = await providerFor(target);
-  const spec = PROVIDERS[provider].contract.createSpec;
+  const spec = CONTRACT_FIXTURES[provider].createSpec;
   const out: Instance[] = [];
   for (let n = 1; n <= count; n++) {
     const labels = LABELLED.includes(provider) ? (options.labels?.(n) ?? {}) : {};
@@ -129,7 +130,7 @@ export async function seedMany(
   options: { prefix: string; labels: Record<string, string>; parallel?: number },
 ): Promise<Instance[]> {
   const adapter = await providerFor(target);
-  const spec = PROVIDERS[provider].contract.createSpec;
+  const spec = CONTRACT_FIXTURES[provider].createSpec;
   const labels = LABELLED.includes(provider) ? options.labels : {};
   let next = 0;
   const worker = async () => {

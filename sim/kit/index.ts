@@ -1,0 +1,12 @@
+// The simulator kit: what every provider simulator shares (see simulator.ts for the pipeline).
+export { Timeline } from './clock.ts';
+export { type Faults, NO_FAULTS, nextOperationOutcome } from './faults.ts';
+export { parseRequest, type SimRequest, type SimResponse } from './http.ts';
+export { seededRandom, seededUuid, stableUuid } from './ids.ts';
+export { TokenBucket } from './rate-limit.ts';
+export {
+  type RequestLogEntry,
+  SimulatorBase,
+  type SimulatorDescription,
+  type SimulatorOptions,
+} from './simulator.ts';
