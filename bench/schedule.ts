@@ -18,7 +18,7 @@ import {
 } from '../functions/schedule/run.ts';
 import type { LocalEngine } from '../local/engine/index.ts';
 import { startRuntime } from '../local/runtime.ts';
-import type { SimulatorBase } from '../sim/kit/index.ts';
+import { SeedingNotSupportedError, type SimulatorBase } from '../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
 
 /**
@@ -103,7 +103,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
     );
     const seedStart = performance.now();
     for (const p of providers) Object.assign(knobs(sims[p]), { operationMs: 5, transitionMs: 5 });
-    await Promise.all(providers.map((p) => seed(p, targets[p], share[p])));
+    await Promise.all(providers.map((p) => seed(sims[p], targets[p], share[p])));
     process.stdout.write(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
     for (const p of providers)
       Object.assign(knobs(sims[p]), {
@@ -244,16 +244,24 @@ async function benchInstances(p: ProviderId, target: Target) {
 }
 
 /**
- * Creates `count` running instances through the adapter: many creates in flight, no wait per
- * instance; then one listing at a time until every one runs.
+ * `count` running instances: the simulator's seeding helper where it has one; else many creates
+ * through the adapter, no wait per instance. Then one listing at a time until every one runs.
  */
-async function seed(p: ProviderId, target: Target, count: number): Promise<void> {
+async function seed(sim: SimulatorBase, target: Target, count: number): Promise<void> {
+  const p = sim.provider;
   const adapter = await providerFor(target);
   const spec = CONTRACT_FIXTURES[p].createSpec;
   const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: 'fleet' } : {};
+  let toCreate = count;
+  try {
+    sim.seedInstances({ count, namePrefix: `bench-${p}-`, labels, location: target.location });
+    toCreate = 0;
+  } catch (error) {
+    if (!(error instanceof SeedingNotSupportedError)) throw error;
+  }
   let next = 0;
   const worker = async () => {
-    while (next < count) {
+    while (next < toCreate) {
       const n = next++;
       await adapter.create({
         ...spec,

@@ -6,6 +6,8 @@ export { seededRandom, seededUuid, stableUuid } from './ids.ts';
 export { TokenBucket } from './rate-limit.ts';
 export {
   type RequestLogEntry,
+  SeedingNotSupportedError,
+  type SeedRequest,
   SimulatorBase,
   type SimulatorDescription,
   type SimulatorOptions,

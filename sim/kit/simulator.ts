@@ -43,6 +43,24 @@ export interface RequestLogEntry {
   mutation: boolean;
 }
 
+/** What `seedInstances` adds: `count` instances named `<namePrefix><n>` (n from 0), all in one state. */
+export interface SeedRequest {
+  count: number;
+  namePrefix: string;
+  labels?: Record<string, string>;
+  /** Default: the simulator's default location. */
+  location?: string;
+  state?: 'running' | 'stopped';
+}
+
+/** The simulator offers no seeding helper: create the instances through its API. */
+export class SeedingNotSupportedError extends Error {
+  override name = 'SeedingNotSupportedError';
+  constructor(readonly provider: ProviderId) {
+    super(`the ${provider} simulator has no seeding helper; create instances through its API`);
+  }
+}
+
 /** What `fleetflow sim` prints as its one ready line. */
 export interface SimulatorDescription {
   provider: ProviderId;
@@ -139,6 +157,16 @@ export abstract class SimulatorBase {
       credentials: this.credentials,
       location: this.defaultLocation,
     };
+  }
+
+  /**
+   * Seeding helper for tests and benchmarks that need a large fleet fast (thousands of instances
+   * in a second rather than thousands of creates): adds instances as if each had been created
+   * and had finished booting, without requests, operations or request-log entries. Returns their
+   * ids. A simulator without it throws SeedingNotSupportedError.
+   */
+  seedInstances(_request: SeedRequest): string[] {
+    throw new SeedingNotSupportedError(this.provider);
   }
 
   /** Requests that changed something, for tests asserting "no mutation happened". */

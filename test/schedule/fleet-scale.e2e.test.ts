@@ -26,7 +26,7 @@ describe('power-schedule at fleet scale: 3,000 instances in one location', () =>
 
   beforeAll(async () => {
     fleet = await startFleet({ providers: ['exoscale'] });
-    seeded = await seedMany('exoscale', fleet.targets.exoscale, FLEET, {
+    seeded = await seedMany(fleet, 'exoscale', FLEET, {
       prefix: 'scale',
       labels: { team: 'scale' },
     });

@@ -14,6 +14,7 @@ import type { RunAction } from '../../../functions/schedule/plan.ts';
 import { runName, scheduleRunInput, startScheduleRun } from '../../../functions/schedule/run.ts';
 import type { JobWithResults } from '../../../functions/store/jobs.ts';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../../local/runtime.ts';
+import { SeedingNotSupportedError } from '../../../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
 
 /**
@@ -120,34 +121,47 @@ export async function seed(
 }
 
 /**
- * Creates `count` running instances fast: many creates in flight through the adapter, no wait per
- * instance, then a listing until every one runs. Labels where the provider has them.
+ * `count` running instances named `<prefix>-<provider>-<n>`, fast: the simulator's seeding helper
+ * where it has one, else many creates in flight through the adapter (no wait per instance) and a
+ * listing until every one runs. Labels where the provider has them.
  */
 export async function seedMany(
+  fleet: Fleet,
   provider: ProviderId,
-  target: Target,
   count: number,
-  options: { prefix: string; labels: Record<string, string>; parallel?: number },
+  options: { prefix: string; labels: Record<string, string> },
 ): Promise<Instance[]> {
+  const target = fleet.targets[provider];
   const adapter = await providerFor(target);
-  const spec = CONTRACT_FIXTURES[provider].createSpec;
   const labels = LABELLED.includes(provider) ? options.labels : {};
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const n = next++;
-      await adapter.create({
-        ...spec,
-        name: `${options.prefix}-${provider}-${n}`,
-        labels,
-        idempotencyKey: `${options.prefix}-${provider}-${n}-${Date.now()}`,
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: options.parallel ?? 16 }, worker));
+  const namePrefix = `${options.prefix}-${provider}-`;
+  try {
+    fleet.runtime.simulators[provider]!.seedInstances({
+      count,
+      namePrefix,
+      labels,
+      location: target.location,
+    });
+  } catch (error) {
+    if (!(error instanceof SeedingNotSupportedError)) throw error;
+    const spec = CONTRACT_FIXTURES[provider].createSpec;
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const n = next++;
+        await adapter.create({
+          ...spec,
+          name: `${namePrefix}${n}`,
+          labels,
+          idempotencyKey: `${namePrefix}${n}-${Date.now()}`,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+  }
   for (const until = Date.now() + 120_000; ; ) {
     const mine = (await adapter.list(LABELLED.includes(provider) ? { labels } : {})).filter((i) =>
-      i.name.startsWith(`${options.prefix}-`),
+      i.name.startsWith(namePrefix),
     );
     if (mine.length >= count && mine.every((i) => i.state === 'running')) return mine;
     if (Date.now() > until) throw new Error(`${provider}: seeded instances not running after 120 s`);

@@ -255,3 +255,26 @@ describe('definition', () => {
     expect(definition.capabilities.scale.requiresState).toEqual(['stopped']);
   });
 });
+
+describe('seeding helper (tests and benches)', () => {
+  it('adds thousands of running instances at once, listed by the API like created ones, with no request logged', async () => {
+    const logged = sim.requestLog.length;
+    const ids = sim.seedInstances({ count: 2000, namePrefix: 'bulk-', labels: { bulk: 'yes' } });
+    expect(new Set(ids).size).toBe(2000);
+    expect(sim.requestLog.length).toBe(logged);
+    const listed = await adapter().list({ labels: { bulk: 'yes' } });
+    expect(listed).toHaveLength(2000);
+    expect(listed.every((i) => i.state === 'running' && i.name.startsWith('bulk-'))).toBe(true);
+    // They act like any other instance.
+    const op = await adapter().stop(ids[0]!);
+    await waitForOperation(adapter(), op, FAST);
+    expect((await waitForState(adapter(), ids[0]!, 'stopped', FAST))?.state).toBe('stopped');
+    expect(
+      sim.seedInstances({ count: 3, namePrefix: 'off-', location: 'de-fra-1', state: 'stopped' }),
+    ).toHaveLength(3);
+    expect(
+      (await adapter('de-fra-1').list()).filter((i) => i.name.startsWith('off-') && i.state === 'stopped'),
+    ).toHaveLength(3);
+    expect(() => sim.seedInstances({ count: 1, namePrefix: 'x', location: 'mars-1' })).toThrow(RangeError);
+  });
+});
