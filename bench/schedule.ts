@@ -163,6 +163,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       ).length;
       const executions = runExecutions(runtime.engine, executionArn, startedAt);
       const measured = measure(runtime.engine, executions);
+      const phases = phasesOf(runtime.engine.getExecutionHistory(executionArn));
       const want = action === 'stop' ? 'stopped' : 'running';
       const verified = (
         await Promise.all(
@@ -193,10 +194,12 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         executions: executions.length,
         maxStatePayloadBytes: measured.maxStatePayloadBytes,
         maxHistoryEvents: measured.maxHistoryEvents,
+        phasesS: phases,
       };
       process.stdout.write(
         `${action} ${total} instances: ${wallS.toFixed(1)} s (job ${job.status}); bound for the calls made ${boundS.toFixed(1)} s → ratio ${(wallS / boundS).toFixed(2)}; bound for the fewest calls ${minimalBoundS.toFixed(1)} s → ratio ${(wallS / minimalBoundS).toFixed(2)} (goal ≤ 1.25)\n` +
           `  verified ${verified} of ${total} ${want}; provider calls/instance ${callsPerInstance.toFixed(2)} (goal ≤ 1.5), state transitions/instance ${(measured.transitions / total).toFixed(2)} (goal ≤ 3), 429 answers ${rateLimited}, failures ${failed.length} (from 429: ${failed429}, goal 0)\n` +
+          `  phases: plan ${phases.plan} s, acting ${phases.acting} s, verifying ${phases.verifying} s, finish ${phases.finish} s\n` +
           `  ${executions.length} executions: largest payload ${measured.maxStatePayloadBytes} bytes (limit 262,144), largest history ${measured.maxHistoryEvents} events (limit 25,000)\n` +
           `  calls per provider: ${providers.map((p, i) => `${p} ${calls[i]} (mutations ${sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation).length}, ${spanS(sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation))} s)`).join(', ')}\n`,
       );
@@ -309,6 +312,31 @@ function measure(engine: LocalEngine, executions: string[]) {
     }
   }
   return { transitions, maxStatePayloadBytes, maxHistoryEvents };
+}
+
+/**
+ * Where a run's time went, from its history: the plan, the pages' acts (first page started to
+ * last page ended, any account), verifying (from then to the last group verified), the finish.
+ */
+function phasesOf(history: Array<{ type: string; timestamp: Date; [k: string]: unknown }>) {
+  const named = (e: (typeof history)[number]) =>
+    ((e.stateEnteredEventDetails ?? e.stateExitedEventDetails) as { name?: string } | undefined)?.name ?? '';
+  const at = (type: string, name: string, last = false) => {
+    const found = history.filter((e) => e.type.endsWith(type) && named(e) === name);
+    return (last ? found.at(-1) : found[0])?.timestamp.getTime();
+  };
+  const s = (from?: number, to?: number) => (from && to ? round((to - from) / 1000) : 0);
+  const planEnd = at('StateExited', 'Plan run');
+  const actStart = at('StateEntered', 'Run page');
+  const actEnd = at('StateExited', 'Run page', true);
+  const verifyEnd = at('StateEntered', 'Group verified', true);
+  const finishStart = at('StateEntered', 'Finish run');
+  return {
+    plan: s(at('StateEntered', 'Plan run'), planEnd),
+    acting: s(actStart, actEnd),
+    verifying: s(actEnd, verifyEnd),
+    finish: s(finishStart, at('StateExited', 'Finish run')),
+  };
 }
 
 /** Seconds from the first to the last of some requests. */
