@@ -34,9 +34,9 @@ import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
  *     the calls actually made;
  *   - provider calls and state transitions per instance (every StateEntered of the run's
  *     executions, parent and page children), 429 answers, failures (from 429: goal 0);
- *   - maxStatePayloadBytes (largest state input/output or execution input/output of any of the
- *     run's executions, UTF-8) and maxHistoryEvents (largest execution history): Step Functions
- *     refuses over 262,144 bytes and 25,000 events;
+ *   - maxStatePayloadBytes (largest state input/output, Task parameters or result of any of the
+ *     run's executions, UTF-8) and maxHistoryEvents (largest execution history), from the local
+ *     engine's counters: Step Functions refuses over 262,144 bytes and 25,000 events;
  *   - verified: instances an independent listing after the run shows in the target state.
  * Then the process's peak RSS, and a naive sequential loop (get → act → poll until the state is
  * reached, one instance after another), timed on a sample and extrapolated. The fleet is created
@@ -294,22 +294,20 @@ function runExecutions(engine: LocalEngine, parentArn: string, since: number): s
   return [parentArn, ...pages.map((e) => e.executionArn)];
 }
 
-/** Transitions (StateEntered events), the largest payload and the largest history of some executions. */
+/**
+ * Transitions (StateEntered events) of some executions, and the engine's own counters: the
+ * largest payload any of them carried and the largest history, counted as Step Functions'
+ * quotas count them.
+ */
 function measure(engine: LocalEngine, executions: string[]) {
   let transitions = 0;
   let maxStatePayloadBytes = 0;
   let maxHistoryEvents = 0;
-  const size = (text: unknown) => (typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : 0);
   for (const arn of executions) {
-    const history = engine.getExecutionHistory(arn);
-    maxHistoryEvents = Math.max(maxHistoryEvents, history.length);
-    for (const e of history) {
-      if (e.type.endsWith('StateEntered')) transitions++;
-      const details = Object.values(e).find((v) => v && typeof v === 'object' && !(v instanceof Date)) as
-        | Record<string, unknown>
-        | undefined;
-      maxStatePayloadBytes = Math.max(maxStatePayloadBytes, size(details?.input), size(details?.output));
-    }
+    const record = engine.describeExecution(arn);
+    maxHistoryEvents = Math.max(maxHistoryEvents, record.historyEventCount);
+    maxStatePayloadBytes = Math.max(maxStatePayloadBytes, record.maxPayloadBytes);
+    for (const e of engine.getExecutionHistory(arn)) if (e.type.endsWith('StateEntered')) transitions++;
   }
   return { transitions, maxStatePayloadBytes, maxHistoryEvents };
 }

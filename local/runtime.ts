@@ -31,6 +31,7 @@ import {
   type LambdaHandler,
   LocalEngine,
   loadApp,
+  type Recovery,
   startSfnEndpoint,
 } from './engine/index.ts';
 import { startHttpServer } from './http/server.ts';
@@ -48,7 +49,10 @@ import { startDynalite } from './store/dynalite.ts';
 export interface RuntimeOptions {
   dataDir: string;
   port?: number;
-  /** Keep DynamoDB data in <dataDir>/dynamo (default) or in memory (tests). */
+  /**
+   * Keep DynamoDB data in <dataDir>/dynamo and execution journals in <dataDir>/executions
+   * (default: executions then survive a restart), or both in memory (tests).
+   */
   persist?: boolean;
   /** Scales Wait states and retry intervals (tests use ~0.001); deadlines follow. */
   timeScale?: number;
@@ -167,6 +171,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       timeScale: options.timeScale ?? 1,
       ...(options.handlerOverrides && { handlers: options.handlerOverrides }),
       onExecutionEnd: (execution) => settleJob(execution, log),
+      // Executions are journaled as they run, and the next start resumes them.
+      ...(options.persist === false ? {} : { journalDir: join(dataDir, 'executions') }),
       // Execution names stay taken across restarts, as on AWS: a job that recorded this
       // execution means it already ran, so a redelivery cannot start it twice.
       executionNameInUse: async (executionArn) => {
@@ -193,8 +199,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (policies?.length) process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
     }
 
-    // Executions live in memory: jobs that were running when the last runtime stopped are over.
-    await markInterrupted(engine, log);
+    // Executions that were running when the last runtime stopped resume (handlers need the
+    // environment above); jobs whose execution cannot resume or was lost are INTERRUPTED.
+    const recovery = await engine.recover();
+    await reconcileJobs(engine, recovery, log);
 
     const http = await startHttpServer({
       port: options.port ?? 8787,
@@ -238,7 +246,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
     }
 
-    // issue 7: periodic policies' sweeps on timers (EventBridge Scheduler on AWS).
+    // Periodic policies' sweeps on timers (EventBridge Scheduler on AWS).
     if (options.scheduler !== false) {
       const sweeps = startSweepTimers({ log });
       closers.push(async () => sweeps.stop());
@@ -288,20 +296,39 @@ async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void>
   }
 }
 
-async function markInterrupted(engine: LocalEngine, log: Logger): Promise<void> {
+/**
+ * After a restart, brings each job that was QUEUED or RUNNING in line with its execution: a resumed
+ * execution carries on; one that ended before the restart (its listener cut short) closes its job;
+ * one that cannot resume, or that was never journaled, leaves its job INTERRUPTED with the reason.
+ */
+async function reconcileJobs(engine: LocalEngine, recovery: Recovery, log: Logger): Promise<void> {
   const { jobs } = stores();
-  const known = new Set(engine.knownExecutionArns());
+  const cannotResume = new Map(recovery.interrupted.map((i) => [i.executionArn, i.reason]));
+  const known = new Map<string, ExecutionRecord>();
+  for (const arn of engine.knownExecutionArns()) {
+    const record = engine.describeExecution(arn);
+    known.set(arn, record);
+    // A job cut before its first step recorded its execution is found by name (= job id).
+    if (!known.has(record.name)) known.set(record.name, record);
+  }
   for (const status of ['RUNNING', 'QUEUED'] as const) {
     const found = [];
     for await (const job of jobs.listAll({ status })) found.push(job);
     for (const job of found) {
-      if (job.executionArn && known.has(job.executionArn)) continue;
+      const execution = known.get(job.executionArn ?? job.jobId);
+      const reason = execution ? cannotResume.get(execution.executionArn) : undefined;
+      if (execution && reason === undefined) {
+        if (execution.status !== 'RUNNING') await settleJob(execution, log);
+        continue;
+      }
       const error = {
         code: 'Interrupted',
-        message: 'the runtime stopped while this job ran; its execution was lost',
+        message: reason
+          ? `the runtime restarted and this job's execution cannot resume: ${reason}`
+          : 'the runtime stopped while this job ran; its execution was lost',
       };
       await jobs.transition(job.jobId, status === 'RUNNING' ? 'INTERRUPTED' : 'FAILED', { error });
-      log.warn('job interrupted by a restart', { jobId: job.jobId });
+      log.warn('job interrupted by a restart', { jobId: job.jobId, reason: error.message });
     }
   }
 }

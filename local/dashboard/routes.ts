@@ -13,7 +13,7 @@ import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jo
 import { TARGET_RESULT_STATUSES, type TargetResultStatus } from '../../functions/store/results.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../../functions/webhooks/http-event.ts';
 import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine/index.ts';
-import type { Route } from '../http-server.ts';
+import type { Route } from '../http/server.ts';
 
 /**
  * The local dashboard: three static files (no framework, no build step), the graph layout library
