@@ -7,7 +7,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { redactText, redactValue } from '../providers/http/redact.ts';
+import { redactText, redactValue } from '../shared/redact.ts';
 import { isConditionalCheckFailed } from './dynamo.ts';
 import { StoreValidationError } from './errors.ts';
 import { fragmentSizeBytes } from './item-size.ts';
