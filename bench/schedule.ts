@@ -18,8 +18,8 @@ import {
 } from '../functions/schedule/run.ts';
 import type { LocalEngine } from '../local/engine/index.ts';
 import { startRuntime } from '../local/runtime.ts';
-import { SeedingNotSupportedError, type SimulatorBase } from '../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
+import { type HostedSimulator, type SimHost, startSimHost } from './_sim-host.ts';
 
 /**
  * `npm run bench -- fleet [--instances 1000] [--providers a,b] [--rps 20] [--latency 40] [--op-ms 2000]`
@@ -39,8 +39,9 @@ import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
  *     engine's counters: Step Functions refuses over 262,144 bytes and 25,000 events;
  *   - verified: instances an independent listing after the run shows in the target state.
  * Then the process's peak RSS, and a naive sequential loop (get → act → poll until the state is
- * reached, one instance after another), timed on a sample and extrapolated. The fleet is created
- * before the limits are switched on.
+ * reached, one instance after another), timed on a sample and extrapolated. The simulators run in
+ * a child process (_sim-host.ts: a provider is someone else's machine); the fleet is seeded before
+ * their latency and rate limit are switched on.
  */
 export async function run(argv: string[], benchName = 'schedule'): Promise<void> {
   const { values } = parseArgs({
@@ -75,38 +76,43 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
   ) as Record<ProviderId, number>;
 
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetflow-bench-'));
+  // The simulators run in a child process (a provider is someone else's machine); the runtime
+  // starts none of its own and its handlers reach them through FLEETFLOW_ACCOUNTS, as on Lambda.
+  const host = await startSimHost();
   const runtime = await startRuntime({
     dataDir,
     port: 0,
     persist: false,
     timeScale: 0.25,
-    providers,
-    simulator: { transitionMs: opMs, operationMs: opMs, fleetSize: 1 },
+    providers: [],
     env: {},
     logger: createLogger({ component: 'runtime' }, 'silent'),
     scheduler: false,
   });
-  const sims = runtime.simulators as Record<ProviderId, SimulatorBase>;
-  // Bench-only knobs: seed fast, then measure under the stated latency and rate limit.
-  const knobs = (sim: SimulatorBase) =>
-    (
-      sim as unknown as {
-        options: { latencyMs: number; rateLimitRps: number; operationMs: number; transitionMs: number };
-      }
-    ).options;
   try {
+    const hosted = {} as Record<ProviderId, HostedSimulator>;
+    for (const p of providers)
+      hosted[p] = await host.start(p, { seed: 42, fleetSize: 1, transitionMs: 5, operationMs: 5 });
+    process.env.FLEETFLOW_ACCOUNTS = JSON.stringify(
+      providers.map((p) => ({
+        provider: p,
+        account: 'default',
+        endpoint: hosted[p].endpoint,
+        credentials: hosted[p].credentials,
+      })),
+    );
     const targets = Object.fromEntries(
-      providers.map((p) => [p, { provider: p, account: 'default', location: sims[p].defaultLocation }]),
+      providers.map((p) => [p, { provider: p, account: 'default', location: hosted[p].defaultLocation }]),
     ) as Record<ProviderId, Target>;
     process.stdout.write(
       `seeding ${total} instances: ${providers.map((p) => `${share[p]} on ${p}`).join(', ')}…\n`,
     );
     const seedStart = performance.now();
-    for (const p of providers) Object.assign(knobs(sims[p]), { operationMs: 5, transitionMs: 5 });
-    await Promise.all(providers.map((p) => seed(sims[p], targets[p], share[p])));
+    await Promise.all(providers.map((p) => seed(host, p, targets[p], share[p])));
     process.stdout.write(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
+    // Then the stated latency, rate limit and operation times.
     for (const p of providers)
-      Object.assign(knobs(sims[p]), {
+      await host.configure(p, {
         latencyMs: latency,
         rateLimitRps: rps,
         operationMs: opMs,
@@ -116,7 +122,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
     const config = validateConfig({
       accounts: providers.map((p) => ({
         provider: p,
-        locations: [sims[p].defaultLocation],
+        locations: [hosted[p].defaultLocation],
         requestsPerSecond: rps,
       })),
       schedules: {
@@ -138,7 +144,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
     });
     const results: Record<string, unknown> = {};
     for (const action of ['stop', 'start'] as const) {
-      const marks = providers.map((p) => sims[p].requestLog.length);
+      const marks = await Promise.all(providers.map((p) => host.mark(p)));
       const name = runName('fleet', action, new Date(), true);
       const t0 = performance.now();
       const startedAt = Date.now();
@@ -151,11 +157,9 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       const execution = await runtime.engine.waitForExecution(executionArn);
       const wallS = (performance.now() - t0) / 1000;
       const job = await stores().jobs.require(name);
-      const calls = providers.map((p, i) => sims[p].requestLog.length - marks[i]!);
-      const rateLimited = providers.reduce(
-        (n, p, i) => n + sims[p].requestLog.slice(marks[i]).filter((r) => r.status === 429).length,
-        0,
-      );
+      const counts = await Promise.all(providers.map((p, i) => host.since(p, marks[i]!)));
+      const calls = counts.map((c) => c.calls);
+      const rateLimited = counts.reduce((n, c) => n + c.http429, 0);
       const failed = [];
       for await (const r of stores().jobs.results.all(name, { status: 'FAILED' })) failed.push(r);
       const failed429 = failed.filter((r) =>
@@ -201,7 +205,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
           `  verified ${verified} of ${total} ${want}; provider calls/instance ${callsPerInstance.toFixed(2)} (goal ≤ 1.5), state transitions/instance ${(measured.transitions / total).toFixed(2)} (goal ≤ 3), 429 answers ${rateLimited}, failures ${failed.length} (from 429: ${failed429}, goal 0)\n` +
           `  phases: plan ${phases.plan} s, acting ${phases.acting} s, verifying ${phases.verifying} s, finish ${phases.finish} s\n` +
           `  ${executions.length} executions: largest payload ${measured.maxStatePayloadBytes} bytes (limit 262,144), largest history ${measured.maxHistoryEvents} events (limit 25,000)\n` +
-          `  calls per provider: ${providers.map((p, i) => `${p} ${calls[i]} (mutations ${sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation).length}, ${spanS(sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation))} s)`).join(', ')}\n`,
+          `  calls per provider: ${providers.map((p, i) => `${p} ${calls[i]} (mutations ${counts[i]!.mutations}, ${counts[i]!.mutationSpanS.toFixed(1)} s)`).join(', ')}\n`,
       );
     }
     sfn.destroy();
@@ -234,6 +238,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
     );
   } finally {
     await runtime.close();
+    await host.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -250,21 +255,14 @@ async function benchInstances(p: ProviderId, target: Target) {
  * `count` running instances: the simulator's seeding helper where it has one; else many creates
  * through the adapter, no wait per instance. Then one listing at a time until every one runs.
  */
-async function seed(sim: SimulatorBase, target: Target, count: number): Promise<void> {
-  const p = sim.provider;
+async function seed(host: SimHost, p: ProviderId, target: Target, count: number): Promise<void> {
   const adapter = await providerFor(target);
   const spec = CONTRACT_FIXTURES[p].createSpec;
   const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: 'fleet' } : {};
-  let toCreate = count;
-  try {
-    sim.seedInstances({ count, namePrefix: `bench-${p}-`, labels, location: target.location });
-    toCreate = 0;
-  } catch (error) {
-    if (!(error instanceof SeedingNotSupportedError)) throw error;
-  }
+  const seeded = await host.seed(p, { count, namePrefix: `bench-${p}-`, labels, location: target.location });
   let next = 0;
   const worker = async () => {
-    while (next < toCreate) {
+    while (seeded === undefined && next < count) {
       const n = next++;
       await adapter.create({
         ...spec,
@@ -335,11 +333,6 @@ function phasesOf(history: Array<{ type: string; timestamp: Date; [k: string]: u
     verifying: s(actEnd, verifyEnd),
     finish: s(finishStart, at('StateExited', 'Finish run')),
   };
-}
-
-/** Seconds from the first to the last of some requests. */
-function spanS(log: Array<{ at: number }>): string {
-  return log.length ? ((log.at(-1)!.at - log[0]!.at) / 1000).toFixed(1) : '0';
 }
 
 function round(n: number): number {

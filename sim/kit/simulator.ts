@@ -86,7 +86,7 @@ export abstract class SimulatorBase {
   protected readonly random: () => number;
   private listening?: ListeningServer;
   private readonly timeline = new Timeline();
-  private readonly bucket: TokenBucket;
+  private bucket: TokenBucket;
 
   constructor(options: SimulatorOptions = {}) {
     this.options = {
@@ -179,6 +179,17 @@ export abstract class SimulatorBase {
       credentials: this.credentials,
       location: this.defaultLocation,
     };
+  }
+
+  /**
+   * Changes the timing knobs of a running simulator (benches seed fast, then measure under the
+   * stated latency and rate limit). A new rate limit starts with a full bucket.
+   */
+  configure(
+    knobs: Partial<Pick<SimulatorOptions, 'latencyMs' | 'rateLimitRps' | 'transitionMs' | 'operationMs'>>,
+  ): void {
+    Object.assign(this.options, knobs);
+    if (knobs.rateLimitRps !== undefined) this.bucket = new TokenBucket(knobs.rateLimitRps);
   }
 
   /**

@@ -277,4 +277,28 @@ describe('seeding helper (tests and benches)', () => {
     ).toHaveLength(3);
     expect(() => sim.seedInstances({ count: 1, namePrefix: 'x', location: 'mars-1' })).toThrow(RangeError);
   });
+
+  it('takes new timing knobs while running: a rate limit set later applies at once', async () => {
+    const fresh = await new ExoscaleSimulator({ seed: 4, fleetSize: 1 }).start();
+    // One signed request each: list the zones.
+    const zones = async () => {
+      const path = '/ch-gva-2/v2/zone';
+      const authorization = authorizationHeader(SIM_CREDENTIALS.apiKey, SIM_CREDENTIALS.apiSecret, {
+        method: 'GET',
+        path,
+        query: [],
+        expires: Math.floor(Date.now() / 1000) + 600,
+      });
+      return (await fetch(`${fresh.origin}${path}`, { headers: { authorization } })).status;
+    };
+    try {
+      expect(await Promise.all(Array.from({ length: 6 }, zones))).toEqual(Array(6).fill(200));
+      fresh.configure({ rateLimitRps: 2 });
+      const answers = await Promise.all(Array.from({ length: 6 }, zones));
+      expect(answers.filter((s) => s === 200)).toHaveLength(2);
+      expect(answers.filter((s) => s === 429)).toHaveLength(4);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
