@@ -199,6 +199,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         maxStatePayloadBytes: measured.maxStatePayloadBytes,
         maxHistoryEvents: measured.maxHistoryEvents,
         phasesS: phases,
+        rssAfterMB: Math.round(process.memoryUsage().rss / 1e6),
       };
       process.stdout.write(
         `${action} ${total} instances: ${wallS.toFixed(1)} s (job ${job.status}); bound for the calls made ${boundS.toFixed(1)} s → ratio ${(wallS / boundS).toFixed(2)}; bound for the fewest calls ${minimalBoundS.toFixed(1)} s → ratio ${(wallS / minimalBoundS).toFixed(2)} (goal ≤ 1.25)\n` +

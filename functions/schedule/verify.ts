@@ -54,18 +54,13 @@ const actedDetail = z.object({
 /** Pages read at once. */
 const PAGE_READS = 8;
 
-/**
- * The instances of `pages` still to verify, and those already known to have failed: never acted
- * on (no result: the page's execution failed before the act), or acted on with an operation that
- * failed at once. Instances with a verified or failed result are left out.
- */
-export async function pendingOf(
-  jobId: string,
-  action: PowerAction,
-  pages: readonly string[],
-): Promise<{ pending: Pending[]; settled: Settled[] }> {
+/** A page's instance, with the page it is on. */
+export type PageItem = { page: string } & RunItem;
+
+/** The instances of some pages, as the plan stored them. */
+export async function pageItems(jobId: string, pages: readonly string[]): Promise<PageItem[]> {
   const { results } = stores().jobs;
-  const items: Array<{ page: string } & RunItem> = [];
+  const items: PageItem[] = [];
   for (let i = 0; i < pages.length; i += PAGE_READS) {
     const bodies = await Promise.all(
       pages
@@ -78,7 +73,21 @@ export async function pendingOf(
       for (const item of expandPage(body)) items.push({ page, ...item });
     }
   }
-  const recorded = await results.get(
+  return items;
+}
+
+/**
+ * Where some instances stand by their results: still to verify (the act left PENDING with its
+ * operation), or already known to have failed: never acted on (no result: the page's execution
+ * failed before the act), or acted on with an operation that failed at once. Instances with a
+ * verified or failed result are left out.
+ */
+export async function classify(
+  jobId: string,
+  action: PowerAction,
+  items: readonly PageItem[],
+): Promise<{ pending: Pending[]; settled: Settled[] }> {
+  const recorded = await stores().jobs.results.get(
     jobId,
     items.map((i) => i.instanceId),
   );
@@ -180,7 +189,7 @@ export async function failUnsettled(
   pages: readonly string[],
   error: { Error: string; Cause?: string | undefined },
 ): Promise<number> {
-  const { pending, settled } = await pendingOf(jobId, action, pages);
+  const { pending, settled } = await classify(jobId, action, await pageItems(jobId, pages));
   const reason = explainFailure(error.Error, error.Cause);
   const all: Settled[] = [
     ...settled,
