@@ -140,7 +140,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
     const sfn = new SFNClient({
       endpoint: runtime.urls.sfn,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: runtime.credentials,
     });
     const results: Record<string, unknown> = {};
     for (const action of ['stop', 'start'] as const) {
