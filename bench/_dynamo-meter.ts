@@ -1,12 +1,15 @@
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 /**
  * A metering proxy in front of a local DynamoDB server (dynalite), for the cost bench: every
  * request is forwarded with `ReturnConsumedCapacity: TOTAL`, and the capacity units the server
  * computes (DynamoDB's rules: writes per 1 KB, reads per 4 KB, half for eventually consistent
  * reads) are summed per table and kind. Point `AWS_ENDPOINT_URL_DYNAMODB` at `url` and every
- * handler's requests go through it. dynalite checks no signature, so the rewritten body passes.
+ * handler's requests go through it; the rewritten request is signed again with the key pair the
+ * server accepts (the AWS SDK's own signer).
  */
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -19,8 +22,12 @@ export interface Meter {
   close(): Promise<void>;
 }
 
-export async function startDynamoMeter(target: string): Promise<Meter> {
+export async function startDynamoMeter(
+  target: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): Promise<Meter> {
   const upstream = new URL(target);
+  const signer = new SignatureV4({ service: 'dynamodb', region: 'us-east-1', credentials, sha256: Sha256 });
   let tables: Record<string, { writeUnits: number; readUnits: number; requests: number }> = {};
   const of = (table: string) => {
     tables[table] ??= { writeUnits: 0, readUnits: 0, requests: 0 };
@@ -48,7 +55,24 @@ export async function startDynamoMeter(target: string): Promise<Meter> {
     } catch {
       // not JSON: forwarded as it came
     }
-    const headers = { ...req.headers, 'content-length': String(payload.length), host: upstream.host };
+    const signed = await signer.sign({
+      method: req.method ?? 'POST',
+      protocol: 'http:',
+      hostname: upstream.hostname,
+      port: Number(upstream.port),
+      path: req.url ?? '/',
+      query: {},
+      headers: {
+        host: upstream.host,
+        'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.0'),
+        ...(req.headers['x-amz-target'] && { 'x-amz-target': String(req.headers['x-amz-target']) }),
+      },
+      body: payload.toString('utf8'),
+    });
+    const headers = {
+      ...(signed.headers as Record<string, string>),
+      'content-length': String(payload.length),
+    };
     const forward = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
       async (answer) => {

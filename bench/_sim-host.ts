@@ -37,8 +37,8 @@ export interface RequestCounts {
 
 export interface SimHost {
   start(provider: ProviderId, options: SimulatorOptions): Promise<HostedSimulator>;
-  /** How many the seeding helper added, or undefined where the simulator has none. */
-  seed(provider: ProviderId, request: SeedRequest): Promise<number | undefined>;
+  /** How many the seeding helper added, or null where the simulator has none. */
+  seed(provider: ProviderId, request: SeedRequest): Promise<number | null>;
   configure(provider: ProviderId, knobs: Knobs): Promise<void>;
   mark(provider: ProviderId): Promise<number>;
   since(provider: ProviderId, mark: number): Promise<RequestCounts>;
@@ -112,7 +112,7 @@ async function serve(): Promise<void> {
       try {
         return sim(m.provider as ProviderId).seedInstances(m.request as SeedRequest).length;
       } catch (error) {
-        if (error instanceof SeedingNotSupportedError) return undefined;
+        if (error instanceof SeedingNotSupportedError) return null;
         throw error;
       }
     },

@@ -293,7 +293,7 @@ async function scheduleAtScale(fleet: number): Promise<FleetRun[]> {
       'functions/handlers/schedule-result.ts': timed('result', scheduleResult),
     },
   });
-  const meter = await startDynamoMeter(runtime.urls.dynamodb);
+  const meter = await startDynamoMeter(runtime.urls.dynamodb, runtime.credentials);
   const dynalite = process.env.AWS_ENDPOINT_URL_DYNAMODB;
   // From here on every handler reaches DynamoDB through the meter.
   process.env.AWS_ENDPOINT_URL_DYNAMODB = meter.url;

@@ -263,7 +263,7 @@ async function seed(host: SimHost, p: ProviderId, target: Target, count: number)
   const seeded = await host.seed(p, { count, namePrefix: `bench-${p}-`, labels, location: target.location });
   let next = 0;
   const worker = async () => {
-    while (seeded === undefined && next < count) {
+    while (seeded === null && next < count) {
       const n = next++;
       await adapter.create({
         ...spec,

@@ -121,7 +121,7 @@ describe('power-schedule at fleet scale: 3,000 instances in one location', () =>
   });
 
   it('pages the results through the CLI: a page with a cursor to the next, or --all', async () => {
-    const source = ['--endpoint', fleet.runtime.urls.dynamodb];
+    const source = ['--endpoint', fleet.runtime.urls.dynamodb, '--data-dir', fleet.dataDir];
     const jobId = stopped.job.jobId;
     const first = await runCli('jobs', 'show', jobId, ...source, '--limit', '500', '--json');
     expect(first.code).toBe(0);

@@ -26,6 +26,8 @@ export const LABELLED: ProviderId[] = PROVIDER_IDS.filter((p) => PROVIDERS[p].ca
 
 export interface Fleet {
   runtime: Runtime;
+  /** The runtime's data folder (its key pair signs a CLI's DynamoDB requests). */
+  dataDir: string;
   config: FleetflowConfig;
   targets: Record<ProviderId, Target>;
   sfn: SFNClient;
@@ -75,6 +77,7 @@ export async function startFleet(options: Partial<RuntimeOptions> = {}): Promise
   });
   return {
     runtime,
+    dataDir,
     config: configFor(runtime, {}),
     targets,
     sfn,
