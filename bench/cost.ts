@@ -3,21 +3,39 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { validateConfig } from '../functions/config/load.ts';
+import { handler as scheduleAct } from '../functions/handlers/schedule-act.ts';
+import { handler as schedulePage } from '../functions/handlers/schedule-page.ts';
+import { handler as schedulePlan } from '../functions/handlers/schedule-plan.ts';
+import { handler as schedulePoll } from '../functions/handlers/schedule-poll.ts';
+import { handler as scheduleResult } from '../functions/handlers/schedule-result.ts';
 import { createLogger } from '../functions/log.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { providerDefinition } from '../functions/providers/registry.ts';
+import {
+  POWER_SCHEDULE_PAGE_MACHINE,
+  runName,
+  scheduleRunInput,
+  startScheduleRun,
+} from '../functions/schedule/run.ts';
 import { signedHeaders } from '../functions/webhooks/standard-webhooks.ts';
-import type { HistoryEvent } from '../local/engine/index.ts';
+import { FleetflowStack } from '../infra/fleetflow-stack.ts';
+import type { HistoryEvent, LambdaHandler } from '../local/engine/index.ts';
 import { type Runtime, startRuntime } from '../local/runtime.ts';
 import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
+import { startDynamoMeter } from './_dynamo-meter.ts';
 
 /**
- * `npm run bench -- cost [--memory-mb 256] [--aws-ms-per-call 400]`
+ * `npm run bench -- cost [--fleet 10000] [--memory-mb 256] [--aws-ms-per-call 400]`
  *
  * Measures what one provisioning costs in Step Functions state transitions and Lambda
  * invocations/durations, by running the real provisioning workflow on the local engine (the same
- * CDK app, every provider's simulator) and reading each execution's history; then prices a month
- * of fleetflow for 1,000 instances on two schedule edges a day, 100 provisionings and 100
+ * CDK app, every provider's simulator) and reading each execution's history; measures a schedule
+ * stop and start of `--fleet` instances the same way (every execution, parent and pages; Lambda
+ * time of each schedule handler; DynamoDB capacity units through a metering proxy); then prices
+ * a month of fleetflow for that fleet on two schedule edges a day, 100 provisionings and 100
  * remediations (docs/cost.md explains every line).
  *
  * What is measured and what is estimated:
@@ -28,7 +46,8 @@ import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
  *   - Lambda: invocations = Task states entered (MEASURED); duration = Task entered → exited on the
  *     local engine (MEASURED, in-process against simulators) and, for AWS, an assumed
  *     --aws-ms-per-call per invocation (provider API latency dominates, cold starts included);
- *   - schedules: derived from the batched workflow's shape (per instance measured by `bench -- fleet`);
+ *   - schedules: MEASURED at fleet scale (transitions, invocations, Lambda time, DynamoDB
+ *     units); only the verify loop's ticks are re-counted for a real 30 s operation;
  *     remediations: ESTIMATED from the provisioning measurements
  *     (one action + its wait loop + a record per instance and edge; a remediation ≈ a plain
  *     provisioning's fixed transitions with one action).
@@ -222,6 +241,145 @@ async function provisionOnce(
   return analyse(provider, variant, done.status, runtime.engine.getExecutionHistory(arn));
 }
 
+interface FleetRun {
+  action: 'stop' | 'start';
+  status: string;
+  seconds: number;
+  executions: number;
+  transitions: number;
+  /** Lambda invocations and their summed duration, per schedule handler. */
+  lambda: Record<string, { invocations: number; ms: number }>;
+  /** DynamoDB capacity units, per table (the table's suffix). */
+  dynamo: Record<string, { writeUnits: number; readUnits: number; requests: number }>;
+  verifyPolls: number;
+}
+
+/**
+ * A schedule stop and start of `fleet` instances (Exoscale simulator, no rate limit, 20 ms
+ * operations) through the real workflows, measured per run.
+ */
+async function scheduleAtScale(fleet: number): Promise<FleetRun[]> {
+  const lambda: Record<string, { invocations: number; ms: number }> = {};
+  const timed =
+    (name: string, fn: LambdaHandler): LambdaHandler =>
+    async (event, context) => {
+      const t0 = performance.now();
+      try {
+        return await fn(event, context);
+      } finally {
+        lambda[name] ??= { invocations: 0, ms: 0 };
+        const l = lambda[name];
+        l.invocations++;
+        l.ms += performance.now() - t0;
+      }
+    };
+  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+  const dataDir = mkdtempSync(join(ROOT, '.tmp', 'bench-cost-fleet-'));
+  const runtime = await startRuntime({
+    dataDir,
+    port: 0,
+    persist: false,
+    timeScale: 0.01,
+    providers: ['exoscale'],
+    simulator: { transitionMs: 20, operationMs: 20, fleetSize: 1 },
+    env: {},
+    logger: createLogger({ component: 'bench-cost' }, 'silent'),
+    scheduler: false,
+    handlerOverrides: {
+      'functions/handlers/schedule-plan.ts': timed('plan', schedulePlan),
+      'functions/handlers/schedule-page.ts': timed('page', schedulePage),
+      'functions/handlers/schedule-act.ts': timed('act', scheduleAct),
+      'functions/handlers/schedule-poll.ts': timed('poll', schedulePoll),
+      'functions/handlers/schedule-result.ts': timed('result', scheduleResult),
+    },
+  });
+  const meter = await startDynamoMeter(runtime.urls.dynamodb, runtime.credentials);
+  const dynalite = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  // From here on every handler reaches DynamoDB through the meter.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = meter.url;
+  const out: FleetRun[] = [];
+  try {
+    const sim = runtime.simulators.exoscale!;
+    sim.seedInstances({ count: fleet, namePrefix: 'cost-', labels: { cost: 'fleet' } });
+    const config = validateConfig({
+      accounts: [{ provider: 'exoscale', locations: [sim.defaultLocation], requestsPerSecond: 1000 }],
+      schedules: {
+        fleet: {
+          timezone: 'UTC',
+          periods: [{ days: ['mon'], start: '08:00', stop: '18:00' }],
+          targets: [{ provider: 'exoscale', labels: { cost: 'fleet' } }],
+        },
+      },
+    });
+    for (const action of ['stop', 'start'] as const) {
+      meter.reset();
+      for (const k of Object.keys(lambda)) delete lambda[k];
+      const name = runName('fleet', action, new Date(), true);
+      const since = Date.now();
+      const t0 = performance.now();
+      const { executionArn } = await startScheduleRun({
+        stateMachineArn: runtime.engine.stateMachineArn('power-schedule'),
+        input: scheduleRunInput(config, 'fleet', action),
+        name,
+      });
+      const done = await runtime.engine.waitForExecution(executionArn);
+      const seconds = (performance.now() - t0) / 1000;
+      const pages = runtime.engine
+        .listExecutions({ stateMachineArn: runtime.engine.stateMachineArn(POWER_SCHEDULE_PAGE_MACHINE) })
+        .filter(
+          (e) => e.startDate.getTime() >= since && (JSON.parse(e.input) as { jobId?: string }).jobId === name,
+        );
+      let transitions = 0;
+      let verifyPolls = 0;
+      for (const arn of [executionArn, ...pages.map((p) => p.executionArn)]) {
+        for (const e of runtime.engine.getExecutionHistory(arn)) {
+          if (!e.type.endsWith('StateEntered')) continue;
+          transitions++;
+          if (/^Verify group/.test((e.stateEnteredEventDetails as { name?: string } | undefined)?.name ?? ''))
+            verifyPolls++;
+        }
+      }
+      const usage = meter.usage();
+      out.push({
+        action,
+        status: done.status,
+        seconds: r2(seconds),
+        executions: 1 + pages.length,
+        transitions,
+        lambda: structuredClone(lambda),
+        dynamo: Object.fromEntries(
+          Object.entries(usage).map(([table, u]) => [table.replace(/^fleetflow-/, ''), u]),
+        ),
+        verifyPolls,
+      });
+    }
+  } finally {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynalite;
+    await runtime.close();
+    await meter.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/** Secrets and alarms of the stack as `cdk synth` builds it (no bundling). */
+function countTemplate(): { secrets: number; alarms: number } {
+  const outdir = mkdtempSync(join(ROOT, '.tmp', 'bench-cost-synth-'));
+  try {
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const resources = Object.values(
+      Template.fromStack(new FleetflowStack(app, 'Fleetflow')).toJSON().Resources as Record<
+        string,
+        { Type: string }
+      >,
+    );
+    const count = (type: string) => resources.filter((r) => r.Type === type).length;
+    return { secrets: count('AWS::SecretsManager::Secret'), alarms: count('AWS::CloudWatch::Alarm') };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const r2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -229,10 +387,13 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      fleet: { type: 'string', default: '10000' },
       'memory-mb': { type: 'string', default: '256' },
       'aws-ms-per-call': { type: 'string', default: '400' },
     },
   });
+  const fleet = Number(values.fleet);
+  if (!Number.isInteger(fleet) || fleet < 1) throw new RangeError('--fleet must be a whole number ≥ 1');
   const memoryGb = Number(values['memory-mb']) / 1024;
   const awsMsPerCall = Number(values['aws-ms-per-call']);
   mkdirSync(join(ROOT, '.tmp'), { recursive: true });
@@ -274,16 +435,59 @@ export async function run(args: string[]): Promise<void> {
         full.map((m) => m.taskInvocations + (m.awsPolls - Object.values(m.polls).reduce((a, b) => a + b, 0))),
       ) + 1, // + the webhook function
   };
-  // The batched power-schedule workflow (workflows/power-schedule.ts): per instance one act Task
-  // inside the group's Map (`npm run bench -- fleet` measured 1.07 transitions per instance,
-  // everything included); per run: plan, tier and group Maps, and per provider group one
-  // wait → verify → settled? loop for the operation's real duration, then one batch record.
-  const actionPolls = pollsFor(REAL_OPERATION_SECONDS.stop!);
-  const groups = 5; // one per provider
-  const perInstanceEdge = { transitions: 1, invocations: 1 };
-  const perScheduleRunOverhead = {
-    transitions: 6 + groups * (2 + 3 * actionPolls + 2),
-    invocations: 2 + groups * (actionPolls + 1),
+  // ---- schedules, measured at fleet scale ------------------------------------------------------
+  process.stdout.write(
+    `\nschedule stop and start of ${fleet} instances (one account, pages as child executions)…\n`,
+  );
+  const fleetRuns = await scheduleAtScale(fleet);
+  for (const f of fleetRuns) {
+    const inv = Object.values(f.lambda).reduce((a, l) => a + l.invocations, 0);
+    const units = Object.values(f.dynamo);
+    console.log(
+      `  ${f.action} ${f.status} in ${f.seconds} s: ${f.executions} executions, ${f.transitions} transitions (${r2(f.transitions / fleet)}/instance), ${inv} Lambda invocations (${Object.entries(
+        f.lambda,
+      )
+        .map(([k, l]) => `${k} ${l.invocations}`)
+        .join(
+          ', ',
+        )}), DynamoDB ${r2(units.reduce((a, u) => a + u.writeUnits, 0))} WCU / ${r2(units.reduce((a, u) => a + u.readUnits, 0))} RCU (${Object.entries(
+        f.dynamo,
+      )
+        .map(([t, u]) => `${t} ${r2(u.writeUnits)}/${r2(u.readUnits)}`)
+        .join(', ')})`,
+    );
+  }
+  if (fleetRuns.some((f) => f.status !== 'SUCCEEDED'))
+    throw new Error('a schedule run did not succeed: nothing to price');
+  // On AWS the verify loop waits for a real stop/start (30-45 s): re-count its ticks (Wait, poll, Choice).
+  const awsTicks = pollsFor(REAL_OPERATION_SECONDS.start!);
+  const perEdgeRun = {
+    transitions: avg(fleetRuns.map((f) => f.transitions + 3 * Math.max(0, awsTicks - f.verifyPolls))),
+    invocations: avg(
+      fleetRuns.map(
+        (f) =>
+          Object.values(f.lambda).reduce((a, l) => a + l.invocations, 0) +
+          Math.max(0, awsTicks - f.verifyPolls),
+      ),
+    ),
+    // Provider-calling handlers are priced at the assumed AWS call time (locally they also wait
+    // for the shared CPU and DynamoDB server); the others (DynamoDB only) as measured.
+    lambdaMs: avg(
+      fleetRuns.map((f) =>
+        Object.entries(f.lambda).reduce(
+          (a, [k, l]) => a + (['act', 'poll', 'plan'].includes(k) ? l.invocations * awsMsPerCall : l.ms),
+          0,
+        ),
+      ),
+    ),
+    writeUnits: avg(fleetRuns.map((f) => Object.values(f.dynamo).reduce((a, u) => a + u.writeUnits, 0))),
+    readUnits: avg(fleetRuns.map((f) => Object.values(f.dynamo).reduce((a, u) => a + u.readUnits, 0))),
+  };
+  const perInstanceEdge = {
+    transitions: r2(perEdgeRun.transitions / fleet),
+    invocations: r2(perEdgeRun.invocations / fleet),
+    writeUnits: r2(perEdgeRun.writeUnits / fleet),
+    readUnits: r2(perEdgeRun.readUnits / fleet),
   };
   const perRemediation = {
     transitions: avg(plain.map((m) => m.awsTransitions)),
@@ -296,9 +500,7 @@ export async function run(args: string[]): Promise<void> {
   };
 
   // ---- a month -----------------------------------------------------------------------------------
-  const instances = 1000;
   const edgesPerMonth = 2 * 30;
-  const schedules = 10; // schedule runs per edge (one per configured schedule); overhead only
   const month = {
     provisioning: {
       count: 100,
@@ -306,13 +508,9 @@ export async function run(args: string[]): Promise<void> {
       invocations: 100 * perProvisioning.invocations,
     },
     schedules: {
-      count: instances * edgesPerMonth,
-      transitions:
-        instances * edgesPerMonth * perInstanceEdge.transitions +
-        schedules * edgesPerMonth * perScheduleRunOverhead.transitions,
-      invocations:
-        instances * edgesPerMonth * perInstanceEdge.invocations +
-        schedules * edgesPerMonth * perScheduleRunOverhead.invocations,
+      count: fleet * edgesPerMonth,
+      transitions: edgesPerMonth * perEdgeRun.transitions,
+      invocations: edgesPerMonth * perEdgeRun.invocations,
     },
     remediation: {
       count: 100,
@@ -325,14 +523,21 @@ export async function run(args: string[]): Promise<void> {
   const invocations =
     month.provisioning.invocations + month.schedules.invocations + month.remediation.invocations;
   const measuredMsPerInvocation = avg(ok.map((m) => m.lambdaMs / Math.max(1, m.taskInvocations)));
-  const gbSeconds = ((invocations * Math.max(awsMsPerCall, measuredMsPerInvocation)) / 1000) * memoryGb;
-  // DynamoDB: ~2 writes and ~2 reads per invocation (job update + audit intent/outcome), estimate.
-  const dynamoWrites = invocations * 2;
-  const dynamoReads = invocations * 2;
+  const otherInvocations = month.provisioning.invocations + month.remediation.invocations;
+  const gbSeconds =
+    ((otherInvocations * Math.max(awsMsPerCall, measuredMsPerInvocation) +
+      edgesPerMonth * perEdgeRun.lambdaMs) /
+      1000) *
+    memoryGb;
+  // DynamoDB: schedules MEASURED (capacity units); provisioning and remediation ~2 writes and
+  // ~2 reads per invocation (job update + audit intent/outcome), an estimate.
+  const dynamoWrites = edgesPerMonth * perEdgeRun.writeUnits + otherInvocations * 2;
+  const dynamoReads = edgesPerMonth * perEdgeRun.readUnits + otherInvocations * 2;
   // Logs: Step Functions ALL with execution data ≈ 2 events × 1 KB per transition; Lambda ≈ 1 KB per invocation.
   const logsGb = (transitions * 2 * 1024 + invocations * 1024) / 1024 ** 3;
-  const secrets = 6; // 5 provider accounts + the webhook secret
-  const alarms = 39; // counted in the synthesized template: state machines × 2, functions × 2, the dead-letter queue
+  // Counted in the synthesized template: provider accounts and the webhook (secrets); each state
+  // machine and function × 2 and the dead-letter queue (alarms).
+  const { secrets, alarms } = countTemplate();
   const cost = {
     stepFunctions: Math.max(0, transitions - 4000) * PRICES.sfnTransition,
     lambdaRequests: invocations * PRICES.lambdaRequest,
@@ -369,9 +574,12 @@ export async function run(args: string[]): Promise<void> {
         realOperationSeconds: REAL_OPERATION_SECONDS,
         awsMsPerCall,
         memoryMb: Number(values['memory-mb']),
-        instances,
+        instances: fleet,
         edgesPerMonth,
+        secrets,
+        alarms,
       },
+      fleetRuns,
       measured,
       perWorkflow: {
         provisioning: perProvisioning,

@@ -10,66 +10,109 @@ import { PROVIDERS } from '../functions/providers/registry.ts';
 import { waitForOperation, waitForState } from '../functions/providers/wait.ts';
 import { providerFor, type Target } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
-import { runName, scheduleRunInput, startScheduleRun } from '../functions/schedule/run.ts';
+import {
+  POWER_SCHEDULE_PAGE_MACHINE,
+  runName,
+  scheduleRunInput,
+  startScheduleRun,
+} from '../functions/schedule/run.ts';
+import type { LocalEngine } from '../local/engine/index.ts';
 import { startRuntime } from '../local/runtime.ts';
-import type { SimulatorBase } from '../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
+import { type HostedSimulator, type SimHost, startSimHost } from './_sim-host.ts';
 
 /**
- * `npm run bench -- schedule [--per-provider 200] [--latency 40] [--rps 20] [--op-ms 2000]`
- * (also `npm run bench -- fleet`)
+ * `npm run bench -- fleet [--instances 1000] [--providers a,b] [--rps 20] [--latency 40] [--op-ms 2000]`
+ * (also `npm run bench -- schedule`)
  *
- * A fleet over the five simulators (200 each by default), 40 ms per request, 20 requests/s per
- * provider, operations and transitions of 2 s: stop all, then start all, through the real
- * power-schedule workflow on the local engine. Printed: wall time per run; the lower bound the
- * rate limits set (provider calls per instance × instances ÷ rate, slowest provider); their ratio
- * (goal ≤ 1.25); provider calls per instance (goal ≤ 1.5); state transitions per instance (goal
- * ≤ 3); 429s that surfaced as failures (goal 0); and a naive sequential loop (get → act → poll
- * until the state is reached, one instance after another), timed on a sample and extrapolated.
- * The fleet is created through the adapters before the limits are switched on.
+ * A fleet spread evenly over the given simulators (default: 1,000 over all five), `--latency` ms
+ * per request, `--rps` requests/s per provider account (the simulators' rate limit, and the
+ * accounts' `requestsPerSecond` in the config), operations and transitions of `--op-ms`: stop
+ * all, then start all, through the real power-schedule workflow on the local engine. Per run:
+ *   - wall time; the lower bound the rate limit sets for the fewest calls (one listing plus one
+ *     action per instance, slowest provider) and the ratio to it (goal ≤ 1.25); the bound for
+ *     the calls actually made;
+ *   - provider calls and state transitions per instance (every StateEntered of the run's
+ *     executions, parent and page children), 429 answers, failures (from 429: goal 0);
+ *   - maxStatePayloadBytes (largest state input/output, Task parameters or result of any of the
+ *     run's executions, UTF-8) and maxHistoryEvents (largest execution history), from the local
+ *     engine's counters: Step Functions refuses over 262,144 bytes and 25,000 events;
+ *   - verified: instances an independent listing after the run shows in the target state.
+ * Then the process's peak RSS, and a naive sequential loop (get → act → poll until the state is
+ * reached, one instance after another), timed on a sample and extrapolated. The simulators run in
+ * a child process (_sim-host.ts: a provider is someone else's machine); the fleet is seeded before
+ * their latency and rate limit are switched on.
  */
 export async function run(argv: string[], benchName = 'schedule'): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'per-provider': { type: 'string', default: '200' },
+      instances: { type: 'string', default: '1000' },
+      providers: { type: 'string', default: PROVIDER_IDS.join(',') },
       latency: { type: 'string', default: '40' },
       rps: { type: 'string', default: '20' },
       'op-ms': { type: 'string', default: '2000' },
     },
   });
-  const per = Number(values['per-provider']);
+  const providers = values.providers.split(',').map((p) => p.trim()) as ProviderId[];
+  const unknown = providers.filter((p) => !PROVIDER_IDS.includes(p));
+  if (unknown.length > 0 || providers.length === 0)
+    throw new RangeError(
+      `--providers: one or more of ${PROVIDER_IDS.join(', ')} (got ${unknown.join(', ')})`,
+    );
+  const total = Number(values.instances);
   const latency = Number(values.latency);
   const rps = Number(values.rps);
   const opMs = Number(values['op-ms']);
+  for (const [name, v] of Object.entries({ instances: total, latency, rps, 'op-ms': opMs }))
+    if (!Number.isFinite(v) || v < 0 || (name === 'instances' && (!Number.isInteger(v) || v < 1)))
+      throw new RangeError(`--${name} must be a number ≥ ${name === 'instances' ? 1 : 0}`);
+  // An even share each; the first providers take the remainder.
+  const share = Object.fromEntries(
+    providers.map((p, i) => [
+      p,
+      Math.floor(total / providers.length) + (i < total % providers.length ? 1 : 0),
+    ]),
+  ) as Record<ProviderId, number>;
+
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetflow-bench-'));
+  // The simulators run in a child process (a provider is someone else's machine); the runtime
+  // starts none of its own and its handlers reach them through FLEETFLOW_ACCOUNTS, as on Lambda.
+  const host = await startSimHost();
   const runtime = await startRuntime({
     dataDir,
     port: 0,
     persist: false,
     timeScale: 0.25,
-    simulator: { transitionMs: opMs, operationMs: opMs, fleetSize: 1 },
+    providers: [],
     env: {},
     logger: createLogger({ component: 'runtime' }, 'silent'),
     scheduler: false,
   });
-  const sims = runtime.simulators as Record<ProviderId, SimulatorBase>;
-  // Bench-only knobs: seed fast, then measure under the stated latency and rate limit.
-  const knobs = (sim: SimulatorBase) =>
-    (
-      sim as unknown as {
-        options: { latencyMs: number; rateLimitRps: number; operationMs: number; transitionMs: number };
-      }
-    ).options;
   try {
+    const hosted = {} as Record<ProviderId, HostedSimulator>;
+    for (const p of providers)
+      hosted[p] = await host.start(p, { seed: 42, fleetSize: 1, transitionMs: 5, operationMs: 5 });
+    process.env.FLEETFLOW_ACCOUNTS = JSON.stringify(
+      providers.map((p) => ({
+        provider: p,
+        account: 'default',
+        endpoint: hosted[p].endpoint,
+        credentials: hosted[p].credentials,
+      })),
+    );
     const targets = Object.fromEntries(
-      PROVIDER_IDS.map((p) => [p, { provider: p, account: 'default', location: sims[p].defaultLocation }]),
+      providers.map((p) => [p, { provider: p, account: 'default', location: hosted[p].defaultLocation }]),
     ) as Record<ProviderId, Target>;
-    process.stdout.write(`seeding ${per} instances on each of ${PROVIDER_IDS.length} simulators…\n`);
-    for (const p of PROVIDER_IDS) Object.assign(knobs(sims[p]), { operationMs: 5, transitionMs: 5 });
-    await Promise.all(PROVIDER_IDS.map((p) => seed(p, targets[p], per)));
-    for (const p of PROVIDER_IDS)
-      Object.assign(knobs(sims[p]), {
+    process.stdout.write(
+      `seeding ${total} instances: ${providers.map((p) => `${share[p]} on ${p}`).join(', ')}…\n`,
+    );
+    const seedStart = performance.now();
+    await Promise.all(providers.map((p) => seed(host, p, targets[p], share[p])));
+    process.stdout.write(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
+    // Then the stated latency, rate limit and operation times.
+    for (const p of providers)
+      await host.configure(p, {
         latencyMs: latency,
         rateLimitRps: rps,
         operationMs: opMs,
@@ -77,12 +120,16 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       });
 
     const config = validateConfig({
-      accounts: PROVIDER_IDS.map((p) => ({ provider: p, locations: [sims[p].defaultLocation] })),
+      accounts: providers.map((p) => ({
+        provider: p,
+        locations: [hosted[p].defaultLocation],
+        requestsPerSecond: rps,
+      })),
       schedules: {
         fleet: {
           timezone: 'UTC',
           periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', stop: '18:00' }],
-          targets: PROVIDER_IDS.map((p) =>
+          targets: providers.map((p) =>
             PROVIDERS[p].capabilities.labels.supported
               ? { provider: p, labels: { bench: 'fleet' } }
               : { provider: p, namePrefix: 'bench-' },
@@ -95,12 +142,12 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       region: 'us-east-1',
       credentials: runtime.credentials,
     });
-    const total = per * PROVIDER_IDS.length;
     const results: Record<string, unknown> = {};
     for (const action of ['stop', 'start'] as const) {
-      const marks = PROVIDER_IDS.map((p) => sims[p].requestLog.length);
+      const marks = await Promise.all(providers.map((p) => host.mark(p)));
       const name = runName('fleet', action, new Date(), true);
       const t0 = performance.now();
+      const startedAt = Date.now();
       const { executionArn } = await startScheduleRun({
         sfn,
         stateMachineArn: runtime.engine.stateMachineArn('power-schedule'),
@@ -110,23 +157,30 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       const execution = await runtime.engine.waitForExecution(executionArn);
       const wallS = (performance.now() - t0) / 1000;
       const job = await stores().jobs.require(name);
-      const calls = PROVIDER_IDS.map((p, i) => sims[p].requestLog.length - marks[i]!);
-      const rateLimited = PROVIDER_IDS.reduce(
-        (n, p, i) => n + sims[p].requestLog.slice(marks[i]).filter((r) => r.status === 429).length,
-        0,
-      );
-      const failed = Object.values(job.results).filter((r) => r.status === 'FAILED');
+      const counts = await Promise.all(providers.map((p, i) => host.since(p, marks[i]!)));
+      const calls = counts.map((c) => c.calls);
+      const rateLimited = counts.reduce((n, c) => n + c.http429, 0);
+      const failed = [];
+      for await (const r of stores().jobs.results.all(name, { status: 'FAILED' })) failed.push(r);
       const failed429 = failed.filter((r) =>
         /RateLimit|429/.test(`${r.error?.code} ${r.error?.message}`),
       ).length;
-      const history = runtime.engine
-        .getExecutionHistory(executionArn)
-        .filter((e) => e.type.endsWith('StateEntered')).length;
+      const executions = runExecutions(runtime.engine, executionArn, startedAt);
+      const measured = measure(runtime.engine, executions);
+      const phases = phasesOf(runtime.engine.getExecutionHistory(executionArn));
+      const want = action === 'stop' ? 'stopped' : 'running';
+      const verified = (
+        await Promise.all(
+          providers.map(
+            async (p) => (await benchInstances(p, targets[p])).filter((i) => i.state === want).length,
+          ),
+        )
+      ).reduce((a, b) => a + b, 0);
       const callsPerInstance = calls.reduce((a, b) => a + b, 0) / total;
       // The bound: the slowest provider's calls at its rate limit (every call this run made counts).
       const boundS = Math.max(...calls.map((c) => c / rps), opMs / 1000);
-      // The issue's bound: the fewest calls possible (one list + one action per instance) at the rate.
-      const minimalBoundS = Math.max((per + 1) / rps, opMs / 1000);
+      // The fewest calls possible (one list + one action per instance) at the rate, slowest provider.
+      const minimalBoundS = Math.max(...providers.map((p) => (share[p] + 1) / rps), opMs / 1000);
       results[action] = {
         status: job.status,
         execution: execution.status,
@@ -136,85 +190,150 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         minimalBoundS: round(minimalBoundS),
         ratioToMinimal: round(wallS / minimalBoundS),
         callsPerInstance: round(callsPerInstance),
-        transitionsPerInstance: round(history / total),
+        transitionsPerInstance: round(measured.transitions / total),
         http429: rateLimited,
         failures: failed.length,
         failures429: failed429,
+        verified,
+        executions: executions.length,
+        maxStatePayloadBytes: measured.maxStatePayloadBytes,
+        maxHistoryEvents: measured.maxHistoryEvents,
+        phasesS: phases,
+        rssAfterMB: Math.round(process.memoryUsage().rss / 1e6),
       };
       process.stdout.write(
         `${action} ${total} instances: ${wallS.toFixed(1)} s (job ${job.status}); bound for the calls made ${boundS.toFixed(1)} s → ratio ${(wallS / boundS).toFixed(2)}; bound for the fewest calls ${minimalBoundS.toFixed(1)} s → ratio ${(wallS / minimalBoundS).toFixed(2)} (goal ≤ 1.25)\n` +
-          `  provider calls/instance ${callsPerInstance.toFixed(2)} (goal ≤ 1.5), state transitions/instance ${(history / total).toFixed(2)} (goal ≤ 3), 429 answers ${rateLimited}, failures ${failed.length} (from 429: ${failed429}, goal 0)\n` +
-          `  calls per provider: ${PROVIDER_IDS.map((p, i) => `${p} ${calls[i]} (mutations ${sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation).length}, ${spanS(sims[p].requestLog.slice(marks[i]).filter((r) => r.mutation))} s)`).join(', ')}\n`,
+          `  verified ${verified} of ${total} ${want}; provider calls/instance ${callsPerInstance.toFixed(2)} (goal ≤ 1.5), state transitions/instance ${(measured.transitions / total).toFixed(2)} (goal ≤ 3), 429 answers ${rateLimited}, failures ${failed.length} (from 429: ${failed429}, goal 0)\n` +
+          `  phases: plan ${phases.plan} s, acting ${phases.acting} s, verifying ${phases.verifying} s, finish ${phases.finish} s\n` +
+          `  ${executions.length} executions: largest payload ${measured.maxStatePayloadBytes} bytes (limit 262,144), largest history ${measured.maxHistoryEvents} events (limit 25,000)\n` +
+          `  calls per provider: ${providers.map((p, i) => `${p} ${calls[i]} (mutations ${counts[i]!.mutations}, ${counts[i]!.mutationSpanS.toFixed(1)} s)`).join(', ')}\n`,
       );
     }
     sfn.destroy();
 
     // A naive sequential loop on a sample, extrapolated to the fleet: one instance at a time.
-    const sample = 5;
+    const sample = Math.min(5, total);
     const t0 = performance.now();
-    for (const p of PROVIDER_IDS) {
+    let done = 0;
+    for (let i = 0; done < sample; i++) {
+      const p = providers[i % providers.length]!;
       const adapter = await providerFor(targets[p]);
-      const some = (
-        await adapter.list(
-          PROVIDERS[p].capabilities.labels.supported
-            ? { labels: { bench: 'fleet' } as Record<string, string> }
-            : {},
-        )
-      )
-        .filter((i) => i.name.startsWith('bench-'))
-        .slice(0, 1);
-      for (const i of some) {
-        const op = await adapter.stop(i.id);
-        await waitForOperation(adapter, op, { intervalMs: 250, maxIntervalMs: 1000 });
-        await waitForState(adapter, i.id, 'stopped', { intervalMs: 250, maxIntervalMs: 1000 });
-      }
+      const one = (await benchInstances(p, targets[p])).filter((x) => x.state === 'running')[
+        Math.floor(i / providers.length)
+      ];
+      if (!one) break;
+      const op = await adapter.stop(one.id);
+      await waitForOperation(adapter, op, { intervalMs: 250, maxIntervalMs: 1000 });
+      await waitForState(adapter, one.id, 'stopped', { intervalMs: 250, maxIntervalMs: 1000 });
+      done++;
     }
-    const naivePerInstance = (performance.now() - t0) / 1000 / sample;
+    const naivePerInstance = (performance.now() - t0) / 1000 / Math.max(done, 1);
     const naiveS = naivePerInstance * total;
+    const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
     process.stdout.write(
-      `naive sequential loop: ${naivePerInstance.toFixed(2)} s per instance → ~${naiveS.toFixed(0)} s for ${total} (extrapolated from ${sample})\n`,
+      `naive sequential loop: ${naivePerInstance.toFixed(2)} s per instance → ~${naiveS.toFixed(0)} s for ${total} (extrapolated from ${done})\n` +
+        `peak RSS ${peakRssMB} MB (goal ≤ 1024)\n`,
     );
     process.stdout.write(
-      `${JSON.stringify({ bench: benchName, instances: total, latencyMs: latency, rps, opMs, ...results, naiveSequentialS: round(naiveS) })}\n`,
+      `${JSON.stringify({ bench: benchName, instances: total, providers, latencyMs: latency, rps, opMs, ...results, peakRssMB, naiveSequentialS: round(naiveS) })}\n`,
     );
   } finally {
     await runtime.close();
+    await host.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-async function seed(p: ProviderId, target: Target, count: number): Promise<void> {
+/** The bench's instances of a provider (labelled, or named `bench-` where it has no labels). */
+async function benchInstances(p: ProviderId, target: Target) {
+  const adapter = await providerFor(target);
+  const labelled = PROVIDERS[p].capabilities.labels.supported;
+  const all = await adapter.list(labelled ? { labels: { bench: 'fleet' } } : {});
+  return labelled ? all : all.filter((i) => i.name.startsWith('bench-'));
+}
+
+/**
+ * `count` running instances: the simulator's seeding helper where it has one; else many creates
+ * through the adapter, no wait per instance. Then one listing at a time until every one runs.
+ */
+async function seed(host: SimHost, p: ProviderId, target: Target, count: number): Promise<void> {
   const adapter = await providerFor(target);
   const spec = CONTRACT_FIXTURES[p].createSpec;
   const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: 'fleet' } : {};
+  const seeded = await host.seed(p, { count, namePrefix: `bench-${p}-`, labels, location: target.location });
   let next = 0;
   const worker = async () => {
-    while (next < count) {
+    while (seeded === null && next < count) {
       const n = next++;
-      const op = await adapter.create({
+      await adapter.create({
         ...spec,
         name: `bench-${p}-${n}`,
         labels,
         idempotencyKey: `bench-${p}-${n}-${Date.now()}`,
       });
-      const done = await waitForOperation(adapter, op, {
-        intervalMs: 10,
-        maxIntervalMs: 50,
-        timeoutMs: 60_000,
-      });
-      await waitForState(adapter, ('resourceId' in done && done.resourceId) || done.instanceId!, 'running', {
-        intervalMs: 10,
-        maxIntervalMs: 50,
-        timeoutMs: 60_000,
-      });
     }
   };
-  await Promise.all(Array.from({ length: 10 }, worker));
+  await Promise.all(Array.from({ length: 16 }, worker));
+  for (const until = Date.now() + 300_000; ; ) {
+    const running = (await benchInstances(p, target)).filter((i) => i.state === 'running').length;
+    if (running >= count) return;
+    if (Date.now() > until) throw new Error(`${p}: only ${running} of ${count} seeded instances run`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
-/** Seconds from the first to the last of some requests. */
-function spanS(log: Array<{ at: number }>): string {
-  return log.length ? ((log.at(-1)!.at - log[0]!.at) / 1000).toFixed(1) : '0';
+/** The run's executions: the parent and every page child it started (same job, after the start). */
+function runExecutions(engine: LocalEngine, parentArn: string, since: number): string[] {
+  const jobId = parentArn.slice(parentArn.lastIndexOf(':') + 1);
+  const pages = engine
+    .listExecutions({ stateMachineArn: engine.stateMachineArn(POWER_SCHEDULE_PAGE_MACHINE) })
+    .filter(
+      (e) => e.startDate.getTime() >= since && (JSON.parse(e.input) as { jobId?: string }).jobId === jobId,
+    );
+  return [parentArn, ...pages.map((e) => e.executionArn)];
+}
+
+/**
+ * Transitions (StateEntered events) of some executions, and the engine's own counters: the
+ * largest payload any of them carried and the largest history, counted as Step Functions'
+ * quotas count them.
+ */
+function measure(engine: LocalEngine, executions: string[]) {
+  let transitions = 0;
+  let maxStatePayloadBytes = 0;
+  let maxHistoryEvents = 0;
+  for (const arn of executions) {
+    const record = engine.describeExecution(arn);
+    maxHistoryEvents = Math.max(maxHistoryEvents, record.historyEventCount);
+    maxStatePayloadBytes = Math.max(maxStatePayloadBytes, record.maxPayloadBytes);
+    for (const e of engine.getExecutionHistory(arn)) if (e.type.endsWith('StateEntered')) transitions++;
+  }
+  return { transitions, maxStatePayloadBytes, maxHistoryEvents };
+}
+
+/**
+ * Where a run's time went, from its history: the plan, the pages' acts (first page started to
+ * last page ended, any account), verifying (from then to the last group verified), the finish.
+ */
+function phasesOf(history: Array<{ type: string; timestamp: Date; [k: string]: unknown }>) {
+  const named = (e: (typeof history)[number]) =>
+    ((e.stateEnteredEventDetails ?? e.stateExitedEventDetails) as { name?: string } | undefined)?.name ?? '';
+  const at = (type: string, name: string, last = false) => {
+    const found = history.filter((e) => e.type.endsWith(type) && named(e) === name);
+    return (last ? found.at(-1) : found[0])?.timestamp.getTime();
+  };
+  const s = (from?: number, to?: number) => (from && to ? round((to - from) / 1000) : 0);
+  const planEnd = at('StateExited', 'Plan run');
+  const actStart = at('StateEntered', 'Run page');
+  const actEnd = at('StateExited', 'Run page', true);
+  const verifyEnd = at('StateEntered', 'Group verified', true);
+  const finishStart = at('StateEntered', 'Finish run');
+  return {
+    plan: s(at('StateEntered', 'Plan run'), planEnd),
+    acting: s(actStart, actEnd),
+    verifying: s(actEnd, verifyEnd),
+    finish: s(finishStart, at('StateExited', 'Finish run')),
+  };
 }
 
 function round(n: number): number {

@@ -1,18 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { withRetries } from './fragments/errors.ts';
 import { invoke } from './fragments/task.ts';
 
-/** The functions the power-schedule workflow calls. */
+/** The functions and the page workflow the power-schedule workflow calls. */
 export interface PowerScheduleFunctions {
   plan: lambda.IFunction;
-  /** schedule-act: the one provider call per instance, idempotent per job, instance and action. */
-  act: lambda.IFunction;
-  /** schedule-poll: one tick of a group's wait-and-verify loop (one listing per location). */
+  /** The page workflow (power-schedule-page.ts): acts on one page of instances, as a child execution. */
+  page: sfn.IStateMachine;
+  /** schedule-poll: one tick of an account's wait-and-verify loop (one listing per location). */
   poll: lambda.IFunction;
-  /** schedule-result: records a group's results (batch) and finishes the run. */
+  /** schedule-result: records what a broken loop left unsettled, and finishes the run. */
   result: lambda.IFunction;
   /** job-record: fails the job when the run itself cannot go on. */
   record: lambda.IFunction;
@@ -24,17 +24,22 @@ const RUN = {
   'action.$': '$.action',
 };
 
+/** A page runs for a few minutes at most; an hour covers a provider at its slowest. */
+const PAGE_TIMEOUT = Duration.hours(1);
+
 /**
  * A scheduled stop or start across providers:
- *   plan (list → decide → cap → tiers) → for each tier in order (stop: reversed by the plan)
- *   → every provider at once → act on its instances with the provider's MaxConcurrency (one
- *   provider call and one state per instance) → wait and verify the whole group with one listing
- *   per location per tick → record the group's results in one step → finish (SUCCEEDED |
- *   PARTIAL | FAILED).
- * An instance's failure is caught inside its own iteration and carried to the group's record, so
- * it never stops the others; the job then ends PARTIAL and the next run tries the instance again.
- * Waiting and verifying per group rather than per instance is what keeps a fleet run near the
- * rate-limit bound: a thousand instances cost a thousand calls plus a few listings.
+ *   plan (list → decide → cap → tiers; the work stored in pages) → for each tier in order (stop:
+ *   reversed by the plan) → every provider account at once → its pages one after another, each a
+ *   child execution that acts on its instances at the account's concurrency (one provider call
+ *   and one state per instance) → wait and verify the account's instances with one listing per
+ *   location per tick, recording each outcome as it is known → finish (SUCCEEDED | PARTIAL |
+ *   FAILED, from the counted results).
+ * State carries tiers, accounts and page keys, never the fleet: the instances live in the job's
+ * items, so no payload or history grows with the fleet (each page has its own history). An
+ * instance's failure is recorded by its own iteration and never stops the others; the job then
+ * ends PARTIAL and the next run tries the instance again. Pages of an account run back to back
+ * and verifying waits for all of them, so the provider's calls keep flowing near its rate limit.
  */
 export function powerScheduleDefinition(scope: Construct, fns: PowerScheduleFunctions): sfn.IChainable {
   const runFailed = new sfn.Fail(scope, 'Run failed', {
@@ -46,80 +51,75 @@ export function powerScheduleDefinition(scope: Construct, fns: PowerScheduleFunc
     resultPath: sfn.JsonPath.DISCARD,
   }).next(runFailed);
 
-  // ---- one instance: one Task; a failure stays in the item (the Pass only runs on failure) ----
-  const act = actRetries(
-    invoke(scope, 'Act on instance', fns.act, {
-      payload: {
-        ...RUN,
-        'target.$': '$.target',
-        'instanceId.$': '$.instanceId',
-        'state.$': '$.state',
-      },
-      resultPath: '$',
-      retries: false,
+  // ---- one page: a child execution; a page that fails leaves its instances to the verify ------
+  const runPage = new tasks.StepFunctionsStartExecution(scope, 'Run page', {
+    stateMachine: fns.page,
+    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+    associateWithParent: true,
+    input: sfn.TaskInput.fromObject({
+      ...RUN,
+      'page.$': '$.page',
+      'concurrency.$': '$.concurrency',
     }),
-  ).addCatch(new sfn.Pass(scope, 'Act failed, kept for the record'), { resultPath: '$.error' });
-  const actOnGroup = new sfn.Map(scope, 'Act on each instance', {
-    itemsPath: '$.items',
-    maxConcurrencyPath: '$.maxConcurrency',
+    resultPath: sfn.JsonPath.DISCARD,
+    taskTimeout: sfn.Timeout.duration(PAGE_TIMEOUT),
+  })
+    // Replaying a page is safe: each act replays its first attempt's operation.
+    .addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 1 })
+    .addCatch(new sfn.Pass(scope, 'Page failed, its instances fail verification'), {
+      resultPath: '$.pageError',
+    });
+  const actOnPages = new sfn.Map(scope, 'Act on each page', {
+    itemsPath: '$.group.pages',
+    maxConcurrency: 1,
     itemSelector: {
       ...RUN,
-      'target.$': '$$.Map.Item.Value.target',
-      'instanceId.$': '$$.Map.Item.Value.instanceId',
-      'state.$': '$$.Map.Item.Value.state',
+      'page.$': '$$.Map.Item.Value',
+      'concurrency.$': '$.group.concurrency',
     },
-    resultSelector: { 'items.$': '$' },
-    resultPath: '$.batch',
-  }).itemProcessor(act);
-
-  // ---- the group: wait → poll → done? until every instance is settled or the deadline ----------
-  const recordGroup = invoke(scope, 'Record group results', fns.result, {
-    payload: { record: 'batch', 'jobId.$': '$.jobId', 'action.$': '$.action', 'items.$': '$.batch.items' },
     resultPath: sfn.JsonPath.DISCARD,
-  });
+  }).itemProcessor(runPage);
+
+  // ---- the account: wait → poll → done? until every instance is settled or the deadline ------
   // The loop itself broke (listing kept failing after retries): what is not settled is failed.
   const recordAfterPollFailure = invoke(scope, 'Record group results after poll failure', fns.result, {
     payload: {
-      record: 'batch',
+      record: 'unverified',
       'jobId.$': '$.jobId',
       'action.$': '$.action',
-      'items.$': '$.batch.items',
+      'pages.$': '$.group.pages',
       'pollError.$': '$.pollError',
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
+  // The first look needs no wait: the acts took a while, the early ones are done.
+  const firstPoll = invoke(scope, 'Verify group: first look', fns.poll, {
+    payload: { 'jobId.$': '$.jobId', 'action.$': '$.action', 'pages.$': '$.group.pages' },
+    resultPath: '$.verify',
+  }).addCatch(recordAfterPollFailure, { resultPath: '$.pollError' });
   const poll = invoke(scope, 'Verify group', fns.poll, {
     payload: {
       'jobId.$': '$.jobId',
       'action.$': '$.action',
-      'items.$': '$.batch.items',
-      'tick.$': '$.batch.tick',
-      'deadlineAt.$': '$.batch.deadlineAt',
+      'pages.$': '$.verify.pages',
+      'tick.$': '$.verify.tick',
+      'deadlineAt.$': '$.verify.deadlineAt',
     },
-    resultPath: '$.batch',
-  }).addCatch(recordAfterPollFailure, { resultPath: '$.pollError' });
-  // The first look needs no wait: the group's acts took a while, the early ones are done.
-  const firstPoll = invoke(scope, 'Verify group: first look', fns.poll, {
-    payload: { 'jobId.$': '$.jobId', 'action.$': '$.action', 'items.$': '$.batch.items' },
-    resultPath: '$.batch',
+    resultPath: '$.verify',
   }).addCatch(recordAfterPollFailure, { resultPath: '$.pollError' });
   const wait = new sfn.Wait(scope, 'Wait for group', {
-    time: sfn.WaitTime.secondsPath('$.batch.waitSeconds'),
+    time: sfn.WaitTime.secondsPath('$.verify.waitSeconds'),
   });
   const settled = new sfn.Choice(scope, 'Group settled?')
-    .when(sfn.Condition.booleanEquals('$.batch.done', true), recordGroup)
+    .when(sfn.Condition.booleanEquals('$.verify.done', true), new sfn.Succeed(scope, 'Group verified'))
     .otherwise(wait);
   wait.next(poll).next(settled);
-  const group = actOnGroup.next(firstPoll).next(settled);
+  const group = actOnPages.next(firstPoll).next(settled);
 
-  // ---- fan-out: tiers one after another, providers side by side ------------------------------
+  // ---- fan-out: tiers one after another, accounts side by side ---------------------------------
   const providers = new sfn.Map(scope, 'Each provider', {
     itemsPath: '$.groups',
-    itemSelector: {
-      ...RUN,
-      'items.$': '$$.Map.Item.Value.items',
-      'maxConcurrency.$': '$$.Map.Item.Value.maxConcurrency',
-    },
+    itemSelector: { ...RUN, 'group.$': '$$.Map.Item.Value' },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(group);
   const tiers = new sfn.Map(scope, 'Each tier in order', {
@@ -160,20 +160,4 @@ export function powerScheduleDefinition(scope: Construct, fns: PowerScheduleFunc
         )
         .otherwise(new sfn.Succeed(scope, 'Run finished')),
     );
-}
-
-/**
- * The act's retries: the house rules, except that a retry meeting the instance's in-progress
- * claim (an earlier attempt still running) waits out the claim (ACT_CLAIM_MS, 2 min) instead of
- * giving up: 10 + 15 + 22 + 34 + 51 + 60 s, no jitter so the total is guaranteed.
- */
-function actRetries<T extends sfn.TaskStateBase>(task: T): T {
-  return withRetries(task, {
-    inProgress: {
-      interval: Duration.seconds(10),
-      maxAttempts: 6,
-      backoffRate: 1.5,
-      maxDelay: Duration.seconds(60),
-    },
-  });
 }

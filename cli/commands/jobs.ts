@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { PendingIntent } from '../../functions/store/audit.ts';
 import { JobNotFoundError } from '../../functions/store/errors.ts';
-import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
+import { JOB_STATUSES, type Job, type JobStatus, type JobWithResults } from '../../functions/store/jobs.ts';
+import { TARGET_RESULT_STATUSES, type TargetResultStatus } from '../../functions/store/results.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
 import { print, resultNote, table } from '../output.ts';
 
@@ -53,18 +54,53 @@ export function register(program: Command): void {
     jobs
       .command('show')
       .description(
-        'show one job: its steps, per-target results (with why a target was skipped) and provider calls with no recorded outcome',
+        'show one job: its counts, steps, per-target results a page at a time (with why a target was skipped or failed) and provider calls with no recorded outcome',
       )
       .argument('<id>', 'job id')
+      .addOption(
+        new Option('--status <status>', 'only results in this status').choices(TARGET_RESULT_STATUSES),
+      )
+      .option('--limit <n>', 'results per page', pageLimit, 50)
+      .option('--cursor <cursor>', 'the page of results after this cursor (printed under each page)')
+      .option('--all', 'every result, page after page')
       .option('--json', 'print JSON'),
-  ).action(async (jobId: string, options: DataSourceOptions & { json?: boolean }) => {
+  ).action(async (jobId: string, options: ShowOptions) => {
     const shown = await withDataSource(options, async ({ jobs: store, audit }) => {
-      const job = await store.get(jobId);
+      const job = await store.view(jobId, { results: options.limit });
       if (!job) throw new JobNotFoundError(jobId);
+      if (options.status || options.cursor || options.all) {
+        const query = options.status ? { status: options.status } : {};
+        const page = { limit: options.limit, ...(options.cursor && { cursor: options.cursor }) };
+        const items = [];
+        let cursor: string | undefined;
+        do {
+          const next = await store.results.page(jobId, query, cursor ? { ...page, cursor } : page);
+          items.push(...next.items);
+          cursor = next.cursor;
+        } while (options.all && cursor);
+        delete job.resultsCursor;
+        job.results = Object.fromEntries(items.map(({ target, ...r }) => [target, r]));
+        if (cursor) job.resultsCursor = cursor;
+      }
       return { job, pendingIntents: await audit.pendingIntents(jobId) };
     });
-    print(shown, options.json ?? false, () => describeJob(shown.job, shown.pendingIntents));
+    print(shown, options.json ?? false, () => describeJob(shown.job, shown.pendingIntents, options));
   });
+}
+
+interface ShowOptions extends DataSourceOptions {
+  status?: TargetResultStatus;
+  limit: number;
+  cursor?: string;
+  all?: boolean;
+  json?: boolean;
+}
+
+function pageLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new InvalidArgumentError('a whole number from 1 to 1000');
+  return n;
 }
 
 function summaryRow(job: Job): Record<string, unknown> {
@@ -78,7 +114,9 @@ function summaryRow(job: Job): Record<string, unknown> {
   };
 }
 
-function describeJob(job: Job, pending: PendingIntent[]): string {
+function describeJob(job: JobWithResults, pending: PendingIntent[], options: ShowOptions): string {
+  const shown = Object.keys(job.results).length;
+  const c = job.counts;
   const lines = [
     `job        ${job.jobId}`,
     `kind       ${job.kind}`,
@@ -89,6 +127,11 @@ function describeJob(job: Job, pending: PendingIntent[]): string {
     `updated    ${job.updatedAt}`,
     ...(job.endedAt ? [`ended      ${job.endedAt}`] : []),
     ...(job.error ? [`error      ${job.error.code}: ${job.error.message}`] : []),
+    ...(c
+      ? [
+          `counts     ${c.total} results: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped${c.pending ? `, ${c.pending} never verified` : ''}`,
+        ]
+      : []),
     '',
     `steps (${job.steps.length})`,
     job.steps.length === 0
@@ -104,8 +147,8 @@ function describeJob(job: Job, pending: PendingIntent[]): string {
           ['name', 'status', 'started', 'ended', 'detail'],
         ),
     '',
-    `results (${Object.keys(job.results).length})`,
-    Object.keys(job.results).length === 0
+    `results${options.status ? ` ${options.status}` : ''} (${shown}${job.resultsCursor ? ' shown, more follow' : ''})`,
+    shown === 0
       ? '  none'
       : table(
           Object.entries(job.results).map(([target, r]) => ({
@@ -117,6 +160,11 @@ function describeJob(job: Job, pending: PendingIntent[]): string {
           })),
           ['target', 'status', 'instance', 'at', 'reason'],
         ),
+    ...(job.resultsCursor
+      ? [
+          `  more: fleetflow jobs show ${job.jobId}${options.status ? ` --status ${options.status}` : ''} --cursor ${job.resultsCursor}  (or --all)`,
+        ]
+      : []),
   ];
   if (pending.length > 0) {
     lines.push(

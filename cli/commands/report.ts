@@ -2,12 +2,14 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { parseDurationSeconds } from '../../functions/shared/duration.ts';
 import type { AuditEvent } from '../../functions/store/audit.ts';
 import type { Job } from '../../functions/store/jobs.ts';
+import type { ResultStore } from '../../functions/store/results.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
 import { table } from '../output.ts';
 
 /**
  * `fleetflow report savings|activity`: what the schedules saved in a month, and what was done, by
- * whom, to what. Read from jobs and audit events only; no figure is estimated or invented.
+ * whom, to what. Read from jobs, their results and audit events only; no figure is estimated or
+ * invented.
  */
 
 interface ReportOptions extends DataSourceOptions {
@@ -70,25 +72,55 @@ export interface SavingsRow {
   currency?: string;
 }
 
-/** Stop runs of `power-schedule` jobs in the month, with the instance-hours (and money) their plan recorded. */
-export function savingsRows(jobs: Job[], monthPrefix: string): SavingsRow[] {
+/** What the instances a PARTIAL run did stop saved, summed from its SUCCEEDED results. */
+export type StoppedSavings = (job: Job) => Promise<{ instanceHours: number; money?: number }>;
+
+/**
+ * Stop runs of `power-schedule` jobs in the month: a SUCCEEDED run saved what its plan recorded
+ * (every planned stop was verified); a PARTIAL one only what its verified stops saved, read from
+ * its results page by page.
+ */
+export async function savingsRows(
+  jobs: Job[],
+  monthPrefix: string,
+  stopped: StoppedSavings,
+): Promise<SavingsRow[]> {
   const rows: SavingsRow[] = [];
   for (const job of jobs) {
     if (job.kind !== 'power-schedule' || !job.createdAt.startsWith(monthPrefix)) continue;
     if (!['SUCCEEDED', 'PARTIAL'].includes(job.status)) continue;
     const plan = job.steps.find((s) => s.name === 'plan')?.detail as PlanDetail | undefined;
     if (!plan?.savings || plan.dryRun || typeof plan.savings.instanceHours !== 'number') continue;
+    const saved =
+      job.status === 'SUCCEEDED'
+        ? { instanceHours: plan.savings.instanceHours, money: plan.savings.money }
+        : await stopped(job);
     rows.push({
       job: job.jobId,
       schedule: plan.schedule ?? '',
       at: job.createdAt,
       status: job.status,
-      instanceHours: plan.savings.instanceHours,
-      ...(plan.savings.money !== undefined && { money: plan.savings.money }),
+      instanceHours: saved.instanceHours,
+      ...(saved.money !== undefined && { money: saved.money }),
       ...(plan.savings.currency && { currency: plan.savings.currency }),
     });
   }
   return rows.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** A run's verified stops' savings, from the `hoursSaved`/`saved` its results carry. */
+export function stoppedSavings(results: Pick<ResultStore, 'all'>): StoppedSavings {
+  return async (job) => {
+    let hours = 0;
+    let money: number | undefined;
+    for await (const r of results.all(job.jobId, { status: 'SUCCEEDED' })) {
+      const d = (r.detail ?? {}) as { hoursSaved?: unknown; saved?: unknown };
+      if (typeof d.hoursSaved === 'number') hours += d.hoursSaved;
+      if (typeof d.saved === 'number') money = (money ?? 0) + d.saved;
+    }
+    const round = (n: number) => Math.round(n * 100) / 100;
+    return { instanceHours: round(hours), ...(money !== undefined && { money: round(money) }) };
+  };
 }
 
 // ---- activity -----------------------------------------------------------------------------------
@@ -104,8 +136,33 @@ export interface ActivityRow {
   outcome: string;
 }
 
+/** The instances a job-end row names: every one when few, else the counts. */
+export type EndedTargets = (job: Job) => Promise<string>;
+
+/** Instances named on a job-end row before it says counts instead. */
+const NAMED_TARGETS = 10;
+
+export function endedTargets(results: Pick<ResultStore, 'page'>): EndedTargets {
+  return async (job) => {
+    const page = await results.page(job.jobId, {}, { limit: NAMED_TARGETS });
+    if (!page.cursor)
+      return page.items
+        .map((r) => r.instanceId ?? '')
+        .filter(Boolean)
+        .join(' ');
+    const c = job.counts;
+    return c
+      ? `${c.total} instances (${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped)`
+      : 'many instances';
+  };
+}
+
 /** One row per provider action (its intent, with what its outcome said), plus one per job end. */
-export function activityRows(jobs: Map<string, Job>, events: AuditEvent[]): ActivityRow[] {
+export async function activityRows(
+  jobs: Map<string, Job>,
+  events: AuditEvent[],
+  targets: EndedTargets,
+): Promise<ActivityRow[]> {
   const outcomes = new Map<string, AuditEvent>();
   for (const e of events)
     if (e.kind === 'outcome') outcomes.set(`${e.intentChain ?? e.chain}#${e.intentSeq}`, e);
@@ -140,10 +197,7 @@ export function activityRows(jobs: Map<string, Job>, events: AuditEvent[]): Acti
       by: `${job.trigger.type}:${job.trigger.actor}`,
       action: 'job ended',
       provider: '',
-      instance: Object.values(job.results)
-        .map((r) => r.instanceId)
-        .filter(Boolean)
-        .join(' '),
+      instance: await targets(job),
       outcome: job.error ? `${job.status}: ${job.error.code}` : job.status,
     });
   }
@@ -174,7 +228,7 @@ export function registerReport(program: Command): void {
         if (job.createdAt < m) break; // newest first: the month is behind us
         all.push(job);
       }
-      return savingsRows(all, m);
+      return savingsRows(all, m, stoppedSavings(jobs.results));
     });
     const currencies = [...new Set(rows.map((r) => r.currency).filter(Boolean))];
     const priced = rows.filter((r) => r.money !== undefined);
@@ -254,7 +308,9 @@ export function registerReport(program: Command): void {
           }
           for (const id of found.keys()) await ofJob(id);
         }
-        return activityRows(found, events).filter((r) => o.job || r.at >= from);
+        return (await activityRows(found, events, endedTargets(jobs.results))).filter(
+          (r) => o.job || r.at >= from,
+        );
       });
       output(rows, rows as unknown as Array<Record<string, unknown>>, ACTIVITY_COLUMNS, o, () =>
         rows.length === 0

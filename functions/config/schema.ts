@@ -137,6 +137,14 @@ export const accountSchema = z
     account: z.string().min(1).max(64).default('default'),
     locations: z.array(z.string().min(1)).min(1),
     endpoint: z.url().optional().describe("the provider API's base URL, when not the public one"),
+    requestsPerSecond: z
+      .number()
+      .positive()
+      .max(10_000)
+      .optional()
+      .describe(
+        "the provider API's rate limit for this account: a schedule run acts on about this many instances a second (default: the provider's known limit, 20)",
+      ),
   })
   .describe('a provider account and the locations fleetflow may act in');
 

@@ -100,14 +100,19 @@ export const handler = taskHandler('remediation-sweep', input, async (event) => 
         code: 'CapExceeded',
         message: `policy ${policy.name} matched ${matches.length} of ${subjects.length} instances, over its cap of ${cap} (maxTargets ${policy.maxTargets}): acted on none — check the policy's filters before raising the cap`,
       };
-      for (const m of matches.slice(0, 100)) {
-        await jobs.recordResult(jobId, m.subject.id, {
-          status: 'SKIPPED',
-          provider: m.target.provider,
-          instanceId: m.subject.id,
-          detail: { reason: 'over the cap: no instance was touched' },
-        });
-      }
+      // One result per match, in batches: the job's results are items of their own.
+      await jobs.recordResults(
+        jobId,
+        matches.map((m) => [
+          m.subject.id,
+          {
+            status: 'SKIPPED',
+            provider: m.target.provider,
+            instanceId: m.subject.id,
+            detail: { reason: 'over the cap: no instance was touched' },
+          },
+        ]),
+      );
       await jobs.transition(jobId, 'FAILED', { error });
       return { jobId, matched: matches.length, cap, started: 0 };
     }

@@ -27,8 +27,10 @@ export const ACT_CLAIM_MS = 120_000;
 /**
  * One scheduled stop or start: exactly one provider call, audited, at most once per
  * `${jobId}:${instanceId}:${action}` (a retried task replays the first attempt's operation).
- * No fresh read: the plan's listing decided the instance needs acting on, and the batch poll after
- * the act Map sees where it ends. Returns the item with the operation, for that poll.
+ * No fresh read: the plan's listing decided the instance needs acting on, and the group's
+ * wait-and-verify loop sees where it ends. The act records its own outcome as the instance's
+ * PENDING result (with the operation, for that loop), never over a verified one, and returns
+ * nothing: the page's Map keeps no per-instance state.
  */
 export const handler = taskHandler('schedule-act', input, async (ctx) => {
   const provider = await providerFor(ctx.target);
@@ -43,15 +45,21 @@ export const handler = taskHandler('schedule-act', input, async (ctx) => {
       ),
     { inProgressMs: ACT_CLAIM_MS },
   );
-  return {
-    target: ctx.target,
-    instanceId: ctx.instanceId,
-    state: ctx.state,
-    op: compact(op),
-  };
+  await stores().jobs.results.record(
+    ctx.jobId,
+    ctx.instanceId,
+    {
+      status: 'PENDING',
+      provider: ctx.target.provider,
+      instanceId: ctx.instanceId,
+      detail: { action: ctx.action, state: ctx.state, op: compact(op) },
+    },
+    { unlessSettled: true },
+  );
+  return {};
 });
 
-/** The parts of an operation the poll needs (it travels through state 200 times per group). */
-function compact(op: Operation): { id: string; status: Operation['status']; reason?: string } {
+/** The parts of an operation the wait-and-verify loop needs. */
+export function compact(op: Operation): { id: string; status: Operation['status']; reason?: string } {
   return { id: op.id, status: op.status, ...(op.status === 'failed' && { reason: op.reason }) };
 }

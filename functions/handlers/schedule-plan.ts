@@ -7,6 +7,8 @@ import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { stores } from '../runtime/stores.ts';
 import { overrideStore } from '../schedule/context.ts';
 import { decide, selectCandidates } from '../schedule/plan.ts';
+import { cutIntoPages } from '../schedule/work.ts';
+import type { NewResult } from '../store/results.ts';
 import { triggerSchema } from '../store/schemas.ts';
 
 const run = z.object({
@@ -26,7 +28,8 @@ const input = z
  * First step of a schedule run: open the job, list the schedule's instances (all pages, label
  * filters sent to the provider where it has them), decide per instance with a reason, apply the
  * blast-radius cap and order the actions into tiers. Every skipped instance is recorded with its
- * reason; a dry run records what it would do and hands the workflow nothing to act on.
+ * reason; a dry run records what it would do and hands the workflow nothing to act on. The work
+ * is stored in pages (job items); the workflow gets only tiers → accounts → page keys.
  */
 export const handler = taskHandler('schedule-plan', input, async (event) => {
   let config: FleetflowConfig;
@@ -64,20 +67,29 @@ export const handler = taskHandler('schedule-plan', input, async (event) => {
   const acting = new Set(
     plan.tiers.flatMap((t) => t.groups.flatMap((g) => g.items.map((i) => i.instanceId))),
   );
-  const toRecord = plan.decisions.filter((d) => dryRun || !acting.has(d.instanceId));
-  await inBatches(toRecord, 16, (d) =>
-    jobs.recordResult(event.jobId, d.instanceId, {
-      status: 'SKIPPED',
-      provider: d.target.provider,
-      detail:
-        dryRun && d.decision !== 'skip'
-          ? {
-              dryRun: true,
-              would: d.decision,
-              ...(d.hoursSaved !== undefined && { hoursSaved: d.hoursSaved }),
-            }
-          : { reason: d.reason },
-    }),
+  const aborted = plan.cap?.exceeded === true && plan.cap.mode === 'abort';
+  const work = cutIntoPages(dryRun || aborted ? [] : plan.tiers);
+  await jobs.results.putWorkPages(event.jobId, work.pages);
+  await jobs.results.recordMany(
+    event.jobId,
+    plan.decisions
+      .filter((d) => dryRun || !acting.has(d.instanceId))
+      .map((d): [string, NewResult] => [
+        d.instanceId,
+        {
+          status: 'SKIPPED',
+          provider: d.target.provider,
+          instanceId: d.instanceId,
+          detail:
+            dryRun && d.decision !== 'skip'
+              ? {
+                  dryRun: true,
+                  would: d.decision,
+                  ...(d.hoursSaved !== undefined ? { hoursSaved: d.hoursSaved } : {}),
+                }
+              : { reason: d.reason },
+        },
+      ]),
   );
   const now = new Date().toISOString();
   await jobs.appendStep(event.jobId, {
@@ -91,9 +103,10 @@ export const handler = taskHandler('schedule-plan', input, async (event) => {
       dryRun,
       at: plan.at,
       counts: plan.counts,
-      tiers: plan.tiers.map((t) => ({
+      tiers: work.tiers.map((t) => ({
         tier: t.tier,
-        instances: t.groups.reduce((n, g) => n + g.items.length, 0),
+        instances: t.groups.reduce((n, g) => n + g.instances, 0),
+        pages: t.groups.reduce((n, g) => n + g.pages.length, 0),
       })),
       savings: plan.savings,
       ...(plan.cap && { cap: plan.cap }),
@@ -113,17 +126,12 @@ export const handler = taskHandler('schedule-plan', input, async (event) => {
       },
     ]);
   }
-  const aborted = plan.cap?.exceeded === true && plan.cap.mode === 'abort';
   return {
     jobId: event.jobId,
     trigger: event.trigger,
     schedule: event.schedule,
     action: event.action === 'start' ? 'start' : 'stop',
     dryRun,
-    tiers: dryRun || aborted ? [] : plan.tiers,
+    tiers: work.tiers,
   };
 });
-
-async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
-}

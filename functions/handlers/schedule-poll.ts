@@ -1,9 +1,16 @@
 import * as z from 'zod';
-import { INSTANCE_STATES, type Instance, TARGET_STATE } from '../providers/port.ts';
+import { type Instance, TARGET_STATE } from '../providers/port.ts';
 import { providerFor, type Target } from '../runtime/accounts.ts';
 import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
-import { targetSchema } from '../runtime/schemas.ts';
+import {
+  classify,
+  type PageItem,
+  type Pending,
+  pageItems,
+  type Settled,
+  settle,
+} from '../schedule/verify.ts';
 
 /** How long a group's instances may take to reach their state before the rest are failed. */
 export const BATCH_DEADLINE_MS = 15 * 60_000;
@@ -11,33 +18,11 @@ export const BATCH_DEADLINE_MS = 15 * 60_000;
 const FIRST_WAIT_S = 2;
 const MAX_WAIT_S = 20;
 
-const errorInfo = z.object({ code: z.string(), message: z.string() });
-const item = z.object({
-  target: targetSchema,
-  instanceId: z.string().min(1),
-  /** Where the plan's listing saw it before the act. */
-  state: z.enum(INSTANCE_STATES),
-  op: z
-    .object({
-      id: z.string(),
-      status: z.enum(['pending', 'succeeded', 'failed']),
-      reason: z.string().optional(),
-    })
-    .optional(),
-  /** The act's caught error (Step Functions' shape), when the call itself failed. */
-  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
-  outcome: z.enum(['pending', 'reached', 'failed']).optional(),
-  /** The state the last listing showed, and the instance's name (for the events). */
-  found: z.string().optional(),
-  name: z.string().optional(),
-  failure: errorInfo.optional(),
-});
-export type BatchItem = z.output<typeof item>;
-
 const input = z.object({
   jobId: z.string().min(1),
   action: z.enum(['start', 'stop']),
-  items: z.array(item),
+  /** The group's pages that still have instances to verify (all of them on the first look). */
+  pages: z.array(z.string().min(1)),
   tick: z.number().int().min(0).default(0),
   deadlineAt: z.string().optional(),
 });
@@ -45,91 +30,93 @@ const input = z.object({
 const GONE = new Set(['error', 'deleted', 'deleting']);
 
 /**
- * One tick of a group's wait-and-verify loop, for all its instances at once: each location with a
- * pending instance is listed once (all pages), and each instance is marked reached (in the target
- * state: verified by the same read), failed (act failed, instance gone or in error, operation
- * failed, deadline passed) or pending. Only an instance still in its starting state after the
- * first tick costs an operation read, because only then can the listing not tell "not begun yet"
- * from "failed and reverted". The workflow's Wait state does the waiting between ticks.
+ * One tick of a group's wait-and-verify loop. The instances to verify are read from the job's
+ * items, not from state: the pages' instances whose result the act left PENDING. Each location
+ * of the pages is listed once (all pages of the listing), and each instance is recorded SUCCEEDED
+ * (in the target state: verified by that read) or FAILED (act failed, never acted on, instance
+ * gone or in error, operation failed, deadline passed) as soon as that is known, with its event;
+ * the rest stay PENDING for the next tick. On the first look an instance the listing already
+ * shows in its target state is recorded without reading its result (most of a large group).
+ * Only an instance still in its starting state after the first tick costs an operation read,
+ * because only then can the listing not tell "not begun yet" from "failed and reverted". The
+ * workflow's Wait state does the waiting.
  */
 export const handler = taskHandler('schedule-poll', input, async (event) => {
   const want = TARGET_STATE[event.action]!;
   const now = Date.now();
   const deadlineAt = event.deadlineAt ?? new Date(now + BATCH_DEADLINE_MS).toISOString();
   const late = now > Date.parse(deadlineAt);
+  const items = await pageItems(event.jobId, event.pages);
 
-  const items: BatchItem[] = event.items.map((i) => {
-    if (i.outcome === 'reached' || i.outcome === 'failed') return i;
-    if (i.error) return { ...i, outcome: 'failed', failure: explainFailure(i.error.Error, i.error.Cause) };
-    if (i.op?.status === 'failed')
-      return {
-        ...i,
-        outcome: 'failed',
-        failure: explainFailure('ProviderOperationFailedError', i.op.reason),
-      };
-    return { ...i, outcome: 'pending' };
-  });
-
-  const byLocation = new Map<string, { target: Target; items: BatchItem[] }>();
-  for (const i of items) {
-    if (i.outcome !== 'pending') continue;
-    const key = `${i.target.provider}/${i.target.account}/${i.target.location}`;
-    const group = byLocation.get(key) ?? { target: i.target, items: [] };
-    group.items.push(i);
-    byLocation.set(key, group);
-  }
+  const listings = new Map<string, { target: Target; listed?: Map<string, Instance> }>();
+  const where = (t: Target) => `${t.provider}/${t.account}/${t.location}`;
+  for (const i of items)
+    if (!listings.has(where(i.target))) listings.set(where(i.target), { target: i.target });
   await Promise.all(
-    [...byLocation.values()].map(async ({ target, items: pending }) => {
-      const provider = await providerFor(target);
-      const listed = new Map<string, Instance>((await provider.list()).map((x) => [x.id, x]));
-      await Promise.all(
-        pending.map(async (i) => {
-          const found = listed.get(i.instanceId);
-          if (!found) return fail(i, 'ProviderNotFoundError', `instance ${i.instanceId} is gone`);
-          i.found = found.state;
-          i.name = found.name;
-          if (found.state === want) {
-            i.outcome = 'reached';
-            return;
-          }
-          if (GONE.has(found.state))
-            return fail(i, 'VerificationFailed', `instance is ${found.state} after ${event.action}`);
-          if (found.state === i.state && event.tick > 0 && i.op && i.op.status === 'pending') {
-            const op = await provider.operation({
-              provider: target.provider,
-              location: provider.location,
-              id: i.op.id,
-              action: event.action,
-              instanceId: i.instanceId,
-            });
-            i.op = { id: op.id, status: op.status, ...(op.status === 'failed' && { reason: op.reason }) };
-            if (op.status === 'failed') return fail(i, 'ProviderOperationFailedError', op.reason);
-          }
-          if (late)
-            fail(
-              i,
-              'VerificationFailed',
-              `instance is ${found.state}, not ${want}, ${BATCH_DEADLINE_MS / 60_000} minutes after ${event.action}`,
-            );
-        }),
-      );
+    [...listings.values()].map(async (l) => {
+      l.listed = new Map((await (await providerFor(l.target)).list()).map((x) => [x.id, x]));
+    }),
+  );
+  const found = (i: PageItem) => listings.get(where(i.target))?.listed?.get(i.instanceId);
+
+  const reachedNow: Settled[] = [];
+  let toClassify = items;
+  if (event.tick === 0) {
+    toClassify = [];
+    for (const i of items) {
+      const seen = found(i);
+      if (seen?.state === want)
+        reachedNow.push({ ...i, outcome: 'reached', found: seen.state, name: seen.name });
+      else toClassify.push(i);
+    }
+  }
+  const { pending, settled } = await classify(event.jobId, event.action, toClassify);
+  await Promise.all(
+    pending.map(async (p) => {
+      const seen = found(p);
+      if (!seen) return fail(p, 'ProviderNotFoundError', `instance ${p.instanceId} is gone`);
+      p.found = seen.state;
+      p.name = seen.name;
+      if (seen.state === want) {
+        p.outcome = 'reached';
+        return;
+      }
+      if (GONE.has(seen.state))
+        return fail(p, 'VerificationFailed', `instance is ${seen.state} after ${event.action}`);
+      if (seen.state === p.state && event.tick > 0 && p.op.status === 'pending') {
+        const provider = await providerFor(p.target);
+        const op = await provider.operation({
+          provider: p.target.provider,
+          location: provider.location,
+          id: p.op.id,
+          action: event.action,
+          instanceId: p.instanceId,
+        });
+        if (op.status === 'failed') return fail(p, 'ProviderOperationFailedError', op.reason);
+      }
+      if (late)
+        fail(
+          p,
+          'VerificationFailed',
+          `instance is ${seen.state}, not ${want}, ${BATCH_DEADLINE_MS / 60_000} minutes after ${event.action}`,
+        );
     }),
   );
 
-  const pending = items.filter((i) => i.outcome === 'pending').length;
+  const known = pending.filter((p): p is Pending & Settled => p.outcome !== 'pending');
+  await settle(event.jobId, event.action, [...reachedNow, ...settled, ...known]);
+  const open = pending.filter((p) => p.outcome === 'pending');
   return {
-    jobId: event.jobId,
-    action: event.action,
-    items,
+    pages: [...new Set(open.map((p) => p.page))],
+    pending: open.length,
     tick: event.tick + 1,
     deadlineAt,
-    done: pending === 0,
-    pending,
+    done: open.length === 0,
     waitSeconds: Math.min(MAX_WAIT_S, Math.round(FIRST_WAIT_S * 1.5 ** event.tick)),
   };
 });
 
-function fail(i: BatchItem, code: string, message: string): void {
-  i.outcome = 'failed';
-  i.failure = explainFailure(code, message);
+function fail(p: Pending, code: string, message: string): void {
+  p.outcome = 'failed';
+  p.failure = explainFailure(code, message);
 }

@@ -1,19 +1,31 @@
 import * as z from 'zod';
 import { eventSinkFromEnv } from '../events/emitter.ts';
-import { TARGET_STATE } from '../providers/port.ts';
+import { INSTANCE_STATES } from '../providers/port.ts';
 import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
+import { targetSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
-import type { BatchItem } from './schedule-poll.ts';
+import { failUnsettled, settle } from '../schedule/verify.ts';
 
+const stepError = z.object({ Error: z.string(), Cause: z.string().optional() });
 const input = z.discriminatedUnion('record', [
   z.object({
-    record: z.literal('batch'),
+    /** One instance's act failed after its retries (the act Map's Catch). */
+    record: z.literal('act-failed'),
     jobId: z.string().min(1),
     action: z.enum(['start', 'stop']),
-    items: z.array(z.looseObject({})),
-    /** The poll's caught error, when the loop could not go on: pending instances fail with it. */
-    pollError: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+    target: targetSchema,
+    instanceId: z.string().min(1),
+    state: z.enum(INSTANCE_STATES),
+    error: stepError,
+  }),
+  z.object({
+    /** A group's wait-and-verify loop could not go on: what it had not settled fails with its error. */
+    record: z.literal('unverified'),
+    jobId: z.string().min(1),
+    action: z.enum(['start', 'stop']),
+    pages: z.array(z.string().min(1)),
+    pollError: stepError,
   }),
   z.object({
     record: z.literal('finish'),
@@ -24,75 +36,38 @@ const input = z.discriminatedUnion('record', [
   }),
 ]);
 
-const DONE_EVENT = { start: 'Instance Started', stop: 'Instance Stopped' } as const;
-
 /**
- * The schedule run's records: `batch` records a whole provider group at once after its
- * wait-and-verify loop: reached instances SUCCEEDED (the poll's listing was the verifying read),
- * the rest FAILED with a reason a person can act on, without failing the run; `finish` closes the
- * job SUCCEEDED, PARTIAL or FAILED from the per-instance results. Each emits its events.
+ * The schedule run's records. `act-failed`: an instance whose act failed is FAILED with a reason a
+ * person can act on, without failing the run (its event goes out at once); `unverified`: the
+ * group's loop broke, its unsettled instances fail with that error; `finish` counts the results
+ * (a Query over the job's result items, so a replayed step cannot skew it) and closes the job
+ * SUCCEEDED, PARTIAL or FAILED, with its event.
  */
 export const handler = taskHandler('schedule-result', input, async (event) => {
   const { jobs } = stores();
-  const events = eventSinkFromEnv();
   switch (event.record) {
-    case 'batch': {
-      const items = event.items as BatchItem[];
-      const stuck = event.pollError
-        ? explainFailure(event.pollError.Error, event.pollError.Cause)
-        : { code: 'VerificationFailed', message: 'the instance was not seen in its end state' };
-      const failure = (i: BatchItem) => (i.outcome === 'failed' && i.failure) || stuck;
-      await jobs.recordResults(
-        event.jobId,
-        items.map((i) => [
-          i.instanceId,
-          i.outcome === 'reached'
-            ? {
-                status: 'SUCCEEDED',
-                provider: i.target.provider,
-                detail: { action: event.action, state: i.found ?? TARGET_STATE[event.action]! },
-              }
-            : {
-                status: 'FAILED',
-                provider: i.target.provider,
-                detail: { action: event.action, ...(i.found && { state: i.found }) },
-                error: failure(i),
-              },
-        ]),
-      );
-      await events.emit(
-        items.map((i) =>
-          i.outcome === 'reached'
-            ? {
-                detailType: DONE_EVENT[event.action],
-                resources: [i.instanceId],
-                detail: { jobId: event.jobId, ...i.target, instanceId: i.instanceId, name: i.name ?? null },
-              }
-            : {
-                detailType: 'Instance Action Failed',
-                resources: [i.instanceId],
-                detail: {
-                  jobId: event.jobId,
-                  ...i.target,
-                  instanceId: i.instanceId,
-                  action: event.action,
-                  error: failure(i),
-                },
-              },
-        ),
-      );
-      const succeeded = items.filter((i) => i.outcome === 'reached').length;
-      return { succeeded, failed: items.length - succeeded };
+    case 'act-failed': {
+      await settle(event.jobId, event.action, [
+        {
+          target: event.target,
+          instanceId: event.instanceId,
+          outcome: 'failed',
+          failure: explainFailure(event.error.Error, event.error.Cause),
+        },
+      ]);
+      return {};
     }
+    case 'unverified':
+      return { failed: await failUnsettled(event.jobId, event.action, event.pages, event.pollError) };
     case 'finish': {
       const job = await jobs.require(event.jobId);
       const plan = job.steps.find((s) => s.name === 'plan')?.detail as
         | { cap?: { exceeded: boolean; mode: string; planned: number; limit: number }; savings?: unknown }
         | undefined;
-      const results = Object.values(job.results);
-      const failed = results.filter((r) => r.status === 'FAILED').length;
-      const succeeded = results.filter((r) => r.status === 'SUCCEEDED').length;
-      const skipped = results.length - failed - succeeded;
+      const counts = await jobs.results.counts(event.jobId);
+      // A result still PENDING here was acted on but never verified: it counts as failed.
+      const failed = counts.failed + counts.pending;
+      const { succeeded, skipped } = counts;
       let status: 'SUCCEEDED' | 'PARTIAL' | 'FAILED' = 'SUCCEEDED';
       let error: { code: string; message: string } | undefined;
       if (plan?.cap?.exceeded && plan.cap.mode === 'abort') {
@@ -108,7 +83,7 @@ export const handler = taskHandler('schedule-result', input, async (event) => {
           message: `${failed} of ${failed + succeeded} instances failed to ${event.action}; see each instance's result. They are retried on the next run.`,
         };
       }
-      await jobs.transition(event.jobId, status, error ? { error } : {});
+      await jobs.transition(event.jobId, status, { counts, ...(error && { error }) });
       const summary = {
         jobId: event.jobId,
         schedule: event.schedule,
@@ -120,7 +95,7 @@ export const handler = taskHandler('schedule-result', input, async (event) => {
         skipped,
         ...(plan?.savings !== undefined && { savings: plan.savings }),
       };
-      await events.emit([{ detailType: 'Schedule Run Finished', detail: summary }]);
+      await eventSinkFromEnv().emit([{ detailType: 'Schedule Run Finished', detail: summary }]);
       return summary;
     }
   }

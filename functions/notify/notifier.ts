@@ -1,8 +1,9 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { createLogger } from '../log.ts';
+import { stores } from '../runtime/stores.ts';
 import { redactValue, registerSecret } from '../shared/redact.ts';
 import type { AuditEvent } from '../store/audit.ts';
-import { isTerminal, type Job } from '../store/jobs.ts';
+import { isTerminal, type Job, type JobWithResults } from '../store/jobs.ts';
 import { webhookIdFor } from '../webhooks/send.ts';
 import { type NotificationEventType, type NotificationTarget, notificationsFromEnv } from './config.ts';
 import { type DeliveryOptions, type DeliveryResult, sendSlack, sendWebhookEvent } from './outgoing.ts';
@@ -198,9 +199,13 @@ export async function notify(event: NotificationEvent, notifiers?: Notifier[]): 
 
 // ---- the events ---------------------------------------------------------------------------------------
 
-/** A job reached a terminal status. */
-export function jobEndedEvent(job: Job): NotificationEvent {
-  const results = Object.entries(job.results).map(([target, r]) => ({
+/** Results a job-end notification lists; the counts cover the rest. */
+const RESULTS_IN_NOTIFICATION = 50;
+
+/** A job reached a terminal status: its counts, and its first results when they were read. */
+export function jobEndedEvent(job: Job | JobWithResults): NotificationEvent {
+  const listed = 'results' in job ? Object.entries(job.results).slice(0, RESULTS_IN_NOTIFICATION) : [];
+  const results = listed.map(([target, r]) => ({
     target,
     status: r.status,
     ...(r.provider && { provider: r.provider }),
@@ -221,6 +226,7 @@ export function jobEndedEvent(job: Job): NotificationEvent {
       createdAt: job.createdAt,
       ...(job.endedAt && { endedAt: job.endedAt }),
       ...(job.error && { error: job.error }),
+      ...(job.counts && { counts: job.counts }),
       results,
     }) as Record<string, unknown>,
   };
@@ -263,5 +269,8 @@ export function actionEvent(outcome: AuditEvent): NotificationEvent {
  */
 export async function notifyJobEnd(job: Job): Promise<Delivery[]> {
   if (!isTerminal(job.status)) return [];
-  return notify(jobEndedEvent(job));
+  const view = await stores()
+    .jobs.view(job.jobId, { results: RESULTS_IN_NOTIFICATION })
+    .catch(() => undefined);
+  return notify(jobEndedEvent(view ?? job));
 }

@@ -14,21 +14,30 @@ import { type Override, overrideFor } from './overrides.ts';
 export type RunAction = PowerAction | 'enforce';
 
 /**
- * How many instances of one provider a run acts on at once (the act Map's MaxConcurrency). Each
- * instance now costs exactly one API call (the stop/start; the plan's listing already says its
- * state, and waiting and verifying are batched listings), so the cap is what keeps a run under
- * the provider's rate: about rate × one act's round trip (~200 ms: the call plus its idempotency
- * and audit writes), i.e. 4 for the ~20 requests/s most of these APIs allow. A 429 is still
- * retried by the HTTP core after Retry-After, but each one costs a call and a second. Static on
- * purpose: change it here if an account has a higher limit.
+ * Requests per second a provider account may send when its config entry does not say
+ * (`requestsPerSecond`). Conservative where the provider documents nothing.
  */
-export const PROVIDER_CONCURRENCY: Readonly<Record<ProviderId, number>> = {
-  exoscale: 4, // API v2: ~20 requests/s per key (observed; not documented)
-  'exoscale-v1': 4, // CloudStack async jobs: one account's jobs queue up anyway
-  gcore: 4, // 20 requests/s per client documented for the public API
-  genesiscloud: 4, // small API, 429 well below 20/s in practice
-  cloudca: 4, // CloudOps API: conservative, limits undocumented
+export const PROVIDER_RATE_LIMITS: Readonly<Record<ProviderId, number>> = {
+  exoscale: 20, // API v2: ~20 requests/s per key (observed; not documented)
+  'exoscale-v1': 20, // CloudStack: one account's async jobs queue up anyway
+  gcore: 20, // 20 requests/s per client documented for the public API
+  genesiscloud: 20, // small API, 429 well below 20/s in practice
+  cloudca: 20, // CloudOps API: limits undocumented
 };
+
+/**
+ * One act's round trip as the workflow sees it: the provider call plus its idempotency and audit
+ * writes and the Lambda invocation, about 0.3 s. An account's acts run `rate × this` at once, so
+ * its calls flow at about its rate limit; a 429 is still retried after Retry-After.
+ */
+export const ACT_ROUND_TRIP_S = 0.3;
+/** Step Functions runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency says. */
+export const MAX_ACT_CONCURRENCY = 40;
+
+/** How many instances of one account a run acts on at once, from the account's rate limit. */
+export function actConcurrency(requestsPerSecond: number): number {
+  return Math.min(MAX_ACT_CONCURRENCY, Math.max(1, Math.round(requestsPerSecond * ACT_ROUND_TRIP_S)));
+}
 
 export interface Candidate {
   target: Target;
@@ -56,10 +65,15 @@ export interface RunItem {
   instanceId: string;
   /** The state the plan's listing saw: the act needs no fresh read, the poll knows where it started. */
   state: InstanceState;
+  /** A stop's savings, recorded with the instance's result once the stop is verified. */
+  hoursSaved?: number;
+  saved?: number;
 }
 
+/** One provider account's instances of a tier: acted on together, at the account's rate. */
 export interface TierGroup {
   provider: ProviderId;
+  account: string;
   maxConcurrency: number;
   items: RunItem[];
 }
@@ -225,16 +239,23 @@ export function decide(args: {
       tier = { tier: d.tier, groups: [] };
       tiers.push(tier);
     }
-    let group = tier.groups.find((g) => g.provider === d.target.provider);
+    let group = tier.groups.find((g) => g.provider === d.target.provider && g.account === d.target.account);
     if (!group) {
       group = {
         provider: d.target.provider,
-        maxConcurrency: PROVIDER_CONCURRENCY[d.target.provider],
+        account: d.target.account,
+        maxConcurrency: actConcurrency(rateLimit(config, d.target)),
         items: [],
       };
       tier.groups.push(group);
     }
-    group.items.push({ target: d.target, instanceId: d.instanceId, state: d.state });
+    group.items.push({
+      target: d.target,
+      instanceId: d.instanceId,
+      state: d.state,
+      ...(d.hoursSaved !== undefined && { hoursSaved: d.hoursSaved }),
+      ...(d.saved !== undefined && { saved: d.saved }),
+    });
   }
 
   const money = acting.some((d) => d.saved !== undefined)
@@ -254,6 +275,12 @@ export function decide(args: {
       currency: config.currency,
     },
   };
+}
+
+/** The account's configured rate limit, else its provider's default. */
+export function rateLimit(config: FleetflowConfig, target: Target): number {
+  const account = config.accounts.find((a) => a.provider === target.provider && a.account === target.account);
+  return account?.requestsPerSecond ?? PROVIDER_RATE_LIMITS[target.provider];
 }
 
 /** Start: tier 1 first; stop: the reverse. Stable by name within a tier. */

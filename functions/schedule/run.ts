@@ -6,6 +6,8 @@ import type { RunAction } from './plan.ts';
 
 /** The local name of the power-schedule state machine (and the prefix of the AWS one). */
 export const POWER_SCHEDULE_MACHINE = 'power-schedule';
+/** Its page workflow: one child execution per page of instances. */
+export const POWER_SCHEDULE_PAGE_MACHINE = 'power-schedule-page';
 
 /**
  * What a run needs, carried in the execution input: the schedule and only the parts of the config

@@ -17,6 +17,7 @@ import {
   StoreValidationError,
 } from './errors.ts';
 import { decodeCursor, encodeCursor, type Page, type PageOptions, pageSize } from './pages.ts';
+import { type NewResult, type ResultCounts, ResultStore, type TargetResult } from './results.ts';
 import {
   assertFragmentSize,
   assertItemSize,
@@ -30,7 +31,7 @@ import {
   type Trigger,
   triggerSchema,
 } from './schemas.ts';
-import { JOB_RECORD_TYPE, JOBS_BY_STATUS, JOBS_BY_TIME } from './tables.ts';
+import { JOB_RECORD_TYPE, JOBS_BY_STATUS, JOBS_BY_TIME, jobItemsTableFor } from './tables.ts';
 
 export const JOB_STATUSES = [
   'QUEUED',
@@ -59,7 +60,7 @@ export function isTerminal(status: JobStatus): boolean {
 }
 
 export const STEP_STATUSES = ['STARTED', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
-export const TARGET_RESULT_STATUSES = ['SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
+export { TARGET_RESULT_STATUSES, type TargetResult } from './results.ts';
 
 /** A step is a line of the job's log; it is appended, never edited (a step that ends is appended again). */
 export interface JobStep {
@@ -70,16 +71,6 @@ export interface JobStep {
   detail?: JsonValue;
 }
 
-/** The outcome for one target (usually one instance) of a job. */
-export interface TargetResult {
-  status: (typeof TARGET_RESULT_STATUSES)[number];
-  at: string;
-  provider?: string;
-  instanceId?: string;
-  detail?: JsonValue;
-  error?: ErrorInfo;
-}
-
 export interface Job {
   jobId: string;
   kind: string;
@@ -88,14 +79,29 @@ export interface Job {
   /** The request that created the job, secrets redacted. */
   request: JsonValue;
   steps: JobStep[];
-  /** Keyed by target id. */
-  results: Record<string, TargetResult>;
+  /**
+   * The job's per-target results by status, counted from its result items when it ended (absent
+   * while it runs). The results themselves are items of their own: `JobStore.results`.
+   */
+  counts?: ResultCounts;
   executionArn?: string;
   error?: ErrorInfo;
   createdAt: string;
   updatedAt: string;
   endedAt?: string;
 }
+
+/**
+ * A job as `GET /jobs/{id}` and `fleetflow jobs show` give it: with its first page of results
+ * keyed by target id (at most `RESULTS_IN_VIEW`), and a cursor to the next page when there are more.
+ */
+export interface JobWithResults extends Job {
+  results: Record<string, TargetResult>;
+  resultsCursor?: string;
+}
+
+/** Results a job view carries; the rest are read page by page. */
+export const RESULTS_IN_VIEW = 100;
 
 export interface NewJob {
   jobId: string;
@@ -121,24 +127,24 @@ const stepSchema = z.strictObject({
   detail: jsonValue.optional(),
 });
 
-const targetResultSchema = z.strictObject({
-  status: z.enum(TARGET_RESULT_STATUSES),
-  at: isoTimestamp.optional(),
-  provider: z.string().min(1).max(64).optional(),
-  instanceId: z.string().min(1).max(256).optional(),
-  detail: jsonValue.optional(),
-  error: errorInfoSchema.optional(),
+const countsSchema = z.strictObject({
+  total: z.number().int().min(0),
+  succeeded: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  skipped: z.number().int().min(0),
+  pending: z.number().int().min(0),
 });
 
 const transitionSchema = z.strictObject({
   error: errorInfoSchema.optional(),
+  counts: countsSchema.optional(),
   executionArn: z.string().min(1).max(2048).optional(),
   at: isoTimestamp.optional(),
 });
 
-/** A step or a result may take this much of the job's 400 KB; many of them must still fit. */
+/** A step may take this much of the job's 400 KB; many of them must still fit. */
 export const MAX_STEP_BYTES = 16 * 1024;
-export const MAX_RESULT_BYTES = 16 * 1024;
+export { MAX_RESULT_BYTES } from './results.ts';
 
 export interface JobStoreOptions {
   /** Clock, for tests that need distinct or fixed timestamps. */
@@ -153,19 +159,28 @@ export interface ListJobsQuery {
 }
 
 /**
- * Jobs on DynamoDB. Every write is validated (zod, size) before it is sent and is safe to repeat:
+ * Jobs on DynamoDB: one item per job (status, steps, counts) in the jobs table, and what a job
+ * holds many of (per-target results, work pages) as items of their own in the job-items table
+ * (`results`). Every write is validated (zod, size) before it is sent and is safe to repeat:
  * create is idempotent by job id, a transition to the status a job already has is a no-op, a step
  * already appended is not appended twice, a target result overwrites itself.
  */
 export class JobStore {
   readonly #now: () => Date;
+  readonly tableName: string;
+  /** The job's per-target results and work pages. */
+  readonly results: ResultStore;
 
+  /** `tables`: the jobs table's name (its job-items table is named after it) or both names. */
   constructor(
     private readonly doc: DynamoDBDocumentClient,
-    readonly tableName: string,
+    tables: string | { jobs: string; jobItems: string },
     options: JobStoreOptions = {},
   ) {
     this.#now = options.now ?? (() => new Date());
+    this.tableName = typeof tables === 'string' ? tables : tables.jobs;
+    const items = typeof tables === 'string' ? jobItemsTableFor(tables) : tables.jobItems;
+    this.results = new ResultStore(doc, items, { now: this.#now });
   }
 
   /** Creates a QUEUED job; the same create repeated returns the stored job unchanged. */
@@ -179,7 +194,6 @@ export class JobStore {
       status: 'QUEUED',
       request: redactValue(parsed.request),
       steps: [],
-      results: {},
       createdAt,
       updatedAt: createdAt,
     };
@@ -216,6 +230,25 @@ export class JobStore {
     return Item ? toJob(Item) : undefined;
   }
 
+  /**
+   * The job with its first page of results (what GET /jobs/{id} shows), or undefined. Jobs
+   * written before results had items of their own show the results they kept inline.
+   */
+  async view(jobId: string, options: { results?: number } = {}): Promise<JobWithResults | undefined> {
+    const [{ Item }, page] = await Promise.all([
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true })),
+      this.results.page(jobId, {}, { limit: options.results ?? RESULTS_IN_VIEW }),
+    ]);
+    if (!Item) return undefined;
+    const legacy = Item.results as Record<string, TargetResult> | undefined;
+    if (page.items.length === 0 && legacy) return { ...toJob(Item), results: legacy };
+    return {
+      ...toJob(Item),
+      results: Object.fromEntries(page.items.map(({ target, ...r }) => [target, r])),
+      ...(page.cursor && { resultsCursor: page.cursor }),
+    };
+  }
+
   /** The job, or JobNotFoundError. */
   async require(jobId: string): Promise<Job> {
     const job = await this.get(jobId);
@@ -227,12 +260,13 @@ export class JobStore {
    * Moves a job to `to` if JOB_TRANSITIONS allows it from the status it has *in the table*
    * (a ConditionExpression, so two racing writers cannot both win). RUNNING needs an execution:
    * pass `executionArn` or set it first, so no job is RUNNING without an execution behind it.
-   * Terminal statuses set `endedAt`. Repeating the transition a job already made returns it as is.
+   * Terminal statuses set `endedAt` and `counts`, counted from the job's result items unless the
+   * caller just counted them. Repeating the transition a job already made returns it as is.
    */
   async transition(
     jobId: string,
     to: JobStatus,
-    options: { error?: ErrorInfo; executionArn?: string; at?: string } = {},
+    options: { error?: ErrorInfo; executionArn?: string; at?: string; counts?: ResultCounts } = {},
   ): Promise<Job> {
     if (!JOB_STATUSES.includes(to)) throw new StoreValidationError(`unknown job status ${String(to)}`);
     const parsed = parseOrThrow(transitionSchema, options, 'transition');
@@ -253,7 +287,10 @@ export class JobStore {
       values[`:from${i}`] = s;
     });
     conditions.push(`#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`);
-    if (isTerminal(to)) sets.push('endedAt = :at');
+    if (isTerminal(to)) {
+      sets.push('endedAt = :at', 'counts = :counts');
+      values[':counts'] = parsed.counts ?? (await this.results.counts(jobId));
+    }
     if (parsed.error) {
       names['#error'] = 'error';
       values[':error'] = { code: parsed.error.code, message: redactText(parsed.error.message) };
@@ -367,90 +404,29 @@ export class JobStore {
     }
   }
 
-  /** Records (or replaces) the result for one target, in the `results` map under its id. */
-  async recordResult(
-    jobId: string,
-    targetId: string,
-    result: Omit<TargetResult, 'at'> & { at?: string },
-  ): Promise<Job> {
-    const id = parseOrThrow(z.string().min(1).max(512), targetId, 'target id');
-    const parsed = parseOrThrow(targetResultSchema, result, `result for ${id}`);
-    const at = parsed.at ?? this.#now().toISOString();
-    const stored: TargetResult = {
-      ...parsed,
-      at,
-      ...(parsed.detail !== undefined ? { detail: redactValue(parsed.detail) } : {}),
-      ...(parsed.error
-        ? { error: { code: parsed.error.code, message: redactText(parsed.error.message) } }
-        : {}),
-    };
-    assertFragmentSize(stored, MAX_RESULT_BYTES, `result for ${id}`);
-    try {
-      const { Attributes } = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { jobId },
-          UpdateExpression: 'SET results.#target = :result, updatedAt = :at',
-          ConditionExpression: 'attribute_exists(jobId)',
-          ExpressionAttributeNames: { '#target': id },
-          ExpressionAttributeValues: { ':result': stored, ':at': this.#now().toISOString() },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toJob(Attributes ?? {});
-    } catch (error) {
-      if (isItemTooLarge(error)) throw tooLarge(jobId, error);
-      if (isConditionalCheckFailed(error)) throw new JobNotFoundError(jobId, { cause: error });
-      throw error;
-    }
+  /** Records (or replaces) the result for one target of an existing job. */
+  async recordResult(jobId: string, targetId: string, result: NewResult): Promise<void> {
+    await this.#mustExist(jobId);
+    await this.results.record(jobId, targetId, result);
   }
 
   /**
-   * Records many targets' results with a few UpdateItems (a fleet run's thousand instances), each
-   * checked like recordResult's. Nothing is returned: the job may be large by then.
+   * Records many targets' results (a fleet run's thousands of instances) in batches, each checked
+   * like recordResult's before anything is written.
    */
   async recordResults(
     jobId: string,
-    results: ReadonlyArray<[targetId: string, result: Omit<TargetResult, 'at'> & { at?: string }]>,
+    results: ReadonlyArray<readonly [targetId: string, result: NewResult]>,
   ): Promise<void> {
-    const at = this.#now().toISOString();
-    const stored = results.map(([targetId, result]) => {
-      const id = parseOrThrow(z.string().min(1).max(512), targetId, 'target id');
-      const parsed = parseOrThrow(targetResultSchema, result, `result for ${id}`);
-      const value: TargetResult = {
-        ...parsed,
-        at: parsed.at ?? at,
-        ...(parsed.detail !== undefined ? { detail: redactValue(parsed.detail) } : {}),
-        ...(parsed.error
-          ? { error: { code: parsed.error.code, message: redactText(parsed.error.message) } }
-          : {}),
-      };
-      assertFragmentSize(value, MAX_RESULT_BYTES, `result for ${id}`);
-      return [id, value] as const;
-    });
-    // 50 per request keeps the update expression well under DynamoDB's 4 KB limit.
-    for (let i = 0; i < stored.length; i += 50) {
-      const chunk = stored.slice(i, i + 50);
-      try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { jobId },
-            UpdateExpression: `SET ${chunk.map((_, n) => `results.#t${n} = :r${n}`).join(', ')}, updatedAt = :at`,
-            ConditionExpression: 'attribute_exists(jobId)',
-            ExpressionAttributeNames: Object.fromEntries(chunk.map(([id], n) => [`#t${n}`, id])),
-            ExpressionAttributeValues: {
-              ...Object.fromEntries(chunk.map(([, r], n) => [`:r${n}`, r])),
-              ':at': at,
-            },
-          }),
-        );
-      } catch (error) {
-        if (isItemTooLarge(error)) throw tooLarge(jobId, error);
-        if (isConditionalCheckFailed(error)) throw new JobNotFoundError(jobId, { cause: error });
-        throw error;
-      }
-    }
+    await this.#mustExist(jobId);
+    await this.results.recordMany(jobId, results);
+  }
+
+  async #mustExist(jobId: string): Promise<void> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { jobId }, ProjectionExpression: 'jobId' }),
+    );
+    if (!Item) throw new JobNotFoundError(jobId);
   }
 
   /** One page of jobs, by status or all, newest first by default. */
@@ -497,8 +473,8 @@ function tooLarge(jobId: string, cause: unknown): StoreValidationError {
   );
 }
 
-/** The stored item without its index and bookkeeping attributes. */
+/** The stored item without its index and bookkeeping attributes (nor results kept inline by older versions). */
 function toJob(item: Record<string, unknown>): Job {
-  const { recordType: _recordType, stepKeys: _stepKeys, ...job } = item;
+  const { recordType: _recordType, stepKeys: _stepKeys, results: _results, ...job } = item;
   return job as unknown as Job;
 }

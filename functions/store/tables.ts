@@ -17,8 +17,9 @@ export interface IndexDefinition {
   sortKey?: KeyAttribute;
 }
 export interface TableDefinition {
-  /** Suffix of the physical name: `<prefix>-<id>`. */
   id: TableId;
+  /** Suffix of the physical name: `<prefix>-<suffix>`. */
+  suffix: string;
   partitionKey: KeyAttribute;
   sortKey?: KeyAttribute;
   globalIndexes: IndexDefinition[];
@@ -29,7 +30,7 @@ export interface TableDefinition {
   /** Short-lived data that must stay gone once deleted: no point-in-time recovery keeps a copy. */
   transient?: boolean;
 }
-export type TableId = 'jobs' | 'audit' | 'idempotency' | 'secrets';
+export type TableId = 'jobs' | 'jobItems' | 'audit' | 'idempotency' | 'secrets';
 
 /** GSI names, exported so queries and the construct use the same strings. */
 export const JOBS_BY_STATUS = 'byStatus';
@@ -42,6 +43,7 @@ export const JOB_RECORD_TYPE = 'job';
 export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   jobs: {
     id: 'jobs',
+    suffix: 'jobs',
     partitionKey: { name: 'jobId', type: 'S' },
     globalIndexes: [
       {
@@ -57,9 +59,21 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
     ],
     protect: false,
   },
+  jobItems: {
+    id: 'jobItems',
+    suffix: 'job-items',
+    // What a job holds many of, one item each, so no job item grows with the fleet: its
+    // per-target results (`r#<target>`) and the pages of work a run hands to its workflow
+    // (`p#<page>`). One Query reads a job's results in order, page by page.
+    partitionKey: { name: 'jobId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [],
+    protect: false,
+  },
   audit: {
     id: 'audit',
-    // One hash chain per job: the chain id is the job id, so "by job" is the table's own key.
+    suffix: 'audit',
+    // Chains per job (its root and its sub-chains `<job>#k`), checkpoints and change markers.
     partitionKey: { name: 'chain', type: 'S' },
     sortKey: { name: 'seq', type: 'N' },
     globalIndexes: [
@@ -73,6 +87,7 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   },
   idempotency: {
     id: 'idempotency',
+    suffix: 'idempotency',
     partitionKey: { name: 'id', type: 'S' },
     globalIndexes: [],
     ttlAttribute: 'expiresAt',
@@ -82,6 +97,7 @@ export const TABLES: Readonly<Record<TableId, TableDefinition>> = {
   // expiring by themselves (functions/secrets/store.ts).
   secrets: {
     id: 'secrets',
+    suffix: 'secrets',
     partitionKey: { name: 'id', type: 'S' },
     globalIndexes: [],
     ttlAttribute: 'expiresAt',
@@ -94,22 +110,27 @@ export const DEFAULT_TABLE_PREFIX = 'fleetflow';
 
 export type TableNames = Record<TableId, string>;
 
-/** Physical table names: `<prefix>-jobs`, `<prefix>-audit`, `<prefix>-idempotency`, `<prefix>-secrets`. */
+/** Physical table names: `<prefix>-jobs`, `<prefix>-job-items`, `<prefix>-audit`, `<prefix>-idempotency`, `<prefix>-secrets`. */
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
   if (!/^[A-Za-z0-9_.-]{1,200}$/.test(prefix)) {
     throw new RangeError(`table prefix "${prefix}" must be 1-200 of A-Z a-z 0-9 _ . -`);
   }
-  return {
-    jobs: `${prefix}-jobs`,
-    audit: `${prefix}-audit`,
-    idempotency: `${prefix}-idempotency`,
-    secrets: `${prefix}-secrets`,
-  };
+  return Object.fromEntries(
+    (Object.keys(TABLES) as TableId[]).map((id) => [id, `${prefix}-${TABLES[id].suffix}`]),
+  ) as TableNames;
+}
+
+/** The job-items table that goes with a jobs table named by `tableNames` (`<prefix>-jobs`). */
+export function jobItemsTableFor(jobsTable: string): string {
+  const suffix = `-${TABLES.jobs.suffix}`;
+  const prefix = jobsTable.endsWith(suffix) ? jobsTable.slice(0, -suffix.length) : jobsTable;
+  return `${prefix}-${TABLES.jobItems.suffix}`;
 }
 
 /** Environment variables that carry the table names into Lambda functions. */
 export const TABLE_ENV: Readonly<Record<TableId, string>> = {
   jobs: 'FLEETFLOW_JOBS_TABLE',
+  jobItems: 'FLEETFLOW_JOB_ITEMS_TABLE',
   audit: 'FLEETFLOW_AUDIT_TABLE',
   idempotency: 'FLEETFLOW_IDEMPOTENCY_TABLE',
   secrets: 'FLEETFLOW_SECRETS_TABLE',
@@ -118,8 +139,11 @@ export const TABLE_ENV: Readonly<Record<TableId, string>> = {
 /** Table names from the environment (set by the data layer's `environment()`), else from a prefix. */
 export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
   const fallback = tableNames(env.FLEETFLOW_TABLE_PREFIX || DEFAULT_TABLE_PREFIX);
+  const jobs = env[TABLE_ENV.jobs] || fallback.jobs;
   return {
-    jobs: env[TABLE_ENV.jobs] || fallback.jobs,
+    jobs,
+    // A jobs table named alone brings its items table with it.
+    jobItems: env[TABLE_ENV.jobItems] || (env[TABLE_ENV.jobs] ? jobItemsTableFor(jobs) : fallback.jobItems),
     audit: env[TABLE_ENV.audit] || fallback.audit,
     idempotency: env[TABLE_ENV.idempotency] || fallback.idempotency,
     secrets: env[TABLE_ENV.secrets] || fallback.secrets,

@@ -21,9 +21,9 @@ import {
 } from '../../functions/store/tables.ts';
 
 export interface DataLayerProps {
-  /** Physical names are `<prefix>-jobs|audit|idempotency|secrets`, what the CLI's --table-prefix expects. */
+  /** Physical names are `<prefix>-jobs|job-items|audit|idempotency|secrets`, what the CLI's --table-prefix expects. */
   readonly tablePrefix?: string;
-  /** For jobs, idempotency and secrets; the audit table is always retained and deletion-protected. */
+  /** For jobs, job items, idempotency and secrets; the audit table is always retained and deletion-protected. */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -40,6 +40,8 @@ const attribute = (a: KeyAttribute) => ({
  */
 export class DataLayer extends Construct {
   readonly jobsTable: TableV2;
+  /** A job's per-target results and work pages, one item each. */
+  readonly jobItemsTable: TableV2;
   readonly auditTable: TableV2;
   readonly idempotencyTable: TableV2;
   /** Sealed provisioning secrets (ciphertext only; see functions/secrets/store.ts). */
@@ -52,6 +54,7 @@ export class DataLayer extends Construct {
     const make = (tableId: TableId, constructId: string) =>
       this.#table(constructId, TABLES[tableId], this.tableNames[tableId], props.removalPolicy);
     this.jobsTable = make('jobs', 'Jobs');
+    this.jobItemsTable = make('jobItems', 'JobItems');
     this.auditTable = make('audit', 'Audit');
     this.idempotencyTable = make('idempotency', 'Idempotency');
     this.secretsTable = make('secrets', 'Secrets');
@@ -92,6 +95,7 @@ export class DataLayer extends Construct {
   #grant(tableId: TableId, grantee: IGrantable, ...actions: string[]): Grant {
     const table = {
       jobs: this.jobsTable,
+      jobItems: this.jobItemsTable,
       audit: this.auditTable,
       idempotency: this.idempotencyTable,
       secrets: this.secretsTable,
@@ -110,14 +114,24 @@ export class DataLayer extends Construct {
   environment(): Record<string, string> {
     return {
       [TABLE_ENV.jobs]: this.jobsTable.tableName,
+      [TABLE_ENV.jobItems]: this.jobItemsTable.tableName,
       [TABLE_ENV.audit]: this.auditTable.tableName,
       [TABLE_ENV.idempotency]: this.idempotencyTable.tableName,
       [TABLE_ENV.secrets]: this.secretsTable.tableName,
     };
   }
 
-  /** Create, update and list jobs (the orchestration functions). */
+  /** Create, update and list jobs, and record their results and work pages (the orchestration functions). */
   grantJobsWrite(grantee: IGrantable): Grant {
+    this.#grant(
+      'jobItems',
+      grantee,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Query',
+    );
     return this.#grant(
       'jobs',
       grantee,
@@ -128,8 +142,9 @@ export class DataLayer extends Construct {
     );
   }
 
-  /** Read and list jobs. */
+  /** Read and list jobs, their results and work pages. */
   grantJobsRead(grantee: IGrantable): Grant {
+    this.#grant('jobItems', grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query');
     return this.#grant('jobs', grantee, 'dynamodb:GetItem', 'dynamodb:Query');
   }
 

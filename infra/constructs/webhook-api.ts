@@ -12,7 +12,7 @@ import type { SealedSecrets } from './sealed-secrets.ts';
 
 /**
  * The HTTP front door: POST /webhooks/provision (authenticated by its Standard Webhooks
- * signature, not by API Gateway) and GET /jobs, /jobs/{id}. Throttled, with access logs.
+ * signature, not by API Gateway) and GET /jobs, /jobs/{id}, /jobs/{id}/results. Throttled, with access logs.
  */
 export class WebhookApi extends Construct {
   readonly api: apigw.HttpApi;
@@ -104,11 +104,7 @@ export class WebhookApi extends Construct {
       integration: jobs,
       authorizer: iamAuth,
     });
-    this.api.addRoutes({
-      path: '/jobs/{id}',
-      methods: [apigw.HttpMethod.GET],
-      integration: jobs,
-      authorizer: iamAuth,
-    });
+    for (const path of ['/jobs/{id}', '/jobs/{id}/results'])
+      this.api.addRoutes({ path, methods: [apigw.HttpMethod.GET], integration: jobs, authorizer: iamAuth });
   }
 }

@@ -155,20 +155,47 @@ async function refreshJob() {
     ...(job.error ? [['error', `${job.error.code}: ${job.error.message}`]] : []),
   ];
   $('job-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-  renderResults(job.results);
+  renderResults(job);
   renderTimeline(job.jobId, job.steps);
   await renderMachine(machine);
   if (state.auditScope?.job === job.jobId) renderAudit({ job: job.jobId }, audit, verification);
 }
 
-function renderResults(results) {
-  const entries = Object.entries(results);
-  if (entries.length === 0) {
+// A job's results come a page at a time: the first with the job, the next ones on "more results".
+const results = { jobId: undefined, rows: [], cursor: undefined };
+
+function resultRow([target, r]) {
+  return el(
+    'tr',
+    { 'data-target': target, 'data-status': r.status },
+    el(
+      'td',
+      { class: 'mono' },
+      r.instanceId && r.instanceId !== target ? `${target} → ${r.instanceId}` : target,
+    ),
+    el('td', {}, badge(r.status)),
+    el('td', {}, r.provider ?? ''),
+    el('td', { class: 'wrap note' }, resultNote(r)),
+  );
+}
+
+function renderResults(job) {
+  // Pages read with "more results" stay shown while the job refreshes.
+  if (results.jobId !== job.jobId || results.rows.length <= Object.keys(job.results).length) {
+    results.jobId = job.jobId;
+    results.rows = Object.entries(job.results);
+    results.cursor = job.resultsCursor;
+  }
+  if (results.rows.length === 0) {
     $('results').replaceChildren();
     return;
   }
+  const c = job.counts;
+  const heading = c
+    ? `Results (${c.total}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped${c.pending ? `, ${c.pending} never verified` : ''})`
+    : `Results (${results.rows.length}${results.cursor ? '+' : ''})`;
   $('results').replaceChildren(
-    el('h3', {}, `Results (${entries.length})`),
+    el('h3', {}, heading),
     el(
       'table',
       { class: 'grid results' },
@@ -181,26 +208,33 @@ function renderResults(results) {
           ['target', 'status', 'provider', 'reason'].map((h) => el('th', {}, h)),
         ),
       ),
-      el(
-        'tbody',
-        {},
-        entries.map(([target, r]) =>
-          el(
-            'tr',
-            { 'data-target': target, 'data-status': r.status },
-            el(
-              'td',
-              { class: 'mono' },
-              r.instanceId && r.instanceId !== target ? `${target} → ${r.instanceId}` : target,
-            ),
-            el('td', {}, badge(r.status)),
-            el('td', {}, r.provider ?? ''),
-            el('td', { class: 'wrap note' }, resultNote(r)),
-          ),
-        ),
-      ),
+      el('tbody', { id: 'results-body' }, results.rows.map(resultRow)),
     ),
+    results.cursor
+      ? el(
+          'button',
+          {
+            type: 'button',
+            'data-testid': 'results-more',
+            onclick: () => moreResults().catch(() => undefined),
+          },
+          'more results',
+        )
+      : undefined,
   );
+}
+
+async function moreResults() {
+  const { jobId, cursor } = results;
+  if (!jobId || !cursor) return;
+  const page = await getJson(
+    `/api/dashboard/jobs/${encodeURIComponent(jobId)}/results?cursor=${encodeURIComponent(cursor)}`,
+  );
+  if (results.jobId !== jobId) return;
+  results.rows.push(...page.items.map(({ target, ...r }) => [target, r]));
+  results.cursor = page.cursor;
+  $('results-body').append(...page.items.map(({ target, ...r }) => resultRow([target, r])));
+  if (!results.cursor) $('results').querySelector('[data-testid="results-more"]')?.remove();
 }
 
 function renderTimeline(jobId, steps) {

@@ -10,7 +10,9 @@ import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
 import { redactValue } from '../../functions/shared/redact.ts';
 import { jobsSource } from '../../functions/store/audit-verify.ts';
+import { StoreValidationError } from '../../functions/store/errors.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
+import { TARGET_RESULT_STATUSES, type TargetResultStatus } from '../../functions/store/results.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../../functions/webhooks/http-event.ts';
 import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine/index.ts';
 import type { Route } from '../http/server.ts';
@@ -22,7 +24,8 @@ import type { Route } from '../http/server.ts';
  * execution history, which on AWS would come from the Step Functions console instead.
  *
  * Routes (all GET): `/` and `/dashboard/{file}` (the page), `/api/dashboard/jobs`,
- * `/api/dashboard/jobs/{id}`, `/api/dashboard/audit?job=|instance=`, `/api/dashboard/fleet`,
+ * `/api/dashboard/jobs/{id}` (with its first results), `/api/dashboard/jobs/{id}/results?cursor=`
+ * (the next ones), `/api/dashboard/audit?job=|instance=`, `/api/dashboard/fleet`,
  * `/api/dashboard/plan?days=7` (the schedule API's plan, or `{"configured":false}` when fleetflow
  * runs without a config file, so that the page never asks for what is not there).
  */
@@ -92,6 +95,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     },
     { method: 'GET', path: '/api/dashboard/jobs', handler: guard(listJobs) },
     { method: 'GET', path: '/api/dashboard/jobs/{id}', handler: guard((e) => jobDetail(e, options)) },
+    { method: 'GET', path: '/api/dashboard/jobs/{id}/results', handler: guard(jobResults) },
     { method: 'GET', path: '/api/dashboard/audit', handler: guard(auditTrail) },
     { method: 'GET', path: '/api/dashboard/fleet', handler: guard(() => fleet(options.fleetTargets)) },
     { method: 'GET', path: '/api/dashboard/plan', handler: guard((e) => plan(e, options.config)) },
@@ -130,7 +134,8 @@ export interface JobSummary {
   createdAt: string;
   endedAt?: string;
   steps: number;
-  targets: number;
+  /** Targets with a result, counted when the job ended. */
+  targets?: number;
   error?: string;
 }
 
@@ -143,7 +148,7 @@ function summary(job: Job): JobSummary {
     createdAt: job.createdAt,
     ...(job.endedAt && { endedAt: job.endedAt }),
     steps: job.steps.length,
-    targets: Object.keys(job.results).length,
+    ...(job.counts && { targets: job.counts.total }),
     ...(job.error && { error: `${job.error.code}: ${job.error.message}` }),
   };
 }
@@ -175,7 +180,7 @@ async function listJobs(event: HttpApiEvent): Promise<HttpApiResult> {
 async function jobDetail(event: HttpApiEvent, options: DashboardOptions): Promise<HttpApiResult> {
   const id = event.pathParameters?.id ?? '';
   const { jobs, audit } = stores();
-  const job = await jobs.get(id);
+  const job = await jobs.view(id, { results: RESULTS_PAGE });
   if (!job) return problem(404, 'job-not-found', `no job ${id}`);
   const [events, verification] = await Promise.all([
     audit.byJob(id, { limit: 200, order: 'oldest' }),
@@ -183,6 +188,28 @@ async function jobDetail(event: HttpApiEvent, options: DashboardOptions): Promis
     audit.verify({ jobId: id }, { jobs: jobsSource(jobs) }),
   ]);
   return json(200, { job, audit: events.items, verification, machine: machineFor(job, options.engine) });
+}
+
+/** Results the job panel shows at a time; "more" reads the next page. */
+const RESULTS_PAGE = 50;
+
+/** `?status=&cursor=`: the next page of a job's results, for the job panel's "more". */
+async function jobResults(event: HttpApiEvent): Promise<HttpApiResult> {
+  const id = event.pathParameters?.id ?? '';
+  const q = event.queryStringParameters ?? {};
+  if (q.status && !TARGET_RESULT_STATUSES.includes(q.status as TargetResultStatus))
+    return problem(400, 'invalid-status', `status must be one of ${TARGET_RESULT_STATUSES.join(', ')}`);
+  const { jobs } = stores();
+  try {
+    const page = await jobs.results.page(id, q.status ? { status: q.status as TargetResultStatus } : {}, {
+      limit: RESULTS_PAGE,
+      ...(q.cursor && { cursor: q.cursor }),
+    });
+    return json(200, page);
+  } catch (error) {
+    if (error instanceof StoreValidationError) return problem(400, 'invalid-cursor', error.message);
+    throw error;
+  }
 }
 
 // ---- the state machine drawing --------------------------------------------------------------------

@@ -28,6 +28,20 @@ type DynaliteFactory = (options: DynaliteOptions) => Server & { closeAllConnecti
 
 // dynalite is CommonJS without type declarations.
 const require = createRequire(import.meta.url);
+
+// In memory, dynalite keeps every key and value as a Buffer sliced from Node's shared 8 KB
+// allocation pool, so a few stored items pin whole slabs: at 3,000 instances a schedule run's
+// job items held ~150 MB of mostly empty slabs. Stored as exact-size views instead (same byte
+// order), memory follows the data. Patched before dynalite loads memory-level.
+const memoryLevel = createRequire(require.resolve('dynalite'))('memory-level') as {
+  MemoryLevel: new (options?: Record<string, unknown>) => object;
+};
+const { MemoryLevel } = memoryLevel;
+memoryLevel.MemoryLevel = class extends MemoryLevel {
+  constructor(options: Record<string, unknown> = {}) {
+    super({ storeEncoding: 'view', ...options });
+  }
+};
 const dynalite = require('dynalite') as DynaliteFactory;
 
 interface LevelDb {

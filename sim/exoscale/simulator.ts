@@ -2,6 +2,7 @@ import { parseAuthorization, verify } from '../../functions/providers/exoscale/a
 import type { ProviderId } from '../../functions/providers/port.ts';
 import {
   routeTable,
+  type SeedRequest,
   type SimHandler,
   type SimRequest,
   type SimResponse,
@@ -649,6 +650,28 @@ export class ExoscaleSimulator extends SimulatorBase {
   }
 
   // ---- fleet and shapes ------------------------------------------------------------------
+  /** The kit's seeding helper: standard.small instances of the first public template, in one zone. */
+  override seedInstances(request: SeedRequest): string[] {
+    const zone = (request.location ?? DEFAULT_ZONE) as Zone;
+    if (!ZONES.includes(zone)) throw new RangeError(`unknown zone ${zone}`);
+    const type = INSTANCE_TYPES.find((t) => typeName(t) === 'standard.small')!;
+    const template = TEMPLATES.find((t) => t.visibility === 'public' && t.zones.includes(zone))!;
+    return Array.from({ length: request.count }, (_, n) => {
+      const instance = this.newInstance(zone, {
+        name: `${request.namePrefix}${n}`,
+        typeId: type.id,
+        templateId: template.id,
+        labels: request.labels ?? {},
+        diskSize: 10,
+        publicIpAssignment: 'inet4',
+        state: request.state ?? 'running',
+        sshKeys: [],
+      });
+      this.instances.set(instance.id, instance);
+      return instance.id;
+    });
+  }
+
   private seedFleet(zone: Zone, count: number): void {
     const counters = new Map<string, number>();
     for (let n = 0; n < count; n++) {

@@ -7,6 +7,8 @@ export { TokenBucket } from './rate-limit.ts';
 export { CommandTable, RouteTable, route, routeTable, type SimHandler } from './routes.ts';
 export {
   type RequestLogEntry,
+  SeedingNotSupportedError,
+  type SeedRequest,
   SimulatorBase,
   type SimulatorDescription,
   type SimulatorOptions,

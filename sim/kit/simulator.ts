@@ -46,6 +46,24 @@ export interface RequestLogEntry {
   body?: string;
 }
 
+/** What `seedInstances` adds: `count` instances named `<namePrefix><n>` (n from 0), all in one state. */
+export interface SeedRequest {
+  count: number;
+  namePrefix: string;
+  labels?: Record<string, string>;
+  /** Default: the simulator's default location. */
+  location?: string;
+  state?: 'running' | 'stopped';
+}
+
+/** The simulator offers no seeding helper: create the instances through its API. */
+export class SeedingNotSupportedError extends Error {
+  override name = 'SeedingNotSupportedError';
+  constructor(readonly provider: ProviderId) {
+    super(`the ${provider} simulator has no seeding helper; create instances through its API`);
+  }
+}
+
 /** What `fleetflow sim` prints as its one ready line. */
 export interface SimulatorDescription {
   provider: ProviderId;
@@ -70,7 +88,7 @@ export abstract class SimulatorBase {
   protected readonly random: () => number;
   private listening?: ListeningServer;
   private readonly timeline = new Timeline();
-  private readonly bucket: TokenBucket;
+  private bucket: TokenBucket;
 
   constructor(options: SimulatorOptions = {}) {
     this.options = {
@@ -163,6 +181,27 @@ export abstract class SimulatorBase {
       credentials: this.credentials,
       location: this.defaultLocation,
     };
+  }
+
+  /**
+   * Changes the timing knobs of a running simulator (benches seed fast, then measure under the
+   * stated latency and rate limit). A new rate limit starts with a full bucket.
+   */
+  configure(
+    knobs: Partial<Pick<SimulatorOptions, 'latencyMs' | 'rateLimitRps' | 'transitionMs' | 'operationMs'>>,
+  ): void {
+    Object.assign(this.options, knobs);
+    if (knobs.rateLimitRps !== undefined) this.bucket = new TokenBucket(knobs.rateLimitRps);
+  }
+
+  /**
+   * Seeding helper for tests and benchmarks that need a large fleet fast (thousands of instances
+   * in a second rather than thousands of creates): adds instances as if each had been created
+   * and had finished booting, without requests, operations or request-log entries. Returns their
+   * ids. A simulator without it throws SeedingNotSupportedError.
+   */
+  seedInstances(_request: SeedRequest): string[] {
+    throw new SeedingNotSupportedError(this.provider);
   }
 
   /** Requests that changed something, for tests asserting "no mutation happened". */

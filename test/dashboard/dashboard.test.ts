@@ -274,7 +274,7 @@ describe('dashboard in headless Chromium', () => {
   });
 
   it('opens an instance audit trail from the fleet, verified across jobs', async () => {
-    const job = (await stores().jobs.get(jobId))!;
+    const job = (await stores().jobs.view(jobId))!;
     const instanceId = Object.values(job.results)[0]!.instanceId!;
     await page.locator(`#fleet-body tr[data-instance="${instanceId}"] a.instance`).click();
     await page.locator('#audit-title', { hasText: `instance ${instanceId}` }).waitFor(WAIT);

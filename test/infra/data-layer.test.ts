@@ -70,7 +70,7 @@ describe('DataLayer', () => {
   });
 
   it('turns on point-in-time recovery and encryption everywhere, deletion protection on the audit table', () => {
-    for (const name of ['ff-test-jobs', 'ff-test-audit', 'ff-test-idempotency']) {
+    for (const name of ['ff-test-jobs', 'ff-test-job-items', 'ff-test-audit', 'ff-test-idempotency']) {
       const replica = (table(name).Properties.Replicas as Array<Record<string, unknown>>)[0]!;
       expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(replica.DeletionProtectionEnabled ?? false).toBe(name === 'ff-test-audit');

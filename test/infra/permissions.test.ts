@@ -42,6 +42,7 @@ beforeAll(() => {
     Stack.of(stack).getLogicalId(c.node.defaultChild as CfnElement);
   names = new Map<string, string>([
     [id(stack.data.jobsTable), 'jobs'],
+    [id(stack.data.jobItemsTable), 'job-items'],
     [id(stack.data.auditTable), 'audit'],
     [id(stack.data.idempotencyTable), 'idempotency'],
     [id(stack.data.secretsTable), 'secrets'],
@@ -103,10 +104,20 @@ const PROVIDER_SECRETS = Object.fromEntries(
   ]),
 );
 const JOBS_WRITE = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+/** A job's results and work pages (job items): written in batches, never updated or deleted. */
+const ITEMS_WRITE = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+];
+const ITEMS_READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
 const JOBS = (actions: string[]) => ({
   jobs: actions,
   'jobs/index/byStatus': actions,
   'jobs/index/byTime': actions,
+  'job-items': actions === JOBS_WRITE ? ITEMS_WRITE : ITEMS_READ,
 });
 const AUDIT = (actions: string[]) => ({ audit: actions, 'audit/index/byInstance': actions });
 const AUDIT_APPEND = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
@@ -182,7 +193,9 @@ describe('function permissions', () => {
 
   it('the jobs API cannot write anything, read secrets or start workflows', () => {
     const actions = Object.values(grantsByFunction()['functions/handlers/jobs-api.ts']!).flat();
-    expect(actions.filter((a) => !/^(dynamodb:(GetItem|Query|Scan)|logs:|xray:)/.test(a))).toEqual([]);
+    expect(
+      actions.filter((a) => !/^(dynamodb:(GetItem|BatchGetItem|Query|Scan)|logs:|xray:)/.test(a)),
+    ).toEqual([]);
   });
 
   it('the recorder never sees provider credentials', () => {

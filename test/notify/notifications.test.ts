@@ -9,7 +9,7 @@ import { createLogger } from '../../functions/log.ts';
 import { NotificationConfigError, notificationsFromEnv } from '../../functions/notify/config.ts';
 import { actionEvent, createNotifiers, jobEndedEvent, notify } from '../../functions/notify/notifier.ts';
 import type { AuditEvent } from '../../functions/store/audit.ts';
-import type { Job } from '../../functions/store/jobs.ts';
+import type { Job, JobWithResults } from '../../functions/store/jobs.ts';
 import { generateSecret, signedHeaders, verify } from '../../functions/webhooks/standard-webhooks.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
 
@@ -50,7 +50,7 @@ async function receiver(
   return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const job: Job = {
+const job: JobWithResults = {
   jobId: 'prov-msg_1',
   kind: 'provision',
   trigger: { type: 'webhook', actor: 'webhook-sender' },

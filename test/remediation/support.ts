@@ -9,7 +9,7 @@ import type { PolicyInput } from '../../functions/remediation/policy.ts';
 import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
 import type { AuditEvent } from '../../functions/store/audit.ts';
-import { isTerminal, type Job } from '../../functions/store/jobs.ts';
+import { isTerminal, type Job, type JobWithResults } from '../../functions/store/jobs.ts';
 import { signedHeaders } from '../../functions/webhooks/standard-webhooks.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
 import { CONTRACT_FIXTURES } from '../contract/fixtures.ts';
@@ -127,7 +127,7 @@ export async function postEvent(runtime: Runtime, body: unknown): Promise<HttpAn
 }
 
 export interface JobView {
-  job: Job;
+  job: JobWithResults;
   audit: AuditEvent[];
 }
 

@@ -87,7 +87,8 @@ describe('power-schedule: tiers, blast-radius cap, overrides (exoscale simulator
       shop: office([{ provider: 'exoscale', labels: { app: 'shop' } }]),
     });
     const kept = tier2[0]!;
-    const until = new Date(Date.now() + 1500).toISOString();
+    // Long enough that the first run plans inside it even on a busy machine; then it lapses.
+    const until = new Date(Date.now() + 15_000).toISOString();
     const res = await fetch(`${fleet.runtime.urls.http}/overrides`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${fleet.runtime.apiToken}` },

@@ -2,13 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../functions/config/load.ts';
 import type { Instance, ProviderId } from '../../functions/providers/port.ts';
 import type { Override } from '../../functions/schedule/overrides.ts';
-import { type Candidate, decide, PROVIDER_CONCURRENCY } from '../../functions/schedule/plan.ts';
+import { type Candidate, decide, MAX_ACT_CONCURRENCY } from '../../functions/schedule/plan.ts';
 import { previewPlan } from '../../functions/schedule/preview.ts';
 
-const config = (schedule: Record<string, unknown> = {}) =>
+const config = (schedule: Record<string, unknown> = {}, exoscaleRps?: number) =>
   validateConfig({
     accounts: [
-      { provider: 'exoscale', locations: ['ch-gva-2'] },
+      {
+        provider: 'exoscale',
+        locations: ['ch-gva-2'],
+        ...(exoscaleRps && { requestsPerSecond: exoscaleRps }),
+      },
       { provider: 'gcore', locations: ['1/76'] },
     ],
     prices: { exoscale: { 'standard.small': 0.5 } },
@@ -108,14 +112,15 @@ describe('planning a run', () => {
     expect(later.decisions[0]!.decision).toBe('stop');
   });
 
-  it('orders tiers: start 1 → 2, stop in reverse; providers grouped with their concurrency cap', () => {
+  it('orders tiers: start 1 → 2, stop in reverse; accounts grouped with a concurrency from their rate limit', () => {
     const c = [
       vm('exoscale', 'stopped', { 'fleetflow-tier': '2' }),
       vm('gcore', 'stopped', { 'fleetflow-tier': '1' }),
       vm('exoscale', 'stopped', { 'fleetflow-tier': '1' }),
     ];
     const start = decide({
-      config: config(),
+      // exoscale: 100 requests/s configured; gcore: its default of 20.
+      config: config({}, 100),
       schedule: 'office',
       action: 'start',
       candidates: c,
@@ -125,12 +130,25 @@ describe('planning a run', () => {
     expect(
       start.tiers.map((t) => [
         t.tier,
-        t.groups.map((g) => `${g.provider}:${g.items.length}:${g.maxConcurrency}`),
+        t.groups.map((g) => `${g.provider}/${g.account}:${g.items.length}:${g.maxConcurrency}`),
       ]),
     ).toEqual([
-      [1, [`gcore:1:${PROVIDER_CONCURRENCY.gcore}`, `exoscale:1:${PROVIDER_CONCURRENCY.exoscale}`]],
-      [2, [`exoscale:1:${PROVIDER_CONCURRENCY.exoscale}`]],
+      // rate × 0.3 s (one act's round trip) in flight: 100/s → 30, 20/s → 6.
+      [1, ['gcore/default:1:6', 'exoscale/default:1:30']],
+      [2, ['exoscale/default:1:30']],
     ]);
+    // Step Functions runs at most 40 inline Map iterations at once, whatever the rate.
+    const fast = decide({
+      config: config({}, 1000),
+      schedule: 'office',
+      action: 'start',
+      candidates: c,
+      overrides: [],
+      at: monday18,
+    });
+    expect(fast.tiers[0]!.groups.find((g) => g.provider === 'exoscale')!.maxConcurrency).toBe(
+      MAX_ACT_CONCURRENCY,
+    );
     const stop = decide({
       config: config(),
       schedule: 'office',

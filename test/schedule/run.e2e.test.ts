@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as loadPage } from '../../functions/handlers/schedule-page.ts';
 import { type Instance, PROVIDER_IDS, type ProviderId } from '../../functions/providers/port.ts';
 import { configFor, type Fleet, LABELLED, runSchedule, seed, startFleet, stateOf } from './support/fleet.ts';
 
@@ -18,9 +19,17 @@ const targetsFor = (prefix: string, labels: Record<string, string>) =>
 describe('power-schedule workflow across all five simulators', () => {
   let fleet: Fleet;
   const seeded = {} as Record<ProviderId, Instance[]>;
+  /** The real page loader, made to fail for one provider's pages when a test says so. */
+  const fault: { losePagesOf?: ProviderId } = {};
+  const pageLoader = async (event: unknown) => {
+    const page = (await loadPage(event)) as { items: Array<{ target: { provider: ProviderId } }> };
+    if (fault.losePagesOf && page.items[0]?.target.provider === fault.losePagesOf)
+      throw new Error('injected: the page could not be loaded');
+    return page;
+  };
 
   beforeAll(async () => {
-    fleet = await startFleet();
+    fleet = await startFleet({ handlerOverrides: { 'functions/handlers/schedule-page.ts': pageLoader } });
     for (const p of PROVIDER_IDS)
       seeded[p] = await seed(p, fleet.targets[p], 2, { prefix: 'dev', labels: () => ({ env: 'dev' }) });
   }, 180_000);
@@ -79,5 +88,34 @@ describe('power-schedule workflow across all five simulators', () => {
     const retry = await runSchedule(fleet, config, 'office', 'start');
     expect(retry.job.status).toBe('SUCCEEDED');
     expect(retry.job.results[failed[0]![0]]).toMatchObject({ status: 'SUCCEEDED' });
+  }, 180_000);
+
+  it('a page that cannot run: its instances fail as never acted on, the others are done, the next run does them', async () => {
+    const config = configFor(fleet.runtime, { office: office(targetsFor('dev', { env: 'dev' })) });
+    const gcore = fleet.runtime.simulators.gcore!;
+    const before = gcore.mutations().length;
+    fault.losePagesOf = 'gcore';
+    try {
+      const { job, status } = await runSchedule(fleet, config, 'office', 'stop');
+      expect(status).toBe('SUCCEEDED');
+      expect(job.status).toBe('PARTIAL');
+      for (const p of PROVIDER_IDS)
+        for (const i of seeded[p])
+          expect(job.results[i.id]).toMatchObject(
+            p === 'gcore'
+              ? {
+                  status: 'FAILED',
+                  error: { code: 'NotActedOn', message: expect.stringMatching(/never made/) },
+                }
+              : { status: 'SUCCEEDED' },
+          );
+      expect(gcore.mutations().length).toBe(before);
+      for (const i of seeded.gcore) expect(await stateOf(fleet.targets.gcore, i.id)).toBe('running');
+    } finally {
+      delete fault.losePagesOf;
+    }
+    const retry = await runSchedule(fleet, config, 'office', 'stop');
+    expect(retry.job.status).toBe('SUCCEEDED');
+    for (const i of seeded.gcore) expect(retry.job.results[i.id]).toMatchObject({ status: 'SUCCEEDED' });
   }, 180_000);
 });

@@ -4,6 +4,7 @@ import { auditContract } from './contract/audit.ts';
 import type { StoreContext } from './contract/context.ts';
 import { idempotencyContract } from './contract/idempotency.ts';
 import { jobsContract } from './contract/jobs.ts';
+import { resultsContract } from './contract/results.ts';
 
 // ONE contract, every real server: what passes here on dynalite also passes on DynamoDB Local.
 describe.each(servers())('store contract on $name', (descriptor) => {
@@ -20,6 +21,7 @@ describe.each(servers())('store contract on $name', (descriptor) => {
   });
 
   jobsContract(ctx);
+  resultsContract(ctx);
   auditContract(ctx);
   idempotencyContract(ctx);
 });

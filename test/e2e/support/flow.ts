@@ -11,7 +11,7 @@ import { jobIdFor } from '../../../functions/provisioning/start.ts';
 import { providerFor, type Target } from '../../../functions/runtime/accounts.ts';
 import { stores } from '../../../functions/runtime/stores.ts';
 import type { AuditEvent, PendingIntent } from '../../../functions/store/audit.ts';
-import { isTerminal, type Job } from '../../../functions/store/jobs.ts';
+import { isTerminal, type Job, type JobWithResults } from '../../../functions/store/jobs.ts';
 import { signedHeaders } from '../../../functions/webhooks/standard-webhooks.ts';
 import type { Runtime } from '../../../local/runtime.ts';
 import type { SimulatorBase } from '../../../sim/kit/index.ts';
@@ -19,7 +19,7 @@ import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
 
 /** What `GET /jobs/{id}` answers. */
 export interface JobView {
-  job: Job;
+  job: JobWithResults;
   audit: AuditEvent[];
   pendingIntents: PendingIntent[];
 }

@@ -12,8 +12,9 @@ import { providerFor, type Target } from '../../../functions/runtime/accounts.ts
 import { stores } from '../../../functions/runtime/stores.ts';
 import type { RunAction } from '../../../functions/schedule/plan.ts';
 import { runName, scheduleRunInput, startScheduleRun } from '../../../functions/schedule/run.ts';
-import type { Job } from '../../../functions/store/jobs.ts';
+import type { JobWithResults } from '../../../functions/store/jobs.ts';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../../local/runtime.ts';
+import { SeedingNotSupportedError } from '../../../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
 
 /**
@@ -25,6 +26,8 @@ export const LABELLED: ProviderId[] = PROVIDER_IDS.filter((p) => PROVIDERS[p].ca
 
 export interface Fleet {
   runtime: Runtime;
+  /** The runtime's data folder (its key pair signs a CLI's DynamoDB requests). */
+  dataDir: string;
   config: FleetflowConfig;
   targets: Record<ProviderId, Target>;
   sfn: SFNClient;
@@ -74,6 +77,7 @@ export async function startFleet(options: Partial<RuntimeOptions> = {}): Promise
   });
   return {
     runtime,
+    dataDir,
     config: configFor(runtime, {}),
     targets,
     sfn,
@@ -119,14 +123,66 @@ export async function seed(
   return out;
 }
 
-/** Runs a schedule now through the Step Functions API and waits for the execution; returns the job. */
+/**
+ * `count` running instances named `<prefix>-<provider>-<n>`, fast: the simulator's seeding helper
+ * where it has one, else many creates in flight through the adapter (no wait per instance) and a
+ * listing until every one runs. Labels where the provider has them.
+ */
+export async function seedMany(
+  fleet: Fleet,
+  provider: ProviderId,
+  count: number,
+  options: { prefix: string; labels: Record<string, string> },
+): Promise<Instance[]> {
+  const target = fleet.targets[provider];
+  const adapter = await providerFor(target);
+  const labels = LABELLED.includes(provider) ? options.labels : {};
+  const namePrefix = `${options.prefix}-${provider}-`;
+  try {
+    fleet.runtime.simulators[provider]!.seedInstances({
+      count,
+      namePrefix,
+      labels,
+      location: target.location,
+    });
+  } catch (error) {
+    if (!(error instanceof SeedingNotSupportedError)) throw error;
+    const spec = CONTRACT_FIXTURES[provider].createSpec;
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const n = next++;
+        await adapter.create({
+          ...spec,
+          name: `${namePrefix}${n}`,
+          labels,
+          idempotencyKey: `${namePrefix}${n}-${Date.now()}`,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+  }
+  for (const until = Date.now() + 120_000; ; ) {
+    const mine = (await adapter.list(LABELLED.includes(provider) ? { labels } : {})).filter((i) =>
+      i.name.startsWith(namePrefix),
+    );
+    if (mine.length >= count && mine.every((i) => i.state === 'running')) return mine;
+    if (Date.now() > until) throw new Error(`${provider}: seeded instances not running after 120 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Runs a schedule now through the Step Functions API and waits for the execution; returns the job
+ * with its results (up to 1,000: the small fleets of these tests).
+ */
 export async function runSchedule(
   fleet: Fleet,
   config: FleetflowConfig,
   schedule: string,
   action: RunAction,
   options: { dryRun?: boolean } = {},
-): Promise<{ job: Job; status: string }> {
+): Promise<{ job: JobWithResults; status: string; executionArn: string }> {
   const name = runName(schedule, action, new Date(), true);
   const { executionArn } = await startScheduleRun({
     sfn: fleet.sfn,
@@ -138,8 +194,8 @@ export async function runSchedule(
     name,
   });
   const execution = await fleet.runtime.engine.waitForExecution(executionArn);
-  const job = await stores().jobs.require(name);
-  return { job, status: execution.status };
+  const job = (await stores().jobs.view(name, { results: 1000 }))!;
+  return { job, status: execution.status, executionArn };
 }
 
 export async function stateOf(target: Target, id: string): Promise<string> {

@@ -255,3 +255,50 @@ describe('definition', () => {
     expect(definition.capabilities.scale.requiresState).toEqual(['stopped']);
   });
 });
+
+describe('seeding helper (tests and benches)', () => {
+  it('adds thousands of running instances at once, listed by the API like created ones, with no request logged', async () => {
+    const logged = sim.requestLog.length;
+    const ids = sim.seedInstances({ count: 2000, namePrefix: 'bulk-', labels: { bulk: 'yes' } });
+    expect(new Set(ids).size).toBe(2000);
+    expect(sim.requestLog.length).toBe(logged);
+    const listed = await adapter().list({ labels: { bulk: 'yes' } });
+    expect(listed).toHaveLength(2000);
+    expect(listed.every((i) => i.state === 'running' && i.name.startsWith('bulk-'))).toBe(true);
+    // They act like any other instance.
+    const op = await adapter().stop(ids[0]!);
+    await waitForOperation(adapter(), op, FAST);
+    expect((await waitForState(adapter(), ids[0]!, 'stopped', FAST))?.state).toBe('stopped');
+    expect(
+      sim.seedInstances({ count: 3, namePrefix: 'off-', location: 'de-fra-1', state: 'stopped' }),
+    ).toHaveLength(3);
+    expect(
+      (await adapter('de-fra-1').list()).filter((i) => i.name.startsWith('off-') && i.state === 'stopped'),
+    ).toHaveLength(3);
+    expect(() => sim.seedInstances({ count: 1, namePrefix: 'x', location: 'mars-1' })).toThrow(RangeError);
+  });
+
+  it('takes new timing knobs while running: a rate limit set later applies at once', async () => {
+    const fresh = await new ExoscaleSimulator({ seed: 4, fleetSize: 1 }).start();
+    // One signed request each: list the zones.
+    const zones = async () => {
+      const path = '/ch-gva-2/v2/zone';
+      const authorization = authorizationHeader(SIM_CREDENTIALS.apiKey, SIM_CREDENTIALS.apiSecret, {
+        method: 'GET',
+        path,
+        query: [],
+        expires: Math.floor(Date.now() / 1000) + 600,
+      });
+      return (await fetch(`${fresh.origin}${path}`, { headers: { authorization } })).status;
+    };
+    try {
+      expect(await Promise.all(Array.from({ length: 6 }, zones))).toEqual(Array(6).fill(200));
+      fresh.configure({ rateLimitRps: 2 });
+      const answers = await Promise.all(Array.from({ length: 6 }, zones));
+      expect(answers.filter((s) => s === 200)).toHaveLength(2);
+      expect(answers.filter((s) => s === 429)).toHaveLength(4);
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -46,7 +46,7 @@ export function jobsContract(ctx: StoreContext): void {
       };
       const created = await jobs.create({ jobId, kind: 'provision', trigger, request });
 
-      expect(created).toMatchObject({ jobId, kind: 'provision', status: 'QUEUED', steps: [], results: {} });
+      expect(created).toMatchObject({ jobId, kind: 'provision', status: 'QUEUED', steps: [] });
       expect(created.request).toEqual({
         instance: { name: 'web-1' },
         apiKey: '[REDACTED]',
@@ -99,10 +99,16 @@ export function jobsContract(ctx: StoreContext): void {
       expect(ended.status).toBe('PARTIAL');
       expect(ended.endedAt).toBe(ended.updatedAt);
       expect(ended.steps).toEqual([started, { ...done, endedAt: '2026-11-01T18:00:05.000Z' }]);
-      expect(Object.keys(ended.results).sort()).toEqual(['exoscale:ch-gva-2:i-1', 'gcore:ed-1:i-2']);
-      expect(ended.results['gcore:ed-1:i-2']?.error?.message).toBe('HTTP 503 with token=[REDACTED]');
+      // Counted from the result items when the job ended.
+      expect(ended.counts).toEqual({ total: 2, succeeded: 1, failed: 1, skipped: 0, pending: 0 });
+      const { items } = await jobs.results.page(jobId);
+      expect(items.map((r) => r.target)).toEqual(['exoscale:ch-gva-2:i-1', 'gcore:ed-1:i-2']);
+      expect(items[1]?.error?.message).toBe('HTTP 503 with token=[REDACTED]');
       expect(ended.error).toEqual({ code: 'SomeTargetsFailed', message: '1 of 2 targets failed' });
       expect(await jobs.get(jobId)).toEqual(ended);
+      const view = await jobs.view(jobId);
+      expect(view).toMatchObject({ ...ended, results: { 'gcore:ed-1:i-2': { status: 'FAILED' } } });
+      expect(view?.resultsCursor).toBeUndefined();
       // Repeating the transition the job already made is a no-op, not an error.
       expect(await jobs.transition(jobId, 'PARTIAL')).toEqual(ended);
     });
