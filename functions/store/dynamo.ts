@@ -101,3 +101,18 @@ export function isItemTooLarge(error: unknown): boolean {
     /item size|maximum allowed size/i.test(error.message)
   );
 }
+
+/**
+ * True when DynamoDB failed on its side (a 5xx after the SDK's retries: InternalServerError,
+ * ServiceUnavailable; locally also a damaged data file): the request was fine, the store could not
+ * serve it now. HTTP handlers answer 503 for it rather than 500.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return (
+    error.name === 'InternalServerError' ||
+    error.name === 'ServiceUnavailable' ||
+    (typeof status === 'number' && status >= 500 && (error as { $fault?: string }).$fault === 'server')
+  );
+}
