@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { policiesSchema } from '../remediation/policy.ts';
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '../shared/keys.ts';
 
 /**
  * The fleetflow config file (`fleetflow.config.yaml` or `.json`): where fleetflow looks
@@ -39,7 +40,8 @@ const label = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / - only');
+  .regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / - only')
+  .refine((k) => !isReservedKey(k), RESERVED_KEY_MESSAGE);
 
 export const periodSchema = z
   .strictObject({
@@ -160,7 +162,10 @@ export const configSchema = z
     ),
     schedules: z
       .record(
-        z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lower-case letters, digits and - (at most 48)'),
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lower-case letters, digits and - (at most 48)')
+          .refine((k) => !isReservedKey(k), RESERVED_KEY_MESSAGE),
         scheduleSchema,
       )
       .default({}),

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { providerDefinition } from '../providers/registry.ts';
 import type { Target } from '../runtime/accounts.ts';
+import { plainRecord } from '../shared/keys.ts';
 
 /**
  * The provisioning request, as a webhook sends it. Each provider names its location its own way
@@ -9,7 +10,7 @@ import type { Target } from '../runtime/accounts.ts';
 const name = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'letters, digits, dots and dashes; at most 63');
-const labels = z.record(
+const labels = plainRecord(
   z.string().regex(/^[a-zA-Z0-9_.:/-]{1,63}$/, 'label keys: letters, digits and _.:/-'),
   z.string().max(255),
 );

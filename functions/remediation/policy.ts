@@ -9,6 +9,7 @@ import {
   type ProviderId,
 } from '../providers/port.ts';
 import { durationSchema, parseDurationSeconds } from '../shared/duration.ts';
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '../shared/keys.ts';
 
 /**
  * Remediation policies as code (issue 7), in the spirit of Cloud Custodian: filters on the LIVE
@@ -34,7 +35,11 @@ const capSchema = z.union([
 ]);
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
-const labelKey = z.string().min(1).max(128);
+const labelKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((k) => !isReservedKey(k), RESERVED_KEY_MESSAGE);
 
 export class PolicyError extends Error {
   override name = 'PolicyError';

@@ -5,6 +5,9 @@ import { createLogger } from '../../functions/log.ts';
 import type { Instance, ProviderId } from '../../functions/providers/port.ts';
 import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
+import { own } from '../../functions/shared/keys.ts';
+import { isStoreUnavailable } from '../../functions/store/dynamo.ts';
+import { StoreValidationError } from '../../functions/store/errors.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../../functions/webhooks/http-event.ts';
 import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine/index.ts';
@@ -50,6 +53,11 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       try {
         return await fn(event);
       } catch (error) {
+        if (error instanceof StoreValidationError) return problem(400, 'invalid-query', error.message);
+        if (isStoreUnavailable(error))
+          return problem(503, 'store-unavailable', 'the job store cannot be read now; try again later', {
+            'retry-after': '10',
+          });
         // The message stays in the (redacted) log; the page gets the request id.
         log.error('dashboard route failed', {
           route: event.routeKey,
@@ -78,7 +86,7 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
 }
 
 async function asset(file: string): Promise<HttpApiResult> {
-  const type = FILES[file];
+  const type = own(FILES, file);
   if (!type) return problem(404, 'not-found', 'no such dashboard file');
   const body = await readFile(join(ASSETS, file), 'utf8');
   return { statusCode: 200, headers: { 'content-type': type, ...SECURITY_HEADERS }, body };
