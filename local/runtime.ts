@@ -36,7 +36,9 @@ import {
 import { startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
+import { damageLine, prepareDataFolder } from './store/doctor.ts';
 import { startDynalite } from './store/dynalite.ts';
+import { cleanUpProvisioning, type RecoveryReport, recoverJobs, summarize } from './store/recovery.ts';
 
 /**
  * The embedded runtime behind `fleetflow start`: the same CDK app synthesized and its state
@@ -79,6 +81,8 @@ export interface Runtime {
   engine: LocalEngine;
   /** Present when a config with schedules was given. */
   scheduler?: LocalScheduler;
+  /** What this start did with the jobs the last runtime left unfinished. */
+  recovery: RecoveryReport;
   close(): Promise<void>;
 }
 
@@ -95,7 +99,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   try {
     // ---- DynamoDB ----------------------------------------------------------------------
-    const dynamo = await startDynalite(options.persist === false ? {} : { path: join(dataDir, 'dynamo') });
+    // Before dynalite opens the folder: its indexes are rebuilt from its items where a kill left
+    // them apart. Claims older than this moment belong to a process that is gone.
+    const bootTime = new Date();
+    const dynamoPath = options.persist === false ? undefined : join(dataDir, 'dynamo');
+    if (dynamoPath) await prepareDataFolder(dynamoPath, log);
+    const dynamo = await startDynalite({
+      ...(dynamoPath && { path: dynamoPath }),
+      // A damaged data file: one line naming it; reads of that part answer 503, the rest works.
+      onDamage: (damage) => log.error(damageLine(damage, dataDir)),
+    });
     closers.push(() => dynamo.close());
     const names = tableNames('fleetflow');
     const admin = createDynamo(localDynamoConfig(dynamo.endpoint));
@@ -192,8 +205,29 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (policies?.length) process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
     }
 
-    // Executions live in memory: jobs that were running when the last runtime stopped are over.
-    await markInterrupted(engine, log);
+    // Jobs the last runtime left unfinished: resumed, started, or ended with the reason.
+    const known = new Set(engine.knownExecutionArns());
+    const machineOf: Record<string, string> = {
+      provision: 'provision',
+      remediation: REMEDIATE_MACHINE,
+      'power-schedule': POWER_SCHEDULE_MACHINE,
+    };
+    const recovery = await recoverJobs({
+      stores: stores(),
+      executionKnown: (arn) => known.has(arn),
+      executionArnFor: (job) => {
+        const machine = machineOf[job.kind];
+        return (
+          machine &&
+          `${engine.stateMachineArn(machine).replace(':stateMachine:', ':execution:')}:${job.jobId}`
+        );
+      },
+      cleanup: (job) => (job.kind === 'provision' ? cleanUpProvisioning(job) : Promise.resolve(undefined)),
+      bootTime,
+      log,
+    });
+    if (recovery.jobs.length || recovery.claimsExpired || recovery.unreadable.length)
+      log.info('recovered after a restart', summarize(recovery));
 
     const http = await startHttpServer({
       port: options.port ?? 8787,
@@ -244,7 +278,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
     writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`);
     closers.push(async () => writeFileSync(join(dataDir, 'endpoints.json'), '{}\n'));
-    return { urls, webhookSecret, simulators, accounts, engine, ...(scheduler && { scheduler }), close };
+    return {
+      urls,
+      webhookSecret,
+      simulators,
+      accounts,
+      engine,
+      recovery,
+      ...(scheduler && { scheduler }),
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -277,23 +320,5 @@ async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void>
     await notifyJobEnd(ended);
   } catch (error) {
     log.warn('could not settle job after execution end', { jobId, message: (error as Error).message });
-  }
-}
-
-async function markInterrupted(engine: LocalEngine, log: Logger): Promise<void> {
-  const { jobs } = stores();
-  const known = new Set(engine.knownExecutionArns());
-  for (const status of ['RUNNING', 'QUEUED'] as const) {
-    const found = [];
-    for await (const job of jobs.listAll({ status })) found.push(job);
-    for (const job of found) {
-      if (job.executionArn && known.has(job.executionArn)) continue;
-      const error = {
-        code: 'Interrupted',
-        message: 'the runtime stopped while this job ran; its execution was lost',
-      };
-      await jobs.transition(job.jobId, status === 'RUNNING' ? 'INTERRUPTED' : 'FAILED', { error });
-      log.warn('job interrupted by a restart', { jobId: job.jobId });
-    }
   }
 }
