@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { providerFor } from '../runtime/accounts.ts';
-import { audited } from '../runtime/audited.ts';
+import { actOnce } from '../runtime/act-once.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { startProgress } from '../runtime/progress.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
@@ -28,21 +28,33 @@ const input = z.object({
  * and the adapter finds an instance carrying the job's key before it would send a second create.
  */
 export const handler = taskHandler('instance-create', input, async (ctx) => {
-  const { idempotency, jobs } = stores();
+  const { jobs } = stores();
   const startedAt = new Date().toISOString();
-  const op = await idempotency.run(
-    `${ctx.jobId}:create`,
-    { target: ctx.target, spec: ctx.spec, hash: payloadHash(ctx.spec) },
-    async () => {
-      const provider = await providerFor(ctx.target);
-      return audited(ctx, 'create', undefined, ctx.spec, () => provider.create(ctx.spec));
-    },
-  );
+  const provider = await providerFor(ctx.target);
+  const op = await actOnce({
+    ctx,
+    key: `${ctx.jobId}:create`,
+    payload: { target: ctx.target, spec: ctx.spec, hash: payloadHash(ctx.spec) },
+    action: 'create',
+    parameters: ctx.spec,
+    provider,
+    call: () => provider.create(ctx.spec),
+  });
   await jobs.appendStep(ctx.jobId, {
     name: 'create',
     status: 'STARTED',
     startedAt,
     detail: { operationId: op.id },
   });
-  return startProgress('create', op, { untilState: 'running' });
+  const progress = startProgress('create', op, { untilState: 'running' });
+  // The instance is on the job as soon as its id is known, so a crash from here on leaves it findable.
+  const instanceId = op.instanceId ?? progress.instanceId;
+  if (instanceId)
+    await jobs.recordResult(ctx.jobId, instanceId, {
+      status: 'IN_PROGRESS',
+      provider: ctx.target.provider,
+      instanceId,
+      detail: { location: ctx.target.location },
+    });
+  return progress;
 });

@@ -60,7 +60,8 @@ export function isTerminal(status: JobStatus): boolean {
 }
 
 export const STEP_STATUSES = ['STARTED', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
-export const TARGET_RESULT_STATUSES = ['SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
+/** IN_PROGRESS: the target exists (e.g. an instance being built) and its outcome is not known yet. */
+export const TARGET_RESULT_STATUSES = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'IN_PROGRESS'] as const;
 
 /** A step is a line of the job's log; it is appended, never edited (a step that ends is appended again). */
 export interface JobStep {
