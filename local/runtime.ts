@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { App } from 'aws-cdk-lib';
-import type { FleetflowConfig } from '../functions/config/schema.ts';
+import type { AccountEntry, FleetflowConfig } from '../functions/config/schema.ts';
 import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
 import { httpHandler as postEvents } from '../functions/handlers/remediation-event.ts';
 import { scheduleApi } from '../functions/handlers/schedule-api.ts';
@@ -10,12 +10,13 @@ import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts'
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
 import { notifyJobEnd } from '../functions/notify/notifier.ts';
+import type { ProviderDefinition } from '../functions/providers/definition.ts';
 import { closeAllPools } from '../functions/providers/http/client.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
 import { readPolicyFile } from '../functions/remediation/policy-file.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
-import type { AccountConfig } from '../functions/runtime/accounts.ts';
+import { type AccountConfig, AccountConfigError } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
@@ -115,11 +116,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await ensureTables(admin.client, names);
     admin.destroy();
 
-    // ---- providers: the real API where credentials are set, else the simulator -----------
+    // ---- providers: as the config's accounts say (endpoint, credentials), else the real API
+    // where credentials are set, else a simulator in this process -----------------------------
     const simulators: Partial<Record<ProviderId, SimulatorBase>> = {};
     const accounts: AccountConfig[] = [];
+    const locations = new Map<string, string>();
     for (const def of Object.values(PROVIDERS)) {
       if (options.providers && !options.providers.includes(def.id)) continue;
+      const configured = (options.config?.accounts ?? []).filter((a) => a.provider === def.id);
+      if (configured.some((a) => a.endpoint || a.credentialsEnv)) {
+        for (const a of configured) {
+          accounts.push(configuredAccount(a, def, env));
+          locations.set(`${a.provider}/${a.account}`, a.locations[0]!);
+        }
+        continue;
+      }
       if (def.credentialsFromEnv(env)) {
         accounts.push({ provider: def.id, account: 'default' });
         continue;
@@ -245,7 +256,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...dashboardRoutes({
           engine,
           fleetTargets: accounts.flatMap((a) => {
-            const location = simulators[a.provider]?.defaultLocation ?? PROVIDERS[a.provider].defaultLocation;
+            const location =
+              locations.get(`${a.provider}/${a.account}`) ??
+              simulators[a.provider]?.defaultLocation ??
+              PROVIDERS[a.provider].defaultLocation;
             return location ? [{ provider: a.provider, account: a.account, location }] : [];
           }),
         }),
@@ -292,6 +306,38 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await close();
     throw error;
   }
+}
+
+/**
+ * A provider account of the config file that says where its API is (`endpoint`, e.g. simulators
+ * run by `fleetflow sim --all`, which keep their state across restarts of this runtime) or where
+ * its credentials are (`credentialsEnv`). Credentials are read from the environment here, never
+ * from the file.
+ */
+function configuredAccount(a: AccountEntry, def: ProviderDefinition, env: NodeJS.ProcessEnv): AccountConfig {
+  const name = `${a.provider} account '${a.account}'`;
+  let credentials: Record<string, string> | undefined;
+  if (a.credentialsEnv) {
+    credentials = {};
+    for (const [field, variable] of Object.entries(a.credentialsEnv)) {
+      const value = env[variable];
+      if (!value)
+        throw new AccountConfigError(
+          `${name}: the environment variable ${variable} (its ${field}) is not set`,
+        );
+      credentials[field] = value;
+    }
+  } else if (a.account === 'default') credentials = def.credentialsFromEnv(env);
+  if (!credentials)
+    throw new AccountConfigError(
+      `${name} has no credentials: set ${def.credentialEnv.join(' and ')}, or name the variables in its credentialsEnv`,
+    );
+  return {
+    provider: a.provider,
+    account: a.account,
+    ...(a.endpoint && { endpoint: a.endpoint }),
+    credentials,
+  };
 }
 
 /** An execution that ended without its job being closed (a machine timeout, an abort) closes it. */

@@ -138,7 +138,21 @@ export const accountSchema = z
     provider: z.enum(PROVIDER_IDS),
     account: z.string().min(1).max(64).default('default'),
     locations: z.array(z.string().min(1)).min(1),
-    endpoint: z.url().optional().describe("the provider API's base URL, when not the public one"),
+    endpoint: z
+      .url()
+      .optional()
+      .describe(
+        "the provider API's base URL, when not the public one (a proxy, a simulator); `{location}` in it is replaced by the location",
+      ),
+    credentialsEnv: z
+      .record(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'a credential field such as apiKey'),
+        z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'an environment variable name such as EXO_KEY'),
+      )
+      .optional()
+      .describe(
+        "where this account's credentials are read from: credential field → environment variable (default: the provider's own variables, account default only)",
+      ),
   })
   .describe('a provider account and the locations fleetflow may act in');
 
