@@ -22,10 +22,13 @@ export function registerStart(program: Command): void {
     .action(async (o: { port: number; dataDir: string; config?: string; json?: boolean }) => {
       // A bad config stops here, before anything starts.
       const config = configFrom(o.config);
+      // FLEETFLOW_TIME_SCALE (0 < f ≤ 1) shortens every Wait and retry interval: for demos and tests.
+      const timeScale = Number(process.env.FLEETFLOW_TIME_SCALE);
       const runtime = await startRuntime({
         dataDir: o.dataDir,
         port: o.port,
         ...(config && { config }),
+        ...(timeScale > 0 && timeScale <= 1 && { timeScale }),
       }).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'EADDRINUSE') throw error;
         throw Object.assign(new Error(`port ${o.port} is already in use`), {
