@@ -19,7 +19,12 @@ import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start
 import { type AccountConfig, AccountConfigError } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
-import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
+import {
+  createDynamo,
+  ensureTables,
+  isStoreUnavailable,
+  localDynamoConfig,
+} from '../functions/store/dynamo.ts';
 import { isTerminal } from '../functions/store/jobs.ts';
 import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
@@ -104,17 +109,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // them apart. Claims older than this moment belong to a process that is gone.
     const bootTime = new Date();
     const dynamoPath = options.persist === false ? undefined : join(dataDir, 'dynamo');
-    if (dynamoPath) await prepareDataFolder(dynamoPath, log);
+    let damaged = false;
+    if (dynamoPath) damaged = (await prepareDataFolder(dynamoPath, log)) === undefined;
     const dynamo = await startDynalite({
       ...(dynamoPath && { path: dynamoPath }),
       // A damaged data file: one line naming it; reads of that part answer 503, the rest works.
-      onDamage: (damage) => log.error(damageLine(damage, dataDir)),
+      onDamage: (damage) => {
+        damaged = true;
+        log.error(damageLine(damage, dataDir));
+      },
     });
     closers.push(() => dynamo.close());
     const names = tableNames('fleetflow');
     const admin = createDynamo(localDynamoConfig(dynamo.endpoint));
-    await ensureTables(admin.client, names);
-    admin.destroy();
+    try {
+      await ensureTables(admin.client, names, { timeoutMs: damaged ? 2_000 : 30_000 });
+    } catch (error) {
+      // A damaged table still lets the server up: what it holds answers 503 (the damage is logged).
+      if (!damaged && !isStoreUnavailable(error)) throw error;
+    } finally {
+      admin.destroy();
+    }
 
     // ---- providers: as the config's accounts say (endpoint, credentials), else the real API
     // where credentials are set, else a simulator in this process -----------------------------

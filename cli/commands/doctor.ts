@@ -18,7 +18,7 @@ export function registerDoctor(program: Command): void {
     .action(async (o: { dataDir: string; repair?: boolean; json?: boolean }) => {
       const report = await runDoctor(o.dataDir, { repair: o.repair ?? false });
       print(report, o.json ?? false, () => text(report, o.repair ?? false));
-      if (!report.healthy) process.exitCode = 1;
+      process.exitCode = report.healthy ? 0 : 1;
     });
 }
 
@@ -30,6 +30,10 @@ function text(r: DoctorReport, repair: boolean): string {
       ? `${mark(true)} files: every entry readable`
       : `${mark(r.backup !== undefined)} files: damaged ${r.damaged.map((d) => `${d.file} (${d.problem})`).join(', ')}`,
   );
+  if (r.indexes?.notActive.length)
+    lines.push(
+      `${mark(repair)} tables: ${r.indexes.notActive.join(', ')} left CREATING (a write of dynalite's was lost)`,
+    );
   if (r.indexes) {
     const f = r.indexes.findings;
     lines.push(

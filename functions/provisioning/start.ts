@@ -7,7 +7,7 @@ import type { Job } from '../store/jobs.ts';
 import type { Trigger } from '../store/schemas.ts';
 import type { ProvisionRequest } from './request.ts';
 
-let sfn: SFNClient | undefined;
+let sfn: { client: SFNClient; endpoint: string | undefined } | undefined;
 
 /** Job ids double as execution names: at most 80 of [A-Za-z0-9_-]. */
 export function jobIdFor(webhookId: string): string {
@@ -160,10 +160,13 @@ export async function startProvisionExecution(
   stateMachineArn = process.env.FLEETFLOW_PROVISION_STATE_MACHINE_ARN,
 ): Promise<{ jobId: string; executionArn?: string }> {
   if (!stateMachineArn) throw new StartFailedError('FLEETFLOW_PROVISION_STATE_MACHINE_ARN is not set');
-  sfn ??= new SFNClient({});
+  // One client per endpoint: a process that runs one runtime after another gets the current one.
+  const endpoint = process.env.AWS_ENDPOINT_URL_SFN;
+  if (sfn?.endpoint !== endpoint) sfn = { client: new SFNClient({}), endpoint };
+  const { client } = sfn ?? { client: new SFNClient({}) };
   let executionArn: string | undefined;
   try {
-    ({ executionArn } = await sfn.send(
+    ({ executionArn } = await client.send(
       new StartExecutionCommand({ stateMachineArn, name: input.jobId, input: JSON.stringify(input) }),
     ));
   } catch (error) {

@@ -59,6 +59,13 @@ export async function ensureTables(
   const ids = Object.keys(TABLES) as TableId[];
   await Promise.all(
     ids.map(async (id) => {
+      // Described first: a table that is there is never created again (nor written to).
+      try {
+        await client.send(new DescribeTableCommand({ TableName: names[id] }));
+        return;
+      } catch (error) {
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+      }
       try {
         await client.send(new CreateTableCommand(createTableInput(TABLES[id], names[id])));
       } catch (error) {

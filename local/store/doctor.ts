@@ -89,6 +89,8 @@ export async function runDoctor(dataDir: string, options: { repair?: boolean } =
     }
     try {
       report.indexes = await checkIndexes(db, { repair: options.repair ?? false });
+      if (options.repair && report.indexes.notActive.length)
+        report.repaired.push(`table(s) ${report.indexes.notActive.join(', ')} left CREATING marked ACTIVE`);
       for (const f of report.indexes.findings) {
         if (options.repair)
           report.repaired.push(
@@ -159,7 +161,7 @@ export async function runDoctor(dataDir: string, options: { repair?: boolean } =
     report.errors.length === 0 &&
     report.claims.inProgress === report.claims.expired &&
     (report.damaged.length === 0 || report.backup !== undefined) &&
-    (options.repair || (report.indexes?.findings.length ?? 0) === 0) &&
+    (options.repair || ((report.indexes?.findings.length ?? 0) === 0 && !report.indexes?.notActive.length)) &&
     report.jobs.unreadable.length === 0 &&
     (report.audit?.ok ?? false);
   return report;
@@ -179,12 +181,14 @@ function jobProblem(item: Record<string, unknown>): string | undefined {
  * What `fleetflow start` does to its data folder before dynalite opens it: the indexes are rebuilt
  * from the items where a kill left them apart. Damage is reported (one line) and the start goes
  * on: what can be read is served, what cannot answers 503 until `fleetflow doctor` has run.
+ * Returns undefined when the folder is damaged.
  */
 export async function prepareDataFolder(folder: string, log: Logger): Promise<IndexReport | undefined> {
-  if (!existsSync(folder)) return undefined;
+  if (!existsSync(folder)) return { tables: 0, notActive: [], items: 0, findings: [], repaired: 0 };
   const db = await openLevel(folder);
   try {
     const report = await checkIndexes(db, { repair: true });
+    if (report.notActive.length) log.warn('table left CREATING marked ACTIVE', { tables: report.notActive });
     for (const f of report.findings)
       log.warn('index rebuilt from its items', {
         table: f.table,

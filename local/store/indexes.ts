@@ -16,11 +16,13 @@ interface KeySchemaElement {
 }
 interface IndexDescription {
   IndexName: string;
+  IndexStatus?: string;
   KeySchema: KeySchemaElement[];
   Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
 }
 interface TableDescription {
   TableName: string;
+  TableStatus?: string;
   KeySchema: KeySchemaElement[];
   AttributeDefinitions: Array<{ AttributeName: string; AttributeType: string }>;
   GlobalSecondaryIndexes?: IndexDescription[];
@@ -56,6 +58,8 @@ export interface IndexFinding {
 
 export interface IndexReport {
   tables: number;
+  /** Tables (or their indexes) left CREATING: dynalite marks them ACTIVE in a second write, lost here. */
+  notActive: string[];
   items: number;
   findings: IndexFinding[];
   /** Entries deleted or written to make the indexes agree with the items (0 unless repairing). */
@@ -71,7 +75,18 @@ export async function checkIndexes(db: LevelDb, options: { repair?: boolean } = 
   const tables: TableDescription[] = [];
   for await (const value of db.values({ gte: 'table~', lt: 'table~\xff' }))
     tables.push(value as TableDescription);
-  const report: IndexReport = { tables: tables.length, items: 0, findings: [], repaired: 0 };
+  const report: IndexReport = { tables: tables.length, notActive: [], items: 0, findings: [], repaired: 0 };
+  for (const table of tables) {
+    const indexes = [...(table.GlobalSecondaryIndexes ?? []), ...(table.LocalSecondaryIndexes ?? [])];
+    if (table.TableStatus === 'ACTIVE' && indexes.every((i) => (i.IndexStatus ?? 'ACTIVE') === 'ACTIVE'))
+      continue;
+    report.notActive.push(table.TableName);
+    if (!options.repair) continue;
+    table.TableStatus = 'ACTIVE';
+    for (const index of indexes) if (index.IndexStatus) index.IndexStatus = 'ACTIVE';
+    await db.batch([{ type: 'put', key: `table~${table.TableName}`, value: table }]);
+    report.repaired++;
+  }
 
   for (const table of tables) {
     const indexes = [
