@@ -160,7 +160,8 @@ describe('a damaged data file', () => {
       .sort((x, y) => statSync(join(folder, y)).size - statSync(join(folder, x)).size);
     expect(file).toBeTruthy();
     const bytes = readFileSync(join(folder, file!));
-    for (const at of [0.3, 0.6]) for (let i = 0; i < 256; i++) bytes[Math.floor(bytes.length * at) + i]! ^= 0xff;
+    for (const at of [0.3, 0.6])
+      for (let i = 0; i < 256; i++) bytes[Math.floor(bytes.length * at) + i]! ^= 0xff;
     writeFileSync(join(folder, file!), bytes);
 
     const lines: string[] = [];
