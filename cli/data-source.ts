@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
@@ -13,6 +13,9 @@ import {
 import { JobStore } from '../functions/store/jobs.ts';
 import { DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../functions/store/tables.ts';
 import { startDynalite } from '../local/store/dynalite.ts';
+import { DATA_DIR_HELP, DEFAULT_DATA_DIR, ENDPOINTS_FILE, publishedEndpoints } from './running-start.ts';
+
+export { DEFAULT_DATA_DIR, ENDPOINTS_FILE };
 
 /**
  * Which DynamoDB a command reads, decided in one place:
@@ -24,9 +27,6 @@ import { startDynalite } from '../local/store/dynalite.ts';
  *    process per folder), else the folder opened with an in-process dynalite.
  */
 
-export const DEFAULT_DATA_DIR = '.fleetflow';
-/** Written by `fleetflow start`: `{"dynamodb":"http://127.0.0.1:PORT","tablePrefix"?:"fleetflow"}`. */
-export const ENDPOINTS_FILE = 'endpoints.json';
 /** dynalite's LevelDB folder inside the data folder. */
 export const DYNAMO_FOLDER = 'dynamo';
 
@@ -60,7 +60,7 @@ export class NoLocalDataError extends Error {
 /** Adds --data-dir, --table-prefix, --region and --endpoint to a command. */
 export function addDataSourceOptions(command: Command): Command {
   return command
-    .option('--data-dir <dir>', 'local data folder', DEFAULT_DATA_DIR)
+    .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
     .option(
       '--table-prefix <prefix>',
       `deployed tables <prefix>-jobs|audit|idempotency (e.g. ${DEFAULT_TABLE_PREFIX})`,
@@ -84,7 +84,7 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
   }
 
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  const published = readEndpoints(dataDir);
+  const published = publishedEndpoints(dataDir);
   if (published?.dynamodb) {
     const dynamo = createDynamo(localDynamoConfig(published.dynamodb));
     if (await answers(dynamo)) {
@@ -122,20 +122,6 @@ export async function withDataSource<T>(
     return await fn(source);
   } finally {
     await source.close();
-  }
-}
-
-export function readEndpoints(dataDir: string): { dynamodb?: string; tablePrefix?: string } | undefined {
-  const file = join(dataDir, ENDPOINTS_FILE);
-  if (!existsSync(file)) return undefined;
-  try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    return {
-      ...(typeof parsed.dynamodb === 'string' ? { dynamodb: parsed.dynamodb } : {}),
-      ...(typeof parsed.tablePrefix === 'string' ? { tablePrefix: parsed.tablePrefix } : {}),
-    };
-  } catch {
-    return undefined; // half-written or foreign: behave as if absent
   }
 }
 

@@ -5,7 +5,7 @@ import { formatError } from './output.ts';
 /** Builds the `fleetflow` program. Each command lives in its own module under cli/commands/. */
 export function buildProgram(): Command {
   const program = new Command('fleetflow')
-    .description('Automation for compute fleets on Exoscale, Exoscale v1, Gcore, Genesis Cloud and cloud.ca')
+    .description('automation for compute fleets on Exoscale, Exoscale v1, Gcore, Genesis Cloud and cloud.ca')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of commands) register(program);

@@ -1,4 +1,5 @@
 import { redactText } from '../functions/shared/redact.ts';
+import type { TargetResult } from '../functions/store/jobs.ts';
 
 /** One line a person can act on; never a stack trace, never a secret. */
 export function formatError(error: unknown): string {
@@ -24,4 +25,15 @@ export function table(rows: Array<Record<string, unknown>>, columns: string[]): 
       .join('  ')
       .trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}
+
+/** Why a target was skipped, or what failed: the reason its workflow recorded with the result. */
+export function resultNote(result: Pick<TargetResult, 'error' | 'detail'>): string {
+  if (result.error) return `${result.error.code}: ${result.error.message}`;
+  const detail = result.detail;
+  if (!detail || typeof detail !== 'object' || Array.isArray(detail)) return '';
+  if (detail.dryRun === true) return `dry run: would ${String(detail.would ?? 'act')}`;
+  if (typeof detail.reason === 'string')
+    return typeof detail.policy === 'string' ? `${detail.policy}: ${detail.reason}` : detail.reason;
+  return '';
 }

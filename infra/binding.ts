@@ -31,9 +31,9 @@ function cfnResourceOf(construct: WithCfnResource): CfnResource {
  * Declares which module implements a Lambda function, for the local engine.
  *
  * @param fn a `lambda.Function` (or `NodejsFunction`)
- * @param entry module path relative to the repository root, POSIX separators, e.g. `functions/handlers/create-instance.ts`
+ * @param entry module path relative to the repository root, POSIX separators, e.g. `functions/handlers/instance-create.ts`
  * @param exportName the exported handler, `handler` by default
- * @example markHandler(createFn, 'functions/handlers/create-instance.ts');
+ * @example markHandler(createFn, 'functions/handlers/instance-create.ts');
  */
 export function markHandler(fn: WithCfnResource, entry: string, exportName = 'handler'): void {
   if (

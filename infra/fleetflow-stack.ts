@@ -67,7 +67,7 @@ export class FleetflowStack extends Stack {
       tasks: t,
       ...(props.config && { config: props.config }),
     });
-    // issue 7: event-based remediation (workflows, EventBridge rule, POST /webhooks/alert, sweeps).
+    // Event-based remediation (workflows, EventBridge rule, POST /webhooks/alert, sweeps).
     this.remediation = new Remediation(this, 'Remediation', {
       data: this.data,
       accounts,
@@ -77,7 +77,7 @@ export class FleetflowStack extends Stack {
       ...(props.config && { config: props.config }),
     });
 
-    // issue 8: alarms on every workflow and every function of the stack, found in the construct
+    // Alarms on every workflow and every function of the stack, found in the construct
     // tree so constructs added above get theirs too. Keep this last.
     const all = this.node.findAll();
     const fns = all.filter((c): c is HandlerFunction => c instanceof HandlerFunction);

@@ -1,7 +1,7 @@
 import type { Logger } from '../functions/log.ts';
-import { durationSeconds } from '../functions/remediation/policy.ts';
 import { type PolicySet, policiesFromEnv, sweepScope } from '../functions/remediation/source.ts';
 import { startSweep } from '../functions/remediation/start.ts';
+import { durationSeconds } from '../functions/shared/duration.ts';
 
 /**
  * The local stand-in for the periodic policies' EventBridge Scheduler schedules: one timer per

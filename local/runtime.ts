@@ -37,6 +37,7 @@ import {
   type LambdaHandler,
   LocalEngine,
   loadApp,
+  type Recovery,
   startSfnEndpoint,
 } from './engine/index.ts';
 import { startHttpServer } from './http/server.ts';
@@ -44,7 +45,14 @@ import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
 import { damageLine, prepareDataFolder } from './store/doctor.ts';
 import { startDynalite } from './store/dynalite.ts';
-import { cleanUpProvisioning, type RecoveryReport, recoverJobs, summarize } from './store/recovery.ts';
+import {
+  cleanUpProvisioning,
+  expireDeadClaims,
+  type RecoveryContext,
+  type RecoveryReport,
+  recoverJobs,
+  summarize,
+} from './store/recovery.ts';
 
 /**
  * The embedded runtime behind `fleetflow start`: the same CDK app synthesized and its state
@@ -56,7 +64,10 @@ import { cleanUpProvisioning, type RecoveryReport, recoverJobs, summarize } from
 export interface RuntimeOptions {
   dataDir: string;
   port?: number;
-  /** Keep DynamoDB data in <dataDir>/dynamo (default) or in memory (tests). */
+  /**
+   * Keep DynamoDB data in <dataDir>/dynamo and execution journals in <dataDir>/executions
+   * (default: executions then survive a restart), or both in memory (tests).
+   */
   persist?: boolean;
   /** Scales Wait states and retry intervals (tests use ~0.001); deadlines follow. */
   timeScale?: number;
@@ -205,6 +216,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       timeScale: options.timeScale ?? 1,
       ...(options.handlerOverrides && { handlers: options.handlerOverrides }),
       onExecutionEnd: (execution) => settleJob(execution, log),
+      // Executions are journaled as they run, and the next start resumes them.
+      ...(options.persist === false ? {} : { journalDir: join(dataDir, 'executions') }),
       // Execution names stay taken across restarts, as on AWS: a job that recorded this
       // execution means it already ran, so a redelivery cannot start it twice.
       executionNameInUse: async (executionArn) => {
@@ -231,27 +244,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (policies?.length) process.env.FLEETFLOW_POLICIES = JSON.stringify(policies);
     }
 
-    // Jobs the last runtime left unfinished: resumed, started, or ended with the reason.
-    const known = new Set(engine.knownExecutionArns());
-    const machineOf: Record<string, string> = {
-      provision: 'provision',
-      remediation: REMEDIATE_MACHINE,
-      'power-schedule': POWER_SCHEDULE_MACHINE,
-    };
+    // Claims held by the dead process are expired first, so resumed steps take them over at once;
+    // then executions resume (handlers need the environment above); then each unfinished job is
+    // brought in line with its execution: resumed, closed, started, or ended with the reason.
+    const claimsExpired = await expireDeadClaims(stores(), bootTime, log);
+    const resumed = await engine.recover();
     const recovery = await recoverJobs({
       stores: stores(),
-      executionKnown: (arn) => known.has(arn),
-      executionArnFor: (job) => {
-        const machine = machineOf[job.kind];
-        return (
-          machine &&
-          `${engine.stateMachineArn(machine).replace(':stateMachine:', ':execution:')}:${job.jobId}`
-        );
-      },
+      executionOf: executionLookup(engine, resumed, log),
       cleanup: (job) => (job.kind === 'provision' ? cleanUpProvisioning(job) : Promise.resolve(undefined)),
-      bootTime,
       log,
     });
+    recovery.claimsExpired = claimsExpired;
     if (recovery.jobs.length || recovery.claimsExpired || recovery.unreadable.length)
       log.info('recovered after a restart', summarize(recovery));
 
@@ -277,6 +281,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
               PROVIDERS[a.provider].defaultLocation;
             return location ? [{ provider: a.provider, account: a.account, location }] : [];
           }),
+          ...(options.config && { config: options.config }),
         }),
       ],
     });
@@ -298,7 +303,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
     }
 
-    // issue 7: periodic policies' sweeps on timers (EventBridge Scheduler on AWS).
+    // Periodic policies' sweeps on timers (EventBridge Scheduler on AWS).
     if (options.scheduler !== false) {
       const sweeps = startSweepTimers({ log });
       closers.push(async () => sweeps.stop());
@@ -307,6 +312,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
     writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`);
     closers.push(async () => writeFileSync(join(dataDir, 'endpoints.json'), '{}\n'));
+    // The simulators and the demo credentials they accept, for `fleetflow instances` and `policy check`.
+    const simulatorsFile = join(dataDir, 'simulators.json');
+    const described = Object.fromEntries(Object.entries(simulators).map(([id, sim]) => [id, sim.describe()]));
+    writeFileSync(simulatorsFile, `${JSON.stringify(described, null, 2)}\n`, { mode: 0o600 });
+    closers.push(async () => writeFileSync(simulatorsFile, '{}\n'));
     return {
       urls,
       webhookSecret,
@@ -382,4 +392,31 @@ async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void>
   } catch (error) {
     log.warn('could not settle job after execution end', { jobId, message: (error as Error).message });
   }
+}
+
+/**
+ * The engine's view of a job's execution after `recover()`: found by the job's execution ARN, else
+ * by name (= job id: a job cut before its first step had not recorded its execution yet).
+ */
+function executionLookup(
+  engine: LocalEngine,
+  recovered: Recovery,
+  log: Logger,
+): RecoveryContext['executionOf'] {
+  const cannotResume = new Map(recovered.interrupted.map((i) => [i.executionArn, i.reason]));
+  const known = new Map<string, ExecutionRecord>();
+  for (const arn of engine.knownExecutionArns()) {
+    const record = engine.describeExecution(arn);
+    known.set(arn, record);
+    if (!known.has(record.name)) known.set(record.name, record);
+  }
+  return (job) => {
+    const execution = known.get(job.executionArn ?? job.jobId) ?? known.get(job.jobId);
+    if (!execution) return undefined;
+    const reason = cannotResume.get(execution.executionArn);
+    if (reason !== undefined) return { state: 'interrupted', reason };
+    if (execution.status === 'RUNNING') return { state: 'running' };
+    // It ended before the restart and its end listener was cut short: close the job now.
+    return { state: 'ended', settle: () => settleJob(execution, log) };
+  };
 }

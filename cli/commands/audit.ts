@@ -25,7 +25,7 @@ export function register(program: Command): void {
   addDataSourceOptions(
     audit
       .command('show')
-      .description('events of one job or one instance, newest first')
+      .description('show the events of one job or one instance, newest first')
       .option('--job <id>', 'events of this job')
       .option('--instance <id>', 'events of this instance, across jobs')
       .option('--limit <n>', 'at most this many events', positiveInt, 50)

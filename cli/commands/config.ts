@@ -21,7 +21,9 @@ export function configFrom(given: string | undefined, required = false): Fleetfl
 
 /** `fleetflow config schema|check`. */
 export function registerConfig(program: Command): void {
-  const config = program.command('config').description('the config file: schedules as code');
+  const config = program
+    .command('config')
+    .description('the config file (schedules and policies as code): check it, write its JSON Schema');
   config
     .command('schema')
     .description(`write the config file's JSON Schema (for editors) to ${SCHEMA_FILE}`)

@@ -12,6 +12,7 @@ import {
 import { PROVIDERS, providerDefinition } from '../../functions/providers/registry.ts';
 import { waitForOperation, waitForState } from '../../functions/providers/wait.ts';
 import { print, table } from '../output.ts';
+import { DEFAULT_DATA_DIR, dataDirOption, providerAccess } from '../running-start.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -20,6 +21,7 @@ export class UsageError extends Error {
 interface CommonOptions {
   provider: string;
   endpoint?: string;
+  dataDir?: string;
   json?: boolean;
   wait?: boolean;
   [location: string]: unknown;
@@ -45,20 +47,31 @@ function adapterFrom(o: CommonOptions): { def: ProviderDefinition; provider: Com
   const values: Record<string, string | undefined> = {};
   for (const { key, flag } of def.locationOptions) values[key] = o[camel(flag)] as string | undefined;
   const location = def.locationFrom(values);
-  const credentials = def.credentialsFromEnv(process.env);
-  if (!credentials)
-    throw new UsageError(`${def.id} needs credentials: set ${def.credentialEnv.join(' and ')}`);
+  const access = providerAccess(def, {
+    location,
+    dataDir: o.dataDir ?? DEFAULT_DATA_DIR,
+    ...(o.endpoint && { endpoint: o.endpoint }),
+  });
+  if (access.note) process.stderr.write(`${access.note}\n`);
   return {
     def,
-    provider: def.createAdapter({ location, credentials, ...(o.endpoint && { endpoint: o.endpoint }) }),
+    provider: def.createAdapter({
+      location,
+      credentials: access.credentials,
+      ...(access.endpoint && { endpoint: access.endpoint }),
+    }),
   };
 }
 
 function withCommon(cmd: Command): Command {
   cmd
     .requiredOption('--provider <id>', `one of ${PROVIDER_IDS.join(', ')}`)
-    .option('--endpoint <url>', 'API base URL (a simulator, a proxy); the provider default otherwise')
-    .option('--json', 'print JSON for scripts');
+    .option(
+      '--endpoint <url>',
+      "the provider API's base URL (a simulator, a proxy); the provider's own otherwise",
+    )
+    .addOption(dataDirOption())
+    .option('--json', 'print JSON');
   for (const f of locationFlags()) cmd.option(`${f.flag} <value>`, f.description);
   return cmd;
 }
@@ -106,7 +119,8 @@ async function finish(
 
 /**
  * `fleetflow instances …`: the provider port from the command line, against a real account or a
- * simulator (`--endpoint`). Credentials come from the provider's environment variables.
+ * simulator (`--endpoint`). Credentials come from the provider's environment variables; without
+ * them (and without --endpoint), the running `fleetflow start`'s simulator of that provider is used.
  */
 export function registerInstances(program: Command): void {
   const instances = program.command('instances').description('list and act on instances at a provider');

@@ -3,7 +3,7 @@ import type { PendingIntent } from '../../functions/store/audit.ts';
 import { JobNotFoundError } from '../../functions/store/errors.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
-import { print, table } from '../output.ts';
+import { print, resultNote, table } from '../output.ts';
 
 /** `fleetflow jobs list|show`: what ran, what it did per target, and what never reported back. */
 
@@ -23,12 +23,12 @@ export function positiveInt(value: string): number {
 export function register(program: Command): void {
   const jobs = program
     .command('jobs')
-    .description('jobs: provisioning requests, schedule runs, remediations');
+    .description('jobs (provisioning requests, schedule runs, remediations): list them, show one');
 
   addDataSourceOptions(
     jobs
       .command('list')
-      .description('newest jobs first')
+      .description('list jobs, newest first')
       .addOption(new Option('--status <status>', 'only jobs in this status').choices(JOB_STATUSES))
       .option('--limit <n>', 'at most this many jobs', positiveInt, 20)
       .option('--json', 'print JSON'),
@@ -52,7 +52,9 @@ export function register(program: Command): void {
   addDataSourceOptions(
     jobs
       .command('show')
-      .description('one job: steps, per-target results, and provider calls with no recorded outcome')
+      .description(
+        'show one job: its steps, per-target results (with why a target was skipped) and provider calls with no recorded outcome',
+      )
       .argument('<id>', 'job id')
       .option('--json', 'print JSON'),
   ).action(async (jobId: string, options: DataSourceOptions & { json?: boolean }) => {
@@ -111,9 +113,9 @@ function describeJob(job: Job, pending: PendingIntent[]): string {
             status: r.status,
             instance: r.instanceId ?? '',
             at: r.at,
-            error: r.error ? `${r.error.code}: ${r.error.message}` : '',
+            reason: resultNote(r),
           })),
-          ['target', 'status', 'instance', 'at', 'error'],
+          ['target', 'status', 'instance', 'at', 'reason'],
         ),
   ];
   if (pending.length > 0) {

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { withUntil } from '../../functions/handlers/schedule-api.ts';
 import { PROVIDER_IDS } from '../../functions/providers/port.ts';
@@ -8,21 +6,6 @@ import { parseDurationSeconds } from '../../functions/shared/duration.ts';
 import { addDataSourceOptions, type DataSourceOptions, withDataSource } from '../data-source.ts';
 import { print, table } from '../output.ts';
 import { configFrom } from './config.ts';
-
-/** The URLs a running `fleetflow start` published in <data-dir>/endpoints.json. */
-export function localUrls(dataDir: string): { http: string; sfn: string } {
-  let raw: { http?: string; sfn?: string } = {};
-  try {
-    raw = JSON.parse(readFileSync(resolve(dataDir, 'endpoints.json'), 'utf8')) as typeof raw;
-  } catch {
-    // no file: not running
-  }
-  if (!raw.http || !raw.sfn)
-    throw Object.assign(new Error(`fleetflow is not running for ${dataDir}`), {
-      hint: 'run `fleetflow start` first, or pass --url',
-    });
-  return { http: raw.http, sfn: raw.sfn };
-}
 
 /** "3h", "90m", "2d" → milliseconds. */
 const duration = (v: string) => {
@@ -47,7 +30,7 @@ interface SetOptions extends DataSourceOptions {
 export function registerOverride(program: Command): void {
   const override = program
     .command('override')
-    .description('overrides: keep running until T, skip the next stop/start');
+    .description('temporary exceptions to schedules: keep running until a time, skip the next stop or start');
   addDataSourceOptions(
     override
       .command('set')
@@ -88,7 +71,7 @@ export function registerOverride(program: Command): void {
   addDataSourceOptions(
     override
       .command('list')
-      .description('active overrides')
+      .description('list the active overrides')
       .option('--all', 'include expired ones')
       .option('--json', 'print JSON'),
   ).action(async (o: DataSourceOptions & { all?: boolean; json?: boolean }) => {

@@ -12,8 +12,17 @@ import { SWEEP_MACHINE, startSweep } from '../../functions/remediation/start.ts'
 import { registerSecret } from '../../functions/shared/redact.ts';
 import { postJson, sendSigned } from '../../functions/webhooks/send.ts';
 import { print } from '../output.ts';
+import {
+  DEFAULT_DATA_DIR,
+  dataDirOption,
+  httpBase,
+  providerAccess,
+  routeUrl,
+  runningStart,
+  urlOption,
+} from '../running-start.ts';
 
-/** `fleetflow policy check|sweep` and `fleetflow event send` (issue 7). */
+/** `fleetflow policy check|sweep` and `fleetflow event send`: remediation from the command line. */
 
 const DEFAULT_FILES = ['fleetflow.config.yaml', 'fleetflow.config.yml', 'fleetflow.config.json'];
 
@@ -44,7 +53,10 @@ interface CheckOptions {
   location?: string;
   endpoint?: string;
   instance?: string;
+  dataDir?: string;
   json?: boolean;
+  /** Where to say that the running start's simulator stands in for the provider. */
+  onNote?: (line: string) => void;
 }
 
 /** Validates the policies and, given a provider and location, explains them on live instances. */
@@ -58,14 +70,16 @@ export async function checkPolicies(
     if (!o.provider || !o.location)
       throw new PolicyCommandError('--provider and --location are needed to read instances');
     const def = providerDefinition(o.provider);
-    const credentials = def.credentialsFromEnv(process.env);
-    if (!credentials)
-      throw new PolicyCommandError(`${def.id} needs credentials: set ${def.credentialEnv.join(' and ')}`);
-    for (const v of Object.values(credentials)) registerSecret(v);
+    const access = providerAccess(def, {
+      location: o.location,
+      dataDir: o.dataDir ?? DEFAULT_DATA_DIR,
+      ...(o.endpoint && { endpoint: o.endpoint }),
+    });
+    if (access.note) o.onNote?.(access.note);
     const adapter: ComputeProvider = def.createAdapter({
       location: o.location,
-      credentials,
-      ...(o.endpoint && { endpoint: o.endpoint }),
+      credentials: access.credentials,
+      ...(access.endpoint && { endpoint: access.endpoint }),
     });
     const instances: Instance[] = o.instance
       ? [await adapter.get(o.instance)]
@@ -100,16 +114,6 @@ function checkText(r: Awaited<ReturnType<typeof checkPolicies>>): string {
   return lines.join('\n');
 }
 
-function endpoints(dataDir: string): { http?: string; sfn?: string } {
-  const file = join(dataDir, 'endpoints.json');
-  if (!existsSync(file)) return {};
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { http?: string; sfn?: string };
-  } catch {
-    return {};
-  }
-}
-
 interface SendOptions {
   url?: string;
   alert?: boolean;
@@ -129,8 +133,7 @@ export async function sendEvent(file: string, o: SendOptions): Promise<{ status:
       `${file} is not a readable JSON file (${(error as NodeJS.ErrnoException).code ?? 'invalid JSON'})`,
     );
   }
-  const base = endpoints(o.dataDir).http ?? 'http://127.0.0.1:8787';
-  const url = o.url ?? `${base}${o.alert ? '/webhooks/alert' : '/events'}`;
+  const url = routeUrl(httpBase(o), o.alert ? 'webhooks/alert' : 'events');
   let answer: { status: number; json?: unknown; text: string };
   if (o.alert) {
     const secret =
@@ -142,7 +145,7 @@ export async function sendEvent(file: string, o: SendOptions): Promise<{ status:
     if (!secret)
       throw new PolicyCommandError(
         'no webhook secret',
-        'pass --secret, set FLEETFLOW_WEBHOOK_SECRET, or run `fleetflow start` first',
+        `pass --secret, set FLEETFLOW_WEBHOOK_SECRET, or run \`fleetflow start --data-dir ${o.dataDir}\` first`,
       );
     registerSecret(secret);
     // A fresh id per send: alerts are deduplicated by policy, instance and window, not by delivery.
@@ -161,7 +164,9 @@ export async function sendEvent(file: string, o: SendOptions): Promise<{ status:
 }
 
 export function registerPolicy(program: Command): void {
-  const policy = program.command('policy').description('Remediation policies (issue 7)');
+  const policy = program
+    .command('policy')
+    .description('remediation policies: check what they would do, sweep one now');
   const check = policy
     .command('check')
     .description(
@@ -171,12 +176,16 @@ export function registerPolicy(program: Command): void {
     .option('--provider <id>', `one of ${PROVIDER_IDS.join(', ')}`)
     .option('--account <name>', 'the account the instances are read with (for account filters)', 'default')
     .option('--location <location>', 'the adapter location, e.g. ch-gva-2, 1/76, compute-qc/production')
-    .option('--endpoint <url>', 'API base URL (a simulator); the provider default otherwise')
+    .option(
+      '--endpoint <url>',
+      "the provider API's base URL (a simulator, a proxy); the provider's own otherwise",
+    )
     .option('--instance <id>', 'only this instance (else every instance at the location)')
+    .addOption(dataDirOption())
     .option('--json', 'print JSON');
   check.action(async (o: CheckOptions) => {
     try {
-      const r = await checkPolicies(o);
+      const r = await checkPolicies({ ...o, onNote: (line) => process.stderr.write(`${line}\n`) });
       print(
         { file: r.file, policies: r.set.policies.map((p) => p.policy), explanations: r.explanations },
         o.json === true,
@@ -191,8 +200,8 @@ export function registerPolicy(program: Command): void {
     .command('sweep')
     .description('start a sweep of a periodic policy now, on the running `fleetflow start`')
     .argument('<name>', 'the policy')
-    .option('--config <file>', 'config file')
-    .option('--data-dir <dir>', 'data folder of `fleetflow start`', './.fleetflow')
+    .option('--config <file>', `config file (default: ${DEFAULT_FILES.join(', ')})`)
+    .addOption(dataDirOption())
     .option('--json', 'print JSON')
     .action(async (name: string, o: { config?: string; dataDir: string; json?: boolean }) => {
       const set = readPolicyFile(configFile(o.config));
@@ -200,12 +209,7 @@ export function registerPolicy(program: Command): void {
       if (!loaded) throw new PolicyCommandError(`no policy ${name} in the config file`);
       if (loaded.policy.mode !== 'periodic')
         throw new PolicyCommandError(`policy ${name} is event-mode; send it an event instead`);
-      const sfnUrl = endpoints(o.dataDir).sfn;
-      if (!sfnUrl)
-        throw new PolicyCommandError(
-          'no running `fleetflow start` found',
-          `start it with --data-dir ${o.dataDir}`,
-        );
+      const sfnUrl = runningStart(o.dataDir).sfn;
       const client = new SFNClient({
         endpoint: sfnUrl,
         region: 'us-east-1',
@@ -230,19 +234,19 @@ export function registerPolicy(program: Command): void {
 
   program
     .command('event')
-    .description('fleetflow events (issue 7)')
+    .description('events that trigger remediation policies')
     .command('send')
     .description(
-      'POST an event file ({"detail-type", "detail": {provider, account, location, instanceId, reason}}) to the running `fleetflow start`',
+      'send an event file ({"detail-type", "detail": {provider, account, location, instanceId, reason}}) to /events',
     )
-    .argument('<file>', 'JSON event (or an array of events for /events)')
-    .option('--alert', 'send it signed to /webhooks/alert instead of /events')
-    .option('--url <url>', 'where to send it')
+    .argument('<file>', 'JSON event (or an array of events)')
+    .option('--alert', 'send it signed, as a monitoring alert, to /webhooks/alert instead')
+    .addOption(urlOption())
     .option(
       '--secret <whsec>',
       'signing secret for --alert (default: $FLEETFLOW_WEBHOOK_SECRET, then <data-dir>/webhook-secret)',
     )
-    .option('--data-dir <dir>', 'data folder of `fleetflow start`', './.fleetflow')
+    .addOption(dataDirOption())
     .option('--json', 'print JSON')
     .action(async (file: string, o: SendOptions) => {
       const r = await sendEvent(file, o);

@@ -214,7 +214,7 @@ export function registerReport(program: Command): void {
   addDataSourceOptions(
     report
       .command('activity')
-      .description('what was done, by whom, to what: every provider action and job end')
+      .description('list what was done, by whom, to what: every provider action and job end')
       .option('--since <when>', 'from this date/time or span (24h, 7d); default 7d', since)
       .option('--job <id>', 'only this job')
       .option('--instance <id>', 'only this instance, across jobs')

@@ -8,10 +8,9 @@ import {
   startScheduleRun,
 } from '../../functions/schedule/run.ts';
 import { stateMachineArn } from '../../local/engine/index.ts';
-import { DEFAULT_DATA_DIR } from '../data-source.ts';
 import { print } from '../output.ts';
+import { dataDirOption, httpBase, routeUrl, runningStart, urlOption } from '../running-start.ts';
 import { configFrom } from './config.ts';
-import { localUrls } from './override.ts';
 
 const days = (v: string) => {
   const n = Number(v);
@@ -21,21 +20,24 @@ const days = (v: string) => {
 
 /** `fleetflow schedule plan|run`. */
 export function registerSchedule(program: Command): void {
-  const schedule = program.command('schedule').description('power schedules: preview and run');
+  const schedule = program.command('schedule').description('power schedules: preview them, run one now');
   schedule
     .command('plan')
     .description(
-      'per instance, what the schedules will do when, and the instance-hours (and money) saved; asks the running fleetflow',
+      'show, per instance, what the schedules will do when, and the instance-hours (and money) saved',
     )
     .option('--days <n>', 'how far ahead', days, 7)
     .option('--schedule <name>', 'only this schedule')
-    .option('--url <url>', 'fleetflow HTTP API (default: the one `fleetflow start` published)')
-    .option('--data-dir <dir>', 'local data folder', DEFAULT_DATA_DIR)
+    .addOption(urlOption())
+    .addOption(dataDirOption())
     .option('--json', 'print JSON')
     .action(async (o: { days: number; schedule?: string; url?: string; dataDir: string; json?: boolean }) => {
-      const base = o.url ?? localUrls(o.dataDir).http;
-      const q = new URLSearchParams({ days: String(o.days), ...(o.schedule && { schedule: o.schedule }) });
-      const res = await fetch(`${base}/schedules/plan?${q}`);
+      const url = new URL(routeUrl(httpBase(o), 'schedules/plan'));
+      url.search = new URLSearchParams({
+        days: String(o.days),
+        ...(o.schedule && { schedule: o.schedule }),
+      }).toString();
+      const res = await fetch(url);
       const body = (await res.json()) as Preview & { detail?: string };
       if (!res.ok) throw new Error(`plan failed (HTTP ${res.status}): ${body.detail ?? 'no detail'}`);
       print(body, o.json ?? false, () => formatPreview(body));
@@ -50,7 +52,7 @@ export function registerSchedule(program: Command): void {
     .option('--dry-run', 'plan and record only; change nothing')
     .option('--config <file>', 'config file (default ./fleetflow.config.yaml)')
     .option('--state-machine-arn <arn>', 'the deployed power-schedule state machine (default: the local one)')
-    .option('--data-dir <dir>', 'local data folder', DEFAULT_DATA_DIR)
+    .addOption(dataDirOption())
     .option('--json', 'print the started job as JSON')
     .action(
       async (
@@ -72,7 +74,7 @@ export function registerSchedule(program: Command): void {
         const sfn = o.stateMachineArn
           ? new SFNClient({})
           : new SFNClient({
-              endpoint: localUrls(o.dataDir).sfn,
+              endpoint: runningStart(o.dataDir).sfn,
               region: 'us-east-1',
               credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
             });

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startRuntime } from '../../local/runtime.ts';
+import { DEFAULT_DATA_DIR } from '../running-start.ts';
 import { configFrom } from './config.ts';
 
 const port = (value: string) => {
@@ -16,7 +17,11 @@ export function registerStart(program: Command): void {
       'run fleetflow on this machine: local engine, dynalite, webhooks and jobs API, provider simulators',
     )
     .option('--port <n>', 'HTTP port for webhooks and the jobs API', port, 8787)
-    .option('--data-dir <dir>', 'where jobs, audit events and the webhook secret are kept', './.fleetflow')
+    .option(
+      '--data-dir <dir>',
+      'where jobs, audit events, the webhook secret and the endpoints for the other commands are kept',
+      DEFAULT_DATA_DIR,
+    )
     .option('--config <file>', 'config file with schedules (default ./fleetflow.config.yaml when present)')
     .option('--json', 'print one JSON line with the endpoints when ready, instead of the banner')
     .action(async (o: { port: number; dataDir: string; config?: string; json?: boolean }) => {
@@ -46,6 +51,8 @@ export function registerStart(program: Command): void {
           `${JSON.stringify({ ...runtime.urls, dashboard: `${runtime.urls.http}/`, dataDir: o.dataDir, providers })}\n`,
         );
       }
+      // The other commands find this start through its data folder, whatever its port.
+      const dataDirFlag = o.dataDir === DEFAULT_DATA_DIR ? '' : ` --data-dir ${o.dataDir}`;
       const sims = Object.entries(runtime.simulators).map(
         ([id, sim]) => `    ${id.padEnd(13)} simulator ${sim.endpoint(sim.defaultLocation)}`,
       );
@@ -79,9 +86,9 @@ export function registerStart(program: Command): void {
             ...real,
             ...sims,
             '',
-            'Try it (in another terminal):',
-            `  npx fleetflow webhook send examples/provision.json${o.port === 8787 ? '' : ` --url ${runtime.urls.http}/webhooks/provision`}`,
-            '  npx fleetflow jobs list',
+            'Try it (in another terminal; the README has more):',
+            `  npx fleetflow webhook send examples/provision.json${dataDirFlag}`,
+            `  npx fleetflow jobs list${dataDirFlag}`,
             '',
             'Ctrl-C stops.',
             '',

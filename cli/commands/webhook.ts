@@ -5,11 +5,11 @@ import type { Command } from 'commander';
 import { registerSecret } from '../../functions/shared/redact.ts';
 import { sendSigned, WebhookSendError } from '../../functions/webhooks/send.ts';
 import { print } from '../output.ts';
+import { dataDirOption, httpBase, routeUrl, urlOption } from '../running-start.ts';
 
 /** `fleetflow webhook send <file.json>`: signs a JSON file with Standard Webhooks and POSTs it. */
 
-const DEFAULT_BASE_URL = 'http://127.0.0.1:8787';
-const PROVISION_PATH = 'webhooks/provision';
+const PROVISION_ROUTE = 'webhooks/provision';
 
 class WebhookCommandError extends Error {
   override name = 'WebhookCommandError';
@@ -46,26 +46,6 @@ async function resolveSecret(flag: string | undefined, dataDir: string): Promise
   return secret;
 }
 
-/** --url, else `<http endpoint from endpoints.json>/webhooks/provision`, else the default port. */
-async function resolveUrl(flag: string | undefined, dataDir: string): Promise<string> {
-  if (flag) return flag;
-  let base = DEFAULT_BASE_URL;
-  const endpoints = await readOptional(join(dataDir, 'endpoints.json'));
-  if (endpoints) {
-    try {
-      const http = (JSON.parse(endpoints) as { http?: unknown }).http;
-      if (typeof http === 'string' && http) base = http;
-    } catch {
-      throw new WebhookCommandError(
-        `${join(dataDir, 'endpoints.json')} is not valid JSON`,
-        'pass --url or restart `fleetflow start`',
-      );
-    }
-  }
-  // Relative resolution keeps a path prefix such as an API Gateway stage.
-  return new URL(PROVISION_PATH, base.endsWith('/') ? base : `${base}/`).toString();
-}
-
 interface SendOptions {
   url?: string;
   secret?: string;
@@ -89,7 +69,7 @@ async function send(file: string, options: SendOptions): Promise<void> {
     throw new WebhookCommandError(`${file} is not valid JSON`, 'the webhook body must be one JSON document');
   }
   const secret = await resolveSecret(options.secret, options.dataDir);
-  const url = await resolveUrl(options.url, options.dataDir);
+  const url = routeUrl(httpBase(options), PROVISION_ROUTE);
 
   let answer: Awaited<ReturnType<typeof sendSigned>>;
   try {
@@ -121,14 +101,14 @@ async function send(file: string, options: SendOptions): Promise<void> {
 }
 
 export function registerWebhook(program: Command): void {
-  const webhook = program.command('webhook').description('Signed webhooks (Standard Webhooks)');
+  const webhook = program.command('webhook').description('signed webhooks (Standard Webhooks)');
   webhook
     .command('send')
     .description(
-      'Sign a JSON file with Standard Webhooks and POST it (re-sending the same file is a redelivery)',
+      'sign a JSON file with Standard Webhooks and POST it to /webhooks/provision (re-sending the same file is a redelivery)',
     )
     .argument('<file>', 'JSON body to send')
-    .option('--url <url>', 'where to send it (default: the running `fleetflow start`, /webhooks/provision)')
+    .addOption(urlOption())
     .option(
       '--secret <whsec>',
       'signing secret (default: $FLEETFLOW_WEBHOOK_SECRET, then <data-dir>/webhook-secret)',
@@ -137,7 +117,7 @@ export function registerWebhook(program: Command): void {
       '--id <id>',
       'webhook-id (default: msg_ + a hash of the file, so the same file is the same delivery)',
     )
-    .option('--data-dir <dir>', 'data folder of `fleetflow start`', './.fleetflow')
+    .addOption(dataDirOption())
     .option('--json', 'print the answer as JSON')
     .action(async (file: string, options: SendOptions) => send(file, options));
 }

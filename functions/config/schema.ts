@@ -183,7 +183,7 @@ export const configSchema = z
         scheduleSchema,
       )
       .default({}),
-    // issue 7: remediation policies (functions/remediation/policy.ts).
+    // Remediation policies (functions/remediation/policy.ts).
     policies: policiesSchema,
   })
   .describe('fleetflow configuration');

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { type Action, type Operation, TARGET_STATE } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { actOnce } from '../runtime/act-once.ts';
-import { taskHandler } from '../runtime/handler.ts';
+import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { startProgress } from '../runtime/progress.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
@@ -109,6 +109,6 @@ export const handler = taskHandler('instance-action', input, async (ctx) => {
 });
 
 function required(value: string | undefined, what: string): string {
-  if (!value) throw Object.assign(new Error(`params.${what} is required`), { name: 'InvalidInput' });
+  if (!value) throw new InvalidInputError(`params.${what} is required`);
   return value;
 }

@@ -1,20 +1,16 @@
 import * as z from 'zod';
 import { ProviderNotFoundError } from '../providers/errors.ts';
 import type { Instance } from '../providers/port.ts';
+import { type Plan, planActions } from '../remediation/actions/index.ts';
+import { evaluateFilter } from '../remediation/filters/index.ts';
 import { beginCooldown, claimHourlySlot } from '../remediation/guards.ts';
-import {
-  durationSeconds,
-  evaluateFilter,
-  type Plan,
-  type Policy,
-  PolicyError,
-  planActions,
-} from '../remediation/policy.ts';
+import { type Policy, PolicyError } from '../remediation/policy.ts';
 import { policyFromInput } from '../remediation/source.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
+import { durationSeconds } from '../shared/duration.ts';
 
 const input = z.object({
   ...callContextSchema,

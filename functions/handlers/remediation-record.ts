@@ -3,7 +3,7 @@ import { eventSinkFromEnv } from '../events/emitter.ts';
 import { logger } from '../log.ts';
 import { ProviderNotFoundError } from '../providers/errors.ts';
 import { INSTANCE_STATES, type Instance } from '../providers/port.ts';
-import { verifyExpectation } from '../remediation/policy.ts';
+import { verifyExpectation } from '../remediation/actions/index.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';

@@ -1,18 +1,13 @@
 import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
-import {
-  capCount,
-  durationSeconds,
-  evaluateFilter,
-  type Policy,
-  PolicyError,
-  type Subject,
-} from '../remediation/policy.ts';
+import { evaluateFilter, type Subject } from '../remediation/filters/index.ts';
+import { capCount, type Policy, PolicyError } from '../remediation/policy.ts';
 import { policyFromInput } from '../remediation/source.ts';
 import { type Started, startRemediation, windowStart } from '../remediation/start.ts';
 import { providerFor, type Target } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { stores } from '../runtime/stores.ts';
+import { durationSeconds } from '../shared/duration.ts';
 import { ExecutionConflictError } from '../store/errors.ts';
 import { triggerSchema } from '../store/schemas.ts';
 

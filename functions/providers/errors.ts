@@ -1,3 +1,4 @@
+import { ERROR_NAMES } from '../shared/error-names.ts';
 import { redactText } from '../shared/redact.ts';
 import type { Action, ProviderId } from './port.ts';
 
@@ -89,13 +90,13 @@ export class ProviderQuotaError extends ProviderError {
 
 /** Rate limited, 5xx, network failure or a resource briefly locked: trying again later may work. */
 export class ProviderTransientError extends ProviderError {
-  override name = 'ProviderTransientError';
+  override name: string = ERROR_NAMES.providerTransient;
   override readonly retryable = true;
 }
 
 /** Rate limited (429); carries Retry-After when the provider sent it. */
 export class ProviderRateLimitError extends ProviderTransientError {
-  override name = 'ProviderRateLimitError';
+  override name: string = ERROR_NAMES.providerRateLimit;
 }
 
 /**

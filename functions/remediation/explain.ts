@@ -1,5 +1,6 @@
 import type { Capabilities, Instance } from '../providers/port.ts';
-import { evaluateFilter, planActions } from './policy.ts';
+import { planActions } from './actions/index.ts';
+import { evaluateFilter } from './filters/index.ts';
 import type { LoadedPolicy } from './source.ts';
 
 /** For one instance: which policies match, why, and what each would do there. */

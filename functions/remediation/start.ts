@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Target } from '../runtime/accounts.ts';
 import { stores } from '../runtime/stores.ts';
+import { durationSeconds } from '../shared/duration.ts';
 import { IdempotencyInProgressError, JobConflictError } from '../store/errors.ts';
 import type { Trigger } from '../store/schemas.ts';
 import type { RemediationEvent } from './events.ts';
-import { durationSeconds, evaluateFilter } from './policy.ts';
+import { evaluateFilter } from './filters/index.ts';
 import type { LoadedPolicy } from './source.ts';
 
 export const REMEDIATE_MACHINE = 'remediate';
@@ -25,9 +26,9 @@ export interface Cause {
 }
 
 /**
- * The dedupe key: one policy, one instance, one window of `dedupeWindow`. It names both the job
- * and the execution, so every duplicate inside the window finds the same job and StartExecution
- * refuses a second execution; the cooldown then stops the next window from acting again.
+ * A remediation's job id: one policy, one instance, one dedupe window, named by the moment the
+ * window opened. It names both the job and the execution, so StartExecution refuses a second
+ * execution for the same window; the cooldown then stops the next window from acting again.
  */
 export function remediationJobId(
   policy: string,
@@ -46,9 +47,20 @@ export function remediationJobId(
   return `rem-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
 }
 
+/** Fixed, epoch-aligned windows: what a periodic sweep uses to name one job per period. */
 export function windowStart(seconds: number, now: number): number {
   return Math.floor(now / 1000 / seconds) * seconds;
 }
+
+/** The claim that opens an instance's dedupe window, and what it holds. */
+const WINDOW_HASH = 'remediation-window';
+interface OpenWindow {
+  jobId: string;
+  /** Epoch seconds the window opened: the first event's time. */
+  openedAt: number;
+}
+/** A window claim still unkept after this long was cut short by a crash: a duplicate finishes the start. */
+const STALE_START_MS = 30_000;
 
 export interface Started {
   policy: string;
@@ -68,32 +80,51 @@ export async function startRemediation(args: {
   stateMachineArn?: string;
 }): Promise<Started> {
   const { policy, raw } = args.loaded;
-  const window = windowStart(durationSeconds(policy.dedupeWindow), args.now ?? Date.now());
-  const jobId = remediationJobId(policy.name, args.target, args.instanceId, window);
+  const now = args.now ?? Date.now();
+  const seconds = durationSeconds(policy.dedupeWindow);
   const { jobs, idempotency } = stores();
-  // The first caller of the window claims it; every concurrent or later duplicate is told so.
-  const claimKey = `remediation-start:${jobId}`;
-  try {
-    const begun = await idempotency.begin(claimKey, 'start', {
-      expiresInSeconds: durationSeconds(policy.dedupeWindow) + 3600,
-      inProgressMs: 60_000,
-    });
-    if (begun.state === 'replay') return { policy: policy.name, jobId, started: false };
-  } catch (error) {
-    if (error instanceof IdempotencyInProgressError) return { policy: policy.name, jobId, started: false };
-    throw error;
+  // The window opens at the first event and lasts `dedupeWindow` (a sliding anchor, not a clock
+  // boundary: a storm that straddles a boundary is still one remediation). The claim holds the
+  // job id, so every duplicate — concurrent or later — answers with the same job.
+  const windowKey = `remediation-window:${remediationJobId(policy.name, args.target, args.instanceId, 0)}`;
+  const opened = await openWindow(windowKey, now, seconds);
+  const { jobId } = opened.window;
+  const window = opened.window.openedAt;
+  if (!opened.first) {
+    // A window whose first start was cut short (a crash between the claim and the start) is
+    // started by the next duplicate; the start is idempotent by job id and execution name.
+    const job = await jobs.get(jobId);
+    const stale = now - window * 1000 > STALE_START_MS;
+    if (!stale || (job && (job.executionArn || job.status !== 'QUEUED')))
+      return { policy: policy.name, jobId, started: false };
   }
-  try {
-    const started = await start();
-    await idempotency.complete(
-      claimKey,
-      { jobId },
-      { expiresInSeconds: durationSeconds(policy.dedupeWindow) + 3600 },
-    );
-    return started;
-  } catch (error) {
-    await idempotency.fail(claimKey);
-    throw error;
+  return start();
+
+  async function openWindow(
+    key: string,
+    at: number,
+    windowSeconds: number,
+  ): Promise<{ first: boolean; window: OpenWindow }> {
+    const candidate: OpenWindow = {
+      openedAt: Math.floor(at / 1000),
+      jobId: remediationJobId(policy.name, args.target, args.instanceId, Math.floor(at / 1000)),
+    };
+    // The claim is in progress only between its put and its completion (two writes), so a
+    // concurrent duplicate waits a moment for the job id instead of guessing one.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const begun = await idempotency.begin<OpenWindow>(key, WINDOW_HASH, {
+          expiresInSeconds: windowSeconds,
+          inProgressMs: 10_000,
+        });
+        if (begun.state === 'replay') return { first: false, window: begun.result };
+        await idempotency.complete(key, candidate, { expiresInSeconds: windowSeconds });
+        return { first: true, window: candidate };
+      } catch (error) {
+        if (!(error instanceof IdempotencyInProgressError) || attempt >= 50) throw error;
+        await new Promise((r) => setTimeout(r, 20 + attempt * 10));
+      }
+    }
   }
 
   async function start(): Promise<Started> {

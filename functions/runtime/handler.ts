@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import { logger } from '../log.ts';
+import { ERROR_NAMES } from '../shared/error-names.ts';
 
 /** Input that does not match a handler's schema; never retried by the workflows. */
 export class InvalidInputError extends Error {
-  override name = 'InvalidInput';
+  override name: string = ERROR_NAMES.invalidInput;
 }
 
 /**

@@ -20,6 +20,13 @@ export function parseDurationSeconds(
   return Number(m[1]) * UNIT_SECONDS[m[2] as DurationUnit];
 }
 
+/** A duration already validated (a parsed config) → seconds; a RangeError for anything else. */
+export function durationSeconds(text: string): number {
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined) throw new RangeError(`'${text}' is not a duration such as 30s, 30m, 2h or 7d`);
+  return seconds;
+}
+
 /** The config file's duration field (its JSON Schema keeps the pattern, for editors). */
 export const durationSchema = z
   .string()

@@ -1,3 +1,5 @@
+import { ERROR_NAMES } from '../shared/error-names.ts';
+
 /**
  * Typed errors of the data layer. Each is raised *before* anything is written unless its doc says
  * otherwise, so a caller can catch it and know the store is unchanged.
@@ -88,7 +90,7 @@ export class IdempotencyMismatchError extends Error {
 
 /** Another invocation holds this idempotency key and has not finished (nor expired) yet. */
 export class IdempotencyInProgressError extends Error {
-  override name = 'IdempotencyInProgressError';
+  override name: string = ERROR_NAMES.idempotencyInProgress;
   constructor(
     readonly key: string,
     options?: ErrorOptions,

@@ -77,7 +77,7 @@ export class DataLayer extends Construct {
   }
 
   /**
-   * issue 8: like `table.grant()`, but on the table and its indexes BY NAME: `table.grant()` adds
+   * Like `table.grant()`, but on the table and its indexes BY NAME: `table.grant()` adds
    * `<table>/index/*`, a wildcard cdk-nag (AwsSolutions-IAM5) rightly asks about. Indexes come
    * from the same table definitions, so a new index is granted with no change here.
    */

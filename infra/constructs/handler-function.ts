@@ -45,7 +45,7 @@ export class HandlerFunction extends Construct {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // issue 8: an explicit role instead of the AWSLambdaBasicExecutionRole managed policy (which
+    // An explicit role instead of the AWSLambdaBasicExecutionRole managed policy (which
     // allows logs:CreateLogGroup/PutLogEvents on every log group): this function may only write to
     // its own log group. Grants (tables, secrets, X-Ray) are added to this role's default policy.
     const role = new iam.Role(this, 'Role', {

@@ -24,7 +24,7 @@ export class ProviderAccounts extends Construct {
         secretName: `fleetflow/${ref.provider}/${ref.account}`,
         description: `fleetflow credentials for ${ref.provider} account ${ref.account} (JSON; see README "Secrets")`,
       });
-      // issue 8: provider API keys are issued in each provider's console or API by the account
+      // Provider API keys are issued in each provider's console or API by the account
       // owner; there is no rotation Lambda that could mint one, so rotation is a documented manual
       // step (docs/deploy.md "Rotating provider credentials").
       Validations.of(secret).acknowledge({

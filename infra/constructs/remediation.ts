@@ -9,9 +9,10 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { eventPattern } from '../../functions/remediation/events.ts';
-import { durationSeconds, EVENT_DETAIL_TYPES } from '../../functions/remediation/policy.ts';
+import { EVENT_DETAIL_TYPES } from '../../functions/remediation/policy.ts';
 import { policySetFrom, sweepScope } from '../../functions/remediation/source.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE, sweepInput } from '../../functions/remediation/start.ts';
+import { durationSeconds } from '../../functions/shared/duration.ts';
 import { remediateDefinition, sweepDefinition } from '../../workflows/remediate.ts';
 import type { DataLayer } from './data-layer.ts';
 import { HandlerFunction } from './handler-function.ts';
@@ -35,7 +36,7 @@ export interface RemediationProps {
 const SYNC = 'Step Functions (lambda:invoke, RequestResponse; errors reach the workflow Retry/Catch)';
 
 /**
- * Event-based remediation (issue 7): the remediate and sweep workflows, their own functions
+ * Event-based remediation: the remediate and sweep workflows, their own functions
  * (prepare, record, sweep; act and poll are the shared task functions), the EventBridge rule for
  * custom `fleetflow` events, the signed POST /webhooks/alert, and one EventBridge Scheduler
  * schedule per periodic policy.

@@ -25,7 +25,7 @@ export class TaskFunctions extends Construct {
         entry: `functions/handlers/${file}.ts`,
         description,
         environment,
-        // issue 8: task functions are only ever called by the workflows' LambdaInvoke tasks.
+        // Task functions are only ever called by the workflows' LambdaInvoke tasks.
         invokedSynchronouslyBy:
           'Step Functions (lambda:invoke, RequestResponse; errors reach the workflow Retry/Catch)',
       });

@@ -86,7 +86,7 @@ export class WebhookApi extends Construct {
           'Webhook senders (cloud providers, monitoring) cannot sign with SigV4 or get a JWT; every request is authenticated by its Standard Webhooks HMAC signature (with timestamp tolerance and webhook-id replay protection), verified by the function before anything is read or started.',
       });
     }
-    // issue 8: the jobs API shows jobs and their audit trail, so it is not public: callers sign
+    // The jobs API shows jobs and their audit trail, so it is not public: callers sign
     // their requests with SigV4 (IAM authorization; grant execute-api:Invoke to operators).
     const jobs = new integrations.HttpLambdaIntegration('JobsIntegration', this.jobsFunction.fn);
     const iamAuth = new authorizers.HttpIamAuthorizer();

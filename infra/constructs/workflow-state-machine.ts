@@ -37,7 +37,7 @@ export class WorkflowStateMachine extends Construct {
   }
 
   /**
-   * issue 8: the two wildcards CDK puts in a state machine role, acknowledged here, next to it.
+   * The two wildcards CDK puts in a state machine role, acknowledged here, next to it.
    * `<fn.Arn>:*` comes from each LambdaInvoke task (the function and its versions/aliases); it is
    * acknowledged per function the definition actually invokes, found in the role's policy, so a
    * new wildcard of any other kind still fails cdk-nag.

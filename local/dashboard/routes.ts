@@ -1,35 +1,44 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FleetflowConfig } from '../../functions/config/schema.ts';
+import { scheduleApi } from '../../functions/handlers/schedule-api.ts';
 import { createLogger } from '../../functions/log.ts';
 import type { Instance, ProviderId } from '../../functions/providers/port.ts';
 import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
-import { own } from '../../functions/shared/keys.ts';
 import { isStoreUnavailable } from '../../functions/store/dynamo.ts';
 import { StoreValidationError } from '../../functions/store/errors.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../../functions/webhooks/http-event.ts';
 import type { HistoryEvent, LocalEngine, StateMachineInfo } from '../engine/index.ts';
-import type { Route } from '../http-server.ts';
+import type { Route } from '../http/server.ts';
 
 /**
- * The local dashboard: three static files (no framework, no build step) and the JSON routes they
- * poll. Local only: the state machine drawing reads the local engine's definitions and execution
- * history, which on AWS would come from the Step Functions console instead.
+ * The local dashboard: three static files (no framework, no build step), the graph layout library
+ * ELK (elkjs, served from node_modules: the page loads nothing from elsewhere) and the JSON routes
+ * they poll. Local only: the state machine drawing reads the local engine's definitions and
+ * execution history, which on AWS would come from the Step Functions console instead.
  *
  * Routes (all GET): `/` and `/dashboard/{file}` (the page), `/api/dashboard/jobs`,
- * `/api/dashboard/jobs/{id}`, `/api/dashboard/audit?job=|instance=`, `/api/dashboard/fleet`. The
- * schedule plan panel reads the schedule API's `GET /schedules/plan?days=7`; a 404 there (no config
- * file, or a build without schedules) shows as "no schedules configured".
+ * `/api/dashboard/jobs/{id}`, `/api/dashboard/audit?job=|instance=`, `/api/dashboard/fleet`,
+ * `/api/dashboard/plan?days=7` (the schedule API's plan, or `{"configured":false}` when fleetflow
+ * runs without a config file, so that the page never asks for what is not there).
  */
 
 const log = createLogger({ component: 'dashboard' });
 const ASSETS = dirname(fileURLToPath(import.meta.url));
-const FILES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'style.css': 'text/css; charset=utf-8',
+const resolvePackage = createRequire(import.meta.url).resolve;
+const FILES: Record<string, { type: string; path: () => string }> = {
+  'index.html': { type: 'text/html; charset=utf-8', path: () => join(ASSETS, 'index.html') },
+  'app.js': { type: 'text/javascript; charset=utf-8', path: () => join(ASSETS, 'app.js') },
+  'style.css': { type: 'text/css; charset=utf-8', path: () => join(ASSETS, 'style.css') },
+  // ELK's layered layout, the one Eclipse and many graph tools use; the bundle runs without a worker.
+  'elk.bundled.js': {
+    type: 'text/javascript; charset=utf-8',
+    path: () => resolvePackage('elkjs/lib/elk.bundled.js'),
+  },
 };
 /** The page loads nothing from elsewhere and runs no inline script. */
 const SECURITY_HEADERS = {
@@ -44,6 +53,8 @@ export interface DashboardOptions {
   engine: Pick<LocalEngine, 'stateMachines' | 'describeExecution' | 'getExecutionHistory'>;
   /** Where the fleet panel lists instances: one target per configured provider account. */
   fleetTargets: Target[];
+  /** The config file fleetflow runs with, for the schedule plan panel. */
+  config?: FleetflowConfig;
 }
 
 export function dashboardRoutes(options: DashboardOptions): Route[] {
@@ -82,14 +93,24 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
     { method: 'GET', path: '/api/dashboard/jobs/{id}', handler: guard((e) => jobDetail(e, options)) },
     { method: 'GET', path: '/api/dashboard/audit', handler: guard(auditTrail) },
     { method: 'GET', path: '/api/dashboard/fleet', handler: guard(() => fleet(options.fleetTargets)) },
+    { method: 'GET', path: '/api/dashboard/plan', handler: guard((e) => plan(e, options.config)) },
   ];
 }
 
 async function asset(file: string): Promise<HttpApiResult> {
-  const type = own(FILES, file);
-  if (!type) return problem(404, 'not-found', 'no such dashboard file');
-  const body = await readFile(join(ASSETS, file), 'utf8');
-  return { statusCode: 200, headers: { 'content-type': type, ...SECURITY_HEADERS }, body };
+  const known = Object.hasOwn(FILES, file) ? FILES[file] : undefined;
+  if (!known) return problem(404, 'not-found', 'no such dashboard file');
+  const body = await readFile(known.path(), 'utf8');
+  return { statusCode: 200, headers: { 'content-type': known.type, ...SECURITY_HEADERS }, body };
+}
+
+/** The schedule plan, through the schedule API itself; without a config file, says so with a 200. */
+async function plan(event: HttpApiEvent, config: FleetflowConfig | undefined): Promise<HttpApiResult> {
+  if (!config) return json(200, { configured: false, reason: 'fleetflow runs without a config file' });
+  const answer = await scheduleApi(config)({ ...event, rawPath: '/schedules/plan' });
+  if (answer.statusCode !== 200) return answer;
+  const body = JSON.parse(String(answer.body)) as Record<string, unknown>;
+  return json(200, { configured: true, ...body });
 }
 
 // ---- jobs --------------------------------------------------------------------------------------
@@ -158,24 +179,39 @@ async function jobDetail(event: HttpApiEvent, options: DashboardOptions): Promis
 
 // ---- the state machine drawing --------------------------------------------------------------------
 
+/**
+ * A definition as a graph for the page to lay out (with ELK, top down) and draw: every state, those
+ * inside a Map or Parallel with their `parent`; every transition, Choice rules as labels; what the
+ * execution visited, the transitions it took, where it failed and where it is now.
+ */
 export interface MachineNode {
   name: string;
   type: string;
-  /** Row in the drawing: the shortest distance from StartAt. */
-  layer: number;
-  /** Column within the row. */
-  column: number;
+  /** The Map or Parallel state this state runs inside. */
+  parent?: string;
+  /** StartAt of the machine (or of its Map or Parallel). */
+  start: boolean;
   visited: boolean;
   failed: boolean;
-  /** The state the execution is in now (entered, not exited, execution running). */
+  /** Entered and not left yet, while the execution runs. */
   current: boolean;
+}
+
+export interface MachineEdge {
+  from: string;
+  to: string;
+  kind: 'next' | 'choice' | 'default' | 'catch';
+  /** A Choice rule in short (`scalePlan.mode = "direct"`), `default`, or the errors a Catch takes. */
+  label?: string;
+  /** The execution went this way. */
+  taken: boolean;
 }
 
 export interface MachineGraph {
   stateMachine: string;
   startAt: string;
   nodes: MachineNode[];
-  edges: Array<{ from: string; to: string; kind: 'next' | 'choice' | 'catch' }>;
+  edges: MachineEdge[];
   execution?: { status: string; visited: number; note?: string };
 }
 
@@ -211,85 +247,135 @@ function machineFor(job: Job, engine: Engine): MachineGraph | undefined {
   return graph;
 }
 
+interface ChoiceRule {
+  Variable?: string;
+  Next?: string;
+  And?: ChoiceRule[];
+  Or?: ChoiceRule[];
+  Not?: ChoiceRule;
+  [operator: string]: unknown;
+}
+
 interface AslState {
   Type: string;
   Next?: string;
   Default?: string;
-  Choices?: Array<{ Next?: string }>;
-  Catch?: Array<{ Next?: string }>;
+  Choices?: ChoiceRule[];
+  Catch?: Array<{ Next?: string; ErrorEquals?: string[] }>;
+  ItemProcessor?: AslMachine;
+  Iterator?: AslMachine;
+  Branches?: AslMachine[];
 }
 
-/** Lays out a definition's top-level states in rows by distance from StartAt and marks what ran. */
+interface AslMachine {
+  StartAt: string;
+  States: Record<string, AslState>;
+}
+
+const OPERATORS: Array<[RegExp, string]> = [
+  [/GreaterThanEquals(Path)?$/, '≥'],
+  [/LessThanEquals(Path)?$/, '≤'],
+  [/Equals(Path)?$/, '='],
+  [/GreaterThan(Path)?$/, '>'],
+  [/LessThan(Path)?$/, '<'],
+  [/^StringMatches$/, 'matches'],
+];
+
+/** A Choice rule in a few words: `wait.done = true`, `scalePlan.mode = "direct"`, `a > 3 and b present`. */
+export function choiceLabel(rule: ChoiceRule): string {
+  if (rule.And) return rule.And.map(choiceLabel).join(' and ');
+  if (rule.Or) return rule.Or.map(choiceLabel).join(' or ');
+  if (rule.Not) return `not (${choiceLabel(rule.Not)})`;
+  const variable = (rule.Variable ?? '').replace(/^\$\.?/, '') || '$';
+  for (const [key, value] of Object.entries(rule)) {
+    if (key === 'Variable' || key === 'Next') continue;
+    if (key === 'IsPresent') return `${variable} ${value ? 'present' : 'absent'}`;
+    if (key === 'IsNull') return `${variable} ${value ? 'is' : 'is not'} null`;
+    if (key.startsWith('Is')) return `${variable} ${value ? 'is' : 'is not'} ${key.slice(2).toLowerCase()}`;
+    const op = OPERATORS.find(([re]) => re.test(key))?.[1] ?? key;
+    const shown = key.endsWith('Path') ? String(value).replace(/^\$\.?/, '') : JSON.stringify(value);
+    return `${variable} ${op} ${shown}`;
+  }
+  return variable;
+}
+
+/** Every state of a definition (Map and Parallel insides too), its transitions, and what the history says ran. */
 export function machineGraph(name: string, definition: string, history: HistoryEvent[] = []): MachineGraph {
-  const def = JSON.parse(definition) as { StartAt: string; States: Record<string, AslState> };
-  const edges: MachineGraph['edges'] = [];
-  for (const [from, s] of Object.entries(def.States)) {
-    const add = (to: string | undefined, kind: 'next' | 'choice' | 'catch') => {
-      if (to && def.States[to] && !edges.some((e) => e.from === from && e.to === to))
-        edges.push({ from, to, kind });
-    };
-    add(s.Next, 'next');
-    for (const c of s.Choices ?? []) add(c.Next, 'choice');
-    add(s.Default, 'choice');
-    for (const c of s.Catch ?? []) add(c.Next, 'catch');
-  }
-  // Rows: breadth first from StartAt along normal edges first, catches last, so the happy path reads top down.
-  const layer = new Map<string, number>([[def.StartAt, 0]]);
-  const queue = [def.StartAt];
-  for (const kinds of [
-    ['next', 'choice'],
-    ['next', 'choice', 'catch'],
-  ]) {
-    for (let i = 0; i < queue.length; i++) {
-      const at = queue[i]!;
-      for (const e of edges) {
-        if (e.from !== at || !kinds.includes(e.kind) || layer.has(e.to)) continue;
-        layer.set(e.to, layer.get(at)! + 1);
-        queue.push(e.to);
-      }
-    }
-    if (kinds.length === 2) queue.splice(0, queue.length, ...layer.keys());
-  }
-  let deepest = Math.max(0, ...layer.values());
-  for (const state of Object.keys(def.States)) if (!layer.has(state)) layer.set(state, ++deepest);
-
-  const entered = new Set<string>();
-  const exited = new Set<string>();
-  const failed = new Set<string>();
-  let lastEntered: string | undefined;
-  let running = history.length > 0;
-  for (const event of history) {
-    const entry = event.stateEnteredEventDetails as { name?: string } | undefined;
-    const exit = event.stateExitedEventDetails as { name?: string } | undefined;
-    if (entry?.name) {
-      entered.add(entry.name);
-      lastEntered = entry.name;
-    }
-    if (exit?.name) exited.add(exit.name);
-    if (/^(LambdaFunction|Task)(Failed|TimedOut)$|StateFailed$/.test(event.type) && lastEntered)
-      failed.add(lastEntered);
-    if (/^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(event.type)) running = false;
-  }
-  for (const [state, s] of Object.entries(def.States))
-    if (s.Type === 'Fail' && entered.has(state)) failed.add(state);
-
-  const columns = new Map<number, number>();
-  const nodes = Object.entries(def.States)
-    .map(([state, s]) => ({ state, s, l: layer.get(state)! }))
-    .sort((a, b) => a.l - b.l)
-    .map(({ state, s, l }): MachineNode => {
-      const column = columns.get(l) ?? 0;
-      columns.set(l, column + 1);
-      return {
+  const def = JSON.parse(definition) as AslMachine;
+  const nodes: MachineNode[] = [];
+  const edges: MachineEdge[] = [];
+  const walk = (machine: AslMachine, parent?: string) => {
+    for (const [state, s] of Object.entries(machine.States)) {
+      nodes.push({
         name: state,
         type: s.Type,
-        layer: l,
-        column,
-        visited: entered.has(state),
-        failed: failed.has(state),
-        current: running && state === lastEntered && !exited.has(state),
+        ...(parent && { parent }),
+        start: state === machine.StartAt,
+        visited: false,
+        failed: false,
+        current: false,
+      });
+      const add = (to: string | undefined, kind: MachineEdge['kind'], label?: string) => {
+        if (!to || !machine.States[to]) return;
+        const same = edges.find((e) => e.from === state && e.to === to);
+        // Two rules into one state: one arrow, both rules on it.
+        if (same) same.label = [same.label, label].filter(Boolean).join(' | ');
+        else edges.push({ from: state, to, kind, ...(label && { label }), taken: false });
       };
-    });
+      add(s.Next, 'next');
+      for (const rule of s.Choices ?? []) add(rule.Next, 'choice', choiceLabel(rule));
+      add(s.Default, 'default', 'default');
+      for (const c of s.Catch ?? []) add(c.Next, 'catch', (c.ErrorEquals ?? []).join(', ') || undefined);
+      const inner = s.ItemProcessor ?? s.Iterator;
+      if (inner) walk(inner, state);
+      for (const branch of s.Branches ?? []) walk(branch, state);
+    }
+  };
+  walk(def);
+
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const open = new Map<string, number>(); // entered minus left, per state
+  const left: string[] = []; // states left and not yet followed by the state they led to
+  const enteredOrder: string[] = [];
+  let running = history.length > 0;
+  const leave = (state: string) => {
+    open.set(state, Math.max(0, (open.get(state) ?? 0) - 1));
+    left.push(state);
+    if (left.length > 64) left.shift();
+  };
+  for (const event of history) {
+    const entered = (event.stateEnteredEventDetails as { name?: string } | undefined)?.name;
+    const exited = (event.stateExitedEventDetails as { name?: string } | undefined)?.name;
+    if (entered) {
+      const node = byName.get(entered);
+      if (node) node.visited = true;
+      open.set(entered, (open.get(entered) ?? 0) + 1);
+      enteredOrder.push(entered);
+      // The transition taken: from the most recently left state that has one into this state.
+      for (let i = left.length - 1; i >= 0; i--) {
+        const edge = edges.find((e) => e.from === left[i] && e.to === entered);
+        if (!edge) continue;
+        edge.taken = true;
+        left.splice(i, 1);
+        break;
+      }
+    }
+    if (exited) leave(exited);
+    if (/^(LambdaFunction|Task)(Failed|TimedOut)$|StateFailed$/.test(event.type)) {
+      // The failing state is the last one entered and still open.
+      const failing = enteredOrder.findLast((state) => (open.get(state) ?? 0) > 0);
+      if (failing) {
+        const node = byName.get(failing);
+        if (node) node.failed = true;
+        leave(failing);
+      }
+    }
+    if (/^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(event.type)) running = false;
+  }
+  for (const node of nodes) {
+    if (node.type === 'Fail' && node.visited) node.failed = true;
+    node.current = running && (open.get(node.name) ?? 0) > 0 && node.type !== 'Fail';
+  }
   return { stateMachine: name, startAt: def.StartAt, nodes, edges };
 }
 

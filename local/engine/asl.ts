@@ -356,6 +356,12 @@ const INTEGRATION_BY_SUFFIX: Record<string, ExecutionIntegration> = {
   '.sync:2': 'sync2',
 };
 
+/** `arn:aws:states:::dynamodb:putItem` → ['dynamodb', 'putItem'], as history events name a Task's resource. */
+export function serviceParts(resource: string | undefined): [string, string] {
+  const m = /^arn:aws[a-z-]*:states:::([^:]+):(.+)$/.exec(resource ?? '');
+  return m?.[1] && m[2] ? [m[1], m[2]] : ['unknown', resource ?? 'unknown'];
+}
+
 function functionNameOf(ref: string): string {
   const m = LAMBDA_ARN_RE.exec(ref) ?? PARTIAL_LAMBDA_RE.exec(ref);
   if (m?.[1]) return m[1];

@@ -1,138 +1,63 @@
 import { randomUUID } from 'node:crypto';
-import { isAbsolute, relative, resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import {
   ExecutionAbortedError,
   ExecutionError,
   ExecutionTimeoutError,
   type RunOptions,
-  StateMachine,
-  type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { createLogger, type Logger } from '../../functions/log.ts';
 import {
-  type LambdaFunctionInfo,
   LOCAL_ACCOUNT,
   LOCAL_PARTITION,
   LOCAL_REGION,
   type LocalApp,
-  lambdaArn,
   type ResolvedStateMachine,
   stateMachineArn,
-  type TaskInfo,
-  walkStates,
 } from './asl.ts';
 import {
   EngineClosedError,
   ExecutionAlreadyExistsError,
   ExecutionDoesNotExistError,
-  HandlerLoadError,
   InvalidArnError,
-  InvalidDefinitionError,
   InvalidExecutionInputError,
   InvalidNameError,
-  SfnApiError,
+  LocalRuntimeError,
   StateMachineDoesNotExistError,
   UnboundTaskError,
 } from './errors.ts';
+import {
+  Execution,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type Outcome,
+  type TaskCall,
+} from './execution.ts';
+import type { HistoryEvent } from './history.ts';
+import { hookedRunOptions, installHooks, RunHandle } from './hooks.ts';
+import { definitionDigest, type ExecutionJournal, JournalStore } from './journal.ts';
+import { type HandlerResolver, jsonCopy, type LambdaHandler, LambdaHost } from './lambda-host.ts';
+import { type ChildHost, managingTaskAborted, runChildExecution, type StartRequest } from './nested.ts';
+import { longTimeout, type PreparedMachine, prepareMachine, type StateMachineInfo } from './prepare.ts';
+import { MAX_PAYLOAD_BYTES, utf8Bytes } from './quotas.ts';
+
+export type { ExecutionRecord, ExecutionStatus } from './execution.ts';
+export type { HistoryEvent } from './history.ts';
+export type { HandlerRef, HandlerResolver, LambdaContext, LambdaHandler } from './lambda-host.ts';
+export type { StateMachineInfo } from './prepare.ts';
+export { MAX_HISTORY_EVENTS, MAX_INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES } from './quotas.ts';
 
 /**
  * The local orchestration engine: runs the synthesized state machines with aws-local-stepfunctions,
- * every Task bound in-process to its Lambda handler, and keeps Step Functions-shaped execution
- * records for the SFN-compatible endpoint (sfn-endpoint.ts).
+ * every Task bound in-process to its Lambda handler (or a child execution, or a service
+ * integration the caller provides), and keeps Step Functions-shaped execution records for the
+ * SFN-compatible endpoint (sfn-endpoint.ts). docs/local-engine.md says what it runs, which AWS
+ * quotas it enforces and how, and where it differs from AWS.
  *
- * Executions live in memory only. A restart loses them: the runtime uses `knownExecutionArns()`
- * to find its jobs whose executions are gone and marks them INTERRUPTED.
- *
- * Limits (on top of the library's, see local-stack-notes §2):
- * - JSONPath only: JSONata, Variables (`Assign`), distributed Map readers/writers, callback
- *   (`.waitForTaskToken`) Tasks and `.sync` Tasks of other services are refused at construction,
- *   not silently mis-run.
- * - Nested executions: `states:startExecution` (request-response, `.sync`, `.sync:2`) starts a real
- *   execution of a machine of this engine, with its own history; `.sync` children stop when their
- *   parent ends. A child whose Task was abandoned inside a Map iteration or Parallel branch that
- *   was cut short runs on until the parent execution ends.
- * - `$$.State.*` and `$$.Task.Token` are not available; `$$.Execution.Input` inside a Map
- *   iteration is the item, not the execution input (library behaviour).
- * - Scaling: `timeScale` covers Seconds, Timestamp, SecondsPath and TimestampPath waits (the
- *   library only offers fixed per-state overrides, so path waits are run by a local Task that
- *   reads the path and sleeps scaled; history still shows them as Wait states) and Retry
- *   intervals. `timeoutScale` covers Task and machine TimeoutSeconds; `TimeoutSecondsPath` and
- *   `HeartbeatSeconds` are not scaled (the library reads the first and ignores the second).
- *   Scaled waits do not move the clock: Choice rules on timestamps still see wall time.
- * - Node timers cap a single Wait or Task timeout handed to the library at ~24.8 days.
- * - A Lambda Task without TimeoutSeconds is bounded by the function's Timeout (as on AWS), but
- *   reports `States.Timeout`, not a Lambda timeout error. Handlers are not killed on timeout or
- *   stop; the engine only refuses to call them again for a stopped execution.
- * - No 256 KB limit on state payloads; EXPRESS machines get the STANDARD name semantics.
- * - History is a subset of AWS event types (Execution*, <Type>StateEntered/Exited, TaskFailed,
- *   TaskTimedOut, LambdaFunctionFailed/TimedOut, MapIteration*); previousEventId is the
- *   preceding event.
+ * With `journalDir`, executions survive a restart (journal.ts): `recover()` on the next engine
+ * resumes every execution that had not ended, replaying recorded Task outcomes and Wait deadlines,
+ * and answers for the closed ones. Without it, executions live in memory only.
  */
-
-type Overrides = NonNullable<RunOptions['overrides']>;
-type LocalTaskHandler = NonNullable<Overrides['taskResourceLocalHandlers']>[string];
-type RunResult = ReturnType<StateMachine['run']>;
-type EventLog = RunResult['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
-
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-
-/** One execution, as DescribeExecution shows it. `input`/`output` are JSON text, as on AWS. */
-export interface ExecutionRecord {
-  executionArn: string;
-  stateMachineArn: string;
-  name: string;
-  status: ExecutionStatus;
-  input: string;
-  output?: string;
-  error?: string;
-  cause?: string;
-  startDate: Date;
-  stopDate?: Date;
-}
-
-/** A GetExecutionHistory event: AWS field names, a subset of AWS event types. */
-export interface HistoryEvent {
-  id: number;
-  previousEventId: number;
-  timestamp: Date;
-  type: string;
-  [details: string]: unknown;
-}
-
-export interface StateMachineInfo {
-  stateMachineArn: string;
-  name: string;
-  type: 'STANDARD' | 'EXPRESS';
-  /** The definition as synthesized (before any local scaling), JSON text. */
-  definition: string;
-  roleArn: string;
-  creationDate: Date;
-}
-
-/** The subset of the Lambda context object handlers may rely on. */
-export interface LambdaContext {
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  awsRequestId: string;
-  logGroupName: string;
-  logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: handlers type their own events, as Lambda handlers do.
-export type LambdaHandler = (event: any, context: LambdaContext) => unknown;
-
-export interface HandlerRef {
-  logicalId: string;
-  entry?: string;
-  exportName: string;
-}
-
-export type HandlerResolver = (ref: HandlerRef) => LambdaHandler | Promise<LambdaHandler>;
 
 /** Handler for a non-Lambda Task (e.g. `arn:aws:states:::dynamodb:putItem`): gets the resolved Parameters. */
 export type ServiceIntegration = (parameters: unknown) => unknown;
@@ -176,14 +101,29 @@ export interface LocalEngineOptions {
    * DynamoDB keep the lasting trace; names stay taken through `executionNameInUse`.
    */
   retainClosedExecutions?: number;
+  /**
+   * Folder of the execution journals (`<dataDir>/executions` under `fleetflow start`): every
+   * execution is recorded there as it runs, and `recover()` resumes them after a restart.
+   */
+  journalDir?: string;
+  /** Closed journals kept on disk, oldest removed first; their names stay taken. Default 1,000. */
+  retainJournals?: number;
   logger?: Logger;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Node timers overflow above 2^31-1 ms (~24.8 days) and fire at once: never hand the library more. */
-const MAX_TASK_TIMEOUT_S = Math.floor(MAX_TIMER_MS / 1000);
-const MAX_INPUT_BYTES = 262_144;
-const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::fleetflow:localWait';
+/** What `recover()` did with the journals a previous engine left. */
+export interface Recovery {
+  /** Executions that had not ended and run again from their journal. */
+  resumed: string[];
+  /** Executions that cannot resume (closed ABORTED with error `Local.Interrupted`), with why. */
+  interrupted: Array<{ executionArn: string; reason: string }>;
+  /** Executions that had ended; they answer Describe/List, their history keeps its first and last events. */
+  closed: string[];
+}
+
+type Overrides = NonNullable<RunOptions['overrides']>;
+type LocalTaskHandler = NonNullable<Overrides['taskResourceLocalHandlers']>[string];
+
 const INVALID_NAME_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/u;
 /** AWS rules: 1-80 characters, no whitespace, brackets, wildcards, special or control characters. */
 const isValidName = (name: string): boolean =>
@@ -197,122 +137,6 @@ const isValidName = (name: string): boolean =>
 const EXECUTION_ARN_RE = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 const STATE_MACHINE_ARN_RE = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-/**
- * A handler's failure as Lambda reports it to Step Functions: the error name is the thrown
- * error's `name` (what Retry/Catch match), the cause is the runtime's JSON
- * `{errorType, errorMessage, trace}`. No `cause` property: the library would report it instead.
- */
-class LambdaFunctionError extends Error {
-  constructor(errorType: string, payload: string) {
-    super(payload);
-    this.name = errorType;
-  }
-}
-
-function toLambdaError(error: unknown): LambdaFunctionError {
-  const errorType = error instanceof Error && error.name ? error.name : 'Error';
-  const errorMessage = error instanceof Error ? error.message : String(error);
-  const trace = error instanceof Error && error.stack ? error.stack.split('\n') : [];
-  return new LambdaFunctionError(errorType, JSON.stringify({ errorType, errorMessage, trace }));
-}
-
-/** A Lambda runtime failure before the handler runs (bad entry, missing export), named as Lambda names it. */
-class LambdaRuntimeError extends Error {
-  constructor(name: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = name;
-  }
-}
-
-/**
- * A service integration Task's failure as Step Functions reports it: Retry/Catch match `name`,
- * the error output's Cause is the message.
- */
-class TaskFailure extends Error {
-  constructor(name: string, cause: string) {
-    super(cause);
-    this.name = name;
-  }
-}
-
-/**
- * A Step Functions API refusal seen by a `states:startExecution` Task, named and worded as the
- * optimized integration reports it (`StepFunctions.<Code>Exception`, the SDK's error message).
- */
-function apiFailure(error: SfnApiError): TaskFailure {
-  const details = [
-    'Service: AWSStepFunctions',
-    'Status Code: 400',
-    `Error Code: ${error.name}`,
-    `Request ID: ${randomUUID()}`,
-    'Proxy: null',
-  ];
-  return new TaskFailure(`StepFunctions.${error.name}Exception`, `${error.message} (${details.join('; ')})`);
-}
-
-/** The cause AWS gives a resource whose managing Task was stopped with its execution. */
-const managingTaskAborted = (parentArn: string): string =>
-  `The Task state in AWS Step Functions execution [${parentArn}] which was managing this resource was aborted`;
-
-/**
- * A child execution as `startExecution.sync` (payloads as JSON text) and `.sync:2` (payloads as
- * JSON) return it: DescribeExecution in PascalCase, keys in alphabetical order, dates in epoch
- * milliseconds.
- */
-function executionEnvelope(r: ExecutionRecord, jsonPayloads: boolean): Record<string, unknown> {
-  const payload = (text: string): unknown => (jsonPayloads ? JSON.parse(text) : text);
-  return {
-    ...(r.cause !== undefined ? { Cause: r.cause } : {}),
-    ...(r.error !== undefined ? { Error: r.error } : {}),
-    ExecutionArn: r.executionArn,
-    Input: payload(r.input),
-    InputDetails: { Included: true },
-    Name: r.name,
-    ...(r.output !== undefined ? { Output: payload(r.output), OutputDetails: { Included: true } } : {}),
-    RedriveCount: 0,
-    RedriveStatus: 'NOT_REDRIVABLE',
-    RedriveStatusReason: `Execution is ${r.status} and cannot be redriven`,
-    StartDate: r.startDate.getTime(),
-    StateMachineArn: r.stateMachineArn,
-    Status: r.status,
-    ...(r.stopDate ? { StopDate: r.stopDate.getTime() } : {}),
-  };
-}
-
-/** Neither retryable nor catchable, like the library's own States.Runtime errors. */
-class LocalRuntimeError extends Error {
-  readonly isRetryable = false;
-  readonly isCatchable = false;
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
-
-function jsonCopy(value: unknown, what: string): unknown {
-  if (value === undefined) return null;
-  try {
-    return JSON.parse(JSON.stringify(value));
-  } catch (error) {
-    throw new LambdaRuntimeError('Runtime.MarshalError', `${what} is not JSON-serializable`, {
-      cause: error,
-    });
-  }
-}
-
-/** setTimeout without the 24.8-day overflow. */
-function longTimeout(fn: () => void, ms: number): { clear(): void } {
-  let handle: NodeJS.Timeout;
-  const arm = (left: number) => {
-    handle = setTimeout(
-      () => (left > MAX_TIMER_MS ? arm(left - MAX_TIMER_MS) : fn()),
-      Math.min(left, MAX_TIMER_MS),
-    );
-  };
-  arm(Math.max(0, ms));
-  return { clear: () => clearTimeout(handle) };
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -329,145 +153,60 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Definitions already validated in this process: asl-validator compiles its schemas on every call (~1 s). */
-const validated = new Set<string>();
-
-function validateOnce(sm: ResolvedStateMachine): void {
-  const key = JSON.stringify(sm.definition);
-  if (validated.has(key)) return;
-  try {
-    // Validate what was synthesized; the scaled copy is run without validation because
-    // fractional seconds are not valid ASL.
-    new StateMachine(sm.definition, { validationOptions: { checkArn: true, checkPaths: true } });
-  } catch (error) {
-    throw new InvalidDefinitionError(`state machine ${sm.name} is not valid ASL`, { cause: error });
-  }
-  validated.add(key);
-}
-
-/** What aws-local-stepfunctions would run wrongly without saying so (local-stack-notes §2). */
-function refuseUnsupported(sm: ResolvedStateMachine): void {
-  const refuse = (what: string) => {
-    throw new InvalidDefinitionError(
-      `state machine ${sm.name}: ${what} is not supported by the local engine`,
-    );
-  };
-  if ((sm.definition as { QueryLanguage?: unknown }).QueryLanguage === 'JSONata') refuse('JSONata');
-  walkStates(sm.definition, (name, state) => {
-    if (state.QueryLanguage === 'JSONata') refuse(`JSONata (state ${name})`);
-    if ('Assign' in state) refuse(`Assign/Variables (state ${name})`);
-    if ('ItemReader' in state || 'ResultWriter' in state)
-      refuse(`a distributed Map reader/writer (state ${name})`);
-    const processor = state.ItemProcessor as { QueryLanguage?: unknown } | undefined;
-    if (processor?.QueryLanguage === 'JSONata') refuse(`JSONata (Map ${name})`);
-  });
-}
-
-interface Outcome {
-  status: Exclude<ExecutionStatus, 'RUNNING'>;
-  output?: string;
-  error?: string;
-  cause?: string;
-}
-
-interface PreparedMachine {
-  source: ResolvedStateMachine;
-  info: StateMachineInfo;
-  runner: StateMachine;
-  /** Original state types, so history shows a rewritten Wait as a Wait. */
-  stateTypes: Map<string, string>;
-  waitSeconds: Map<string, number>;
-  waitTimestamps: Map<string, string>;
-  /** SecondsPath/TimestampPath waits, rewritten into local wait Tasks when time is scaled. */
-  pathWaits: Set<string>;
-  /** Each Task's TimeoutSeconds as the library runs it (scaled), in ms. */
-  taskTimeoutsMs: Map<string, number>;
-  timeoutMs?: number;
-}
-
-interface Execution {
-  record: ExecutionRecord;
-  machine: PreparedMachine;
-  history: HistoryEvent[];
-  /** Cancels local waits and refuses handler calls once the execution is stopped. */
-  stop: AbortController;
-  /** Running children started by this execution's `.sync` Tasks: they stop when it ends, as on AWS. */
-  children: Set<Execution>;
-  abortRun?: () => void;
-  timer?: { clear(): void };
-  eventsDrained?: Promise<void>;
-  notify: boolean;
-  finished: Promise<ExecutionRecord>;
-  resolveFinished: (r: ExecutionRecord) => void;
-}
-
-interface StartRequest {
-  stateMachineArn: string;
-  name?: string;
-  input?: string;
-}
-
-/**
- * The StartExecution request a `states:startExecution` Task makes from its resolved Parameters:
- * an `Input` that is a string is passed as JSON text (as the API takes it), any other value is
- * serialized; no Input is `{}`. A Parameters shape the API cannot take is a States.Runtime error.
- */
-function childRequest(stateName: string, raw: unknown): StartRequest {
-  const params = (raw ?? {}) as Record<string, unknown>;
-  const { StateMachineArn: arn, Name: name, Input: input } = params;
-  if (typeof arn !== 'string') {
-    throw new LocalRuntimeError('States.Runtime', `${stateName}: StateMachineArn must be a string`);
-  }
-  if (name !== undefined && typeof name !== 'string') {
-    throw new LocalRuntimeError('States.Runtime', `${stateName}: Name must be a string`);
-  }
-  return {
-    stateMachineArn: arn,
-    ...(name !== undefined ? { name } : {}),
-    input:
-      input === undefined || input === null
-        ? '{}'
-        : typeof input === 'string'
-          ? input
-          : JSON.stringify(input),
-  };
-}
-
-const copyRecord = (r: ExecutionRecord): ExecutionRecord => ({
-  ...r,
-  startDate: new Date(r.startDate),
-  ...(r.stopDate ? { stopDate: new Date(r.stopDate) } : {}),
-});
-
 export class LocalEngine {
   private readonly machines = new Map<string, PreparedMachine>();
   private readonly executions = new Map<string, Execution>();
   private readonly starting = new Map<string, Promise<void>>();
-  private readonly handlerCache = new Map<string, Promise<LambdaHandler>>();
   private readonly listeners = new Set<ExecutionEndListener>();
-  private readonly rootDir: string;
+  private readonly lambdas: LambdaHost;
+  private readonly journals?: JournalStore;
   private readonly timeScale: number;
-  private readonly timeoutScale: number;
   private readonly log: Logger;
+  /** What executions and child Tasks call back into; kept off the public surface. */
+  private readonly host: ChildHost & { work(exec: Execution, call: TaskCall): Promise<unknown> };
   private closed = false;
 
   constructor(
     private readonly app: LocalApp,
     private readonly options: LocalEngineOptions = {},
   ) {
-    this.rootDir = options.rootDir ?? fileURLToPath(new URL('../..', import.meta.url));
+    installHooks();
     this.timeScale = options.timeScale ?? 1;
-    this.timeoutScale = options.timeoutScale ?? 1;
+    const timeoutScale = options.timeoutScale ?? 1;
     for (const [k, v] of [
       ['timeScale', this.timeScale],
-      ['timeoutScale', this.timeoutScale],
+      ['timeoutScale', timeoutScale],
     ] as const) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`${k} must be a finite number >= 0`);
     }
     this.log = options.logger ?? createLogger({ component: 'local-engine' });
     if (options.onExecutionEnd) this.listeners.add(options.onExecutionEnd);
+    this.lambdas = new LambdaHost(app, {
+      rootDir: options.rootDir ?? fileURLToPath(new URL('../..', import.meta.url)),
+      ...(options.handlers ? { handlers: options.handlers } : {}),
+      ...(options.resolveHandler ? { resolveHandler: options.resolveHandler } : {}),
+      timeoutScale,
+      log: this.log,
+    });
+    if (options.journalDir)
+      this.journals = new JournalStore(options.journalDir, options.retainJournals ?? 1_000);
+    this.host = {
+      start: (request, parent) => this.start(request, parent),
+      attach: (arn, parent) => {
+        const child = this.executions.get(arn);
+        if (child && parent) this.adopt(parent, child);
+        return child;
+      },
+      settle: (exec, outcome) => this.settle(exec, outcome),
+      work: (exec, call) => this.work(exec, call),
+    };
     for (const sm of app.stateMachines) {
-      const prepared = this.prepare(sm);
+      const prepared = prepareMachine(sm, {
+        timeScale: this.timeScale,
+        timeoutScale,
+        checkBound: (m, state) => this.checkBound(m, state),
+        functionTimeoutSeconds: (id) => app.functions[id]?.timeoutSeconds,
+      });
       this.machines.set(prepared.info.stateMachineArn, prepared);
     }
   }
@@ -502,50 +241,8 @@ export class LocalEngine {
     return { executionArn: exec.record.executionArn, startDate: new Date(exec.record.startDate) };
   }
 
-  /** StartExecution for the API and for `states:startExecution` Tasks (`parent` set for `.sync`). */
-  private async start(request: StartRequest, parent?: Execution): Promise<Execution> {
-    if (this.closed) throw new EngineClosedError('the local engine is closed');
-    const machine = this.machineByArn(request.stateMachineArn);
-    const name = request.name ?? randomUUID();
-    if (!isValidName(name)) {
-      throw new InvalidNameError(`Invalid Name: '${name}'`);
-    }
-    const input = request.input ?? '{}';
-    const parsed = this.parseInput(input);
-    const executionArn = `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${machine.info.name}:${name}`;
-
-    for (;;) {
-      const existing = this.executions.get(executionArn);
-      if (existing) {
-        if (existing.record.status === 'RUNNING' && existing.record.input === input) {
-          if (parent) this.adopt(parent, existing);
-          return existing;
-        }
-        throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
-      }
-      const pending = this.starting.get(executionArn);
-      if (!pending) break;
-      await pending;
-    }
-
-    const guard = this.options.executionNameInUse;
-    if (!guard) return this.launch(machine, executionArn, name, input, parsed, parent);
-    let release!: () => void;
-    this.starting.set(executionArn, new Promise<void>((r) => (release = r)));
-    try {
-      if (await guard(executionArn)) {
-        throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
-      }
-      if (this.closed) throw new EngineClosedError('the local engine is closed');
-      return this.launch(machine, executionArn, name, input, parsed, parent);
-    } finally {
-      this.starting.delete(executionArn);
-      release();
-    }
-  }
-
   describeExecution(executionArn: string): ExecutionRecord {
-    return copyRecord(this.executionByArn(executionArn).record);
+    return this.executionByArn(executionArn).snapshot();
   }
 
   /** Newest first, as AWS lists them. */
@@ -558,7 +255,7 @@ export class LocalEngine {
       if (filter.stateMachineArn !== undefined && e.record.stateMachineArn !== filter.stateMachineArn)
         continue;
       if (filter.statusFilter !== undefined && e.record.status !== filter.statusFilter) continue;
-      out.push(copyRecord(e.record));
+      out.push(e.snapshot());
     }
     // Map order is start order; a stable sort keeps later starts first on equal dates.
     return out.reverse().sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
@@ -575,13 +272,14 @@ export class LocalEngine {
     return { stopDate: new Date(exec.record.stopDate ?? Date.now()) };
   }
 
+  /** The execution's events, oldest first, in AWS's types and detail fields (see history.ts). */
   getExecutionHistory(executionArn: string): HistoryEvent[] {
-    return this.executionByArn(executionArn).history.map((e) => ({ ...e }));
+    return this.executionByArn(executionArn).events();
   }
 
   /** Resolves when the execution is closed and every onExecutionEnd listener has run. */
   waitForExecution(executionArn: string): Promise<ExecutionRecord> {
-    return this.executionByArn(executionArn).finished.then(copyRecord);
+    return this.executionByArn(executionArn).finished;
   }
 
   /** Every execution this engine instance knows (all statuses). Lost on restart: see the module comment. */
@@ -593,24 +291,12 @@ export class LocalEngine {
    * Imports every bound handler now instead of on first invocation: a bad entry fails at startup,
    * and module loading stays out of Task timeouts.
    */
-  async preloadHandlers(): Promise<void> {
-    const ids = new Set<string>();
+  preloadHandlers(): Promise<void> {
+    const ids: string[] = [];
     for (const m of this.machines.values()) {
-      for (const t of Object.values(m.source.tasks)) if (t.lambda !== undefined) ids.add(t.lambda);
+      for (const t of Object.values(m.source.tasks)) if (t.lambda !== undefined) ids.push(t.lambda);
     }
-    const list = [...ids];
-    const results = await Promise.allSettled(list.map((id) => this.handlerFor(id)));
-    const failures = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ id: list[i], error: r.reason }] : [],
-    );
-    if (failures.length > 0) {
-      const summary = failures.map(
-        (f) => `${f.id}: ${f.error instanceof Error ? f.error.message : String(f.error)}`,
-      );
-      throw new HandlerLoadError(`cannot load ${failures.length} handler(s): ${summary.join('; ')}`, {
-        cause: failures.map((f) => f.error),
-      });
-    }
+    return this.lambdas.preload(ids);
   }
 
   /** Adds a listener for terminal executions; returns a function that removes it. */
@@ -626,9 +312,14 @@ export class LocalEngine {
    */
   async close(): Promise<void> {
     this.closed = true;
-    const running = [...this.executions.values()].filter((e) => e.record.status === 'RUNNING');
+    const running = [...this.executions.values()].filter((e) => e.running);
+    // Cut, not ended: a journaled execution keeps no end record and resumes on the next start.
+    // All are marked first, so a parent's stop does not end its `.sync` child.
     for (const exec of running) {
       exec.notify = false;
+      exec.cut = true;
+    }
+    for (const exec of running) {
       this.settle(exec, {
         status: 'ABORTED',
         error: 'Local.EngineClosed',
@@ -636,132 +327,146 @@ export class LocalEngine {
       });
     }
     await Promise.all(running.map((e) => e.finished));
+    await Promise.all([...this.executions.values()].map((e) => e.journal?.close()));
+    await this.journals?.close();
   }
 
-  // ---- preparation ----------------------------------------------------------------------------
-
-  private prepare(sm: ResolvedStateMachine): PreparedMachine {
-    refuseUnsupported(sm);
-    validateOnce(sm);
-    const definition = structuredClone(sm.definition) as StateMachineDefinition & Record<string, unknown>;
-    const stateTypes = new Map<string, string>();
-    const waitSeconds = new Map<string, number>();
-    const waitTimestamps = new Map<string, string>();
-    const pathWaits = new Set<string>();
-    const taskTimeoutsMs = new Map<string, number>();
-    const scaled = this.timeScale !== 1;
-
-    walkStates(definition, (name, state) => {
-      stateTypes.set(name, String(state.Type));
-      if (Array.isArray(state.Retry)) {
-        for (const retrier of state.Retry as Record<string, unknown>[]) {
-          // Scaling the definition (not retryIntervalOverrides, which replaces the computed
-          // interval with a constant) keeps BackoffRate, MaxDelaySeconds and full jitter.
-          const interval = typeof retrier.IntervalSeconds === 'number' ? retrier.IntervalSeconds : 1;
-          retrier.IntervalSeconds = interval * this.timeScale;
-          if (typeof retrier.MaxDelaySeconds === 'number') retrier.MaxDelaySeconds *= this.timeScale;
-        }
+  /**
+   * Resumes what a previous engine on the same journal folder left: each execution without an end
+   * runs again from its input, recorded Task outcomes replayed (their work is not called again),
+   * recorded Wait deadlines kept, child executions re-attached; the first unrecorded step runs for
+   * real. An execution whose machine is gone or whose definition changed cannot be replayed: it
+   * is closed ABORTED (`Local.Interrupted`) and reported. Call once, before new executions start.
+   */
+  async recover(): Promise<Recovery> {
+    const recovery: Recovery = { resumed: [], interrupted: [], closed: [] };
+    if (!this.journals) return recovery;
+    const resumable: Array<{ exec: Execution; parsed: unknown }> = [];
+    for (const journal of this.journals.load()) {
+      const { start } = journal;
+      const machine = this.machines.get(start.machine);
+      const exec = new Execution(
+        this.host,
+        {
+          executionArn: start.arn,
+          stateMachineArn: start.machine,
+          name: start.name,
+          status: 'RUNNING',
+          input: start.input,
+          startDate: new Date(start.startDate),
+        },
+        machine ?? this.placeholderMachine(start.machine),
+        journal,
+      );
+      this.executions.set(start.arn, exec);
+      exec.history.push(
+        'ExecutionStarted',
+        { executionStartedEventDetails: { input: start.input, inputDetails: { truncated: false } } },
+        start.startDate,
+      );
+      if (journal.end) {
+        exec.loadEnd(journal.end);
+        recovery.closed.push(start.arn);
+        continue;
       }
-      if (state.Type === 'Task') {
-        this.checkBound(sm, name);
-        const task = sm.tasks[name];
-        if (typeof state.TimeoutSeconds === 'number') {
-          state.TimeoutSeconds = this.taskTimeout(state.TimeoutSeconds);
-        } else if (state.TimeoutSecondsPath === undefined) {
-          // The library defaults to 60 s; on AWS a Lambda Task is bounded by the function's Timeout.
-          const fn = task?.lambda !== undefined ? this.app.functions[task.lambda] : undefined;
-          state.TimeoutSeconds = fn ? this.taskTimeout(fn.timeoutSeconds) : MAX_TASK_TIMEOUT_S;
-        }
-        if (typeof state.TimeoutSeconds === 'number') taskTimeoutsMs.set(name, state.TimeoutSeconds * 1000);
+      const reason = !machine
+        ? `its state machine ${start.machine} no longer exists`
+        : definitionDigest(machine.info.definition) !== start.definition
+          ? `the definition of ${machine.info.name} changed since it started`
+          : undefined;
+      if (reason) {
+        exec.notify = false;
+        this.settle(exec, {
+          status: 'ABORTED',
+          error: 'Local.Interrupted',
+          cause: `cannot resume: ${reason}`,
+        });
+        recovery.interrupted.push({ executionArn: start.arn, reason });
+        continue;
       }
-      if (state.Type === 'Wait') {
-        if (typeof state.Seconds === 'number') waitSeconds.set(name, state.Seconds);
-        else if (typeof state.Timestamp === 'string') waitTimestamps.set(name, state.Timestamp);
-        else if (scaled) {
-          // The library reads SecondsPath/TimestampPath itself and offers no per-input override:
-          // turn the Wait into a local Task that evaluates the path (via Parameters) and sleeps scaled.
-          const key = state.SecondsPath !== undefined ? 'seconds.$' : 'timestamp.$';
-          const path = state.SecondsPath ?? state.TimestampPath;
-          delete state.SecondsPath;
-          delete state.TimestampPath;
-          Object.assign(state, {
-            Type: 'Task',
-            Resource: LOCAL_WAIT_RESOURCE,
-            Parameters: { [key]: path, 'input.$': '$' },
-            TimeoutSeconds: MAX_TASK_TIMEOUT_S,
-          });
-          pathWaits.add(name);
-        }
-      }
+      resumable.push({ exec, parsed: JSON.parse(start.input) });
+    }
+    // Every execution is known before any runs, so a resuming parent finds its resuming child.
+    for (const { exec } of resumable) {
+      const parentArn = exec.journal?.start.parent;
+      const parent = parentArn ? this.executions.get(parentArn) : undefined;
+      if (parent) this.adopt(parent, exec);
+    }
+    for (const { exec, parsed } of resumable) {
+      this.run(exec, parsed);
+      recovery.resumed.push(exec.record.executionArn);
+    }
+    this.journals.prune();
+    this.forgetOldClosed();
+    this.log.info('executions recovered', {
+      resumed: recovery.resumed.length,
+      interrupted: recovery.interrupted.length,
+      closed: recovery.closed.length,
     });
-
-    let timeoutMs: number | undefined;
-    if (typeof definition.TimeoutSeconds === 'number') {
-      // Enforced by the engine (not the library) to scale it and to report TIMED_OUT itself.
-      timeoutMs = definition.TimeoutSeconds * 1000 * this.timeoutScale;
-      delete definition.TimeoutSeconds;
-    }
-    const arn = stateMachineArn(sm.name);
-    const info: StateMachineInfo = {
-      stateMachineArn: arn,
-      name: sm.name,
-      type: sm.type,
-      definition: JSON.stringify(sm.definition),
-      roleArn: sm.roleArn ?? `arn:${LOCAL_PARTITION}:iam::${LOCAL_ACCOUNT}:role/${sm.logicalId}Role`,
-      creationDate: new Date(),
-    };
-    const runner = new StateMachine(definition, { validationOptions: { noValidate: true } });
-    return {
-      source: sm,
-      info,
-      runner,
-      stateTypes,
-      waitSeconds,
-      waitTimestamps,
-      pathWaits,
-      taskTimeoutsMs,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    };
+    return recovery;
   }
 
-  private taskTimeout(seconds: number): number {
-    // 0 would make the library fall back to its 60 s default.
-    return Math.min(Math.max(seconds * this.timeoutScale, 0.001), MAX_TASK_TIMEOUT_S);
-  }
+  // ---- starting -------------------------------------------------------------------------------
 
-  /** Fails fast on a Task that has no local handler: unbound, it would call the real AWS service. */
-  private checkBound(sm: ResolvedStateMachine, stateName: string): void {
-    const task = sm.tasks[stateName];
-    if (!task) throw new UnboundTaskError(`${sm.name}: Task ${stateName} was not classified`);
-    if (task.style === 'execution') return;
-    if (task.style === 'service') {
-      if (this.options.serviceIntegrations?.[task.resource]) return;
-      throw new UnboundTaskError(
-        `${sm.name}: Task ${stateName} uses ${task.resource}; pass a serviceIntegrations handler for it`,
-      );
-    }
-    if (task.resource.includes('.waitForTaskToken') || task.resource.includes('.sync')) {
-      throw new UnboundTaskError(
-        `${sm.name}: Task ${stateName} uses ${task.resource}, which the local engine cannot run`,
-      );
-    }
-    const id = task.lambda ?? '';
-    const fn = this.app.functions[id];
-    const handlers = this.options.handlers ?? {};
-    if (handlers[id] || this.options.resolveHandler) return;
-    if (fn?.entry !== undefined) return;
-    throw new UnboundTaskError(
-      fn
-        ? `${sm.name}: Task ${stateName} invokes ${id}, which has no fleetflow:entry metadata (use markHandler)`
-        : `${sm.name}: Task ${stateName} invokes ${id}, which is not a Lambda of this app`,
-    );
-  }
+  /** StartExecution for the API and for `states:startExecution` Tasks (`parent` set for `.sync`). */
+  private async start(request: StartRequest, parent?: Execution): Promise<Execution> {
+    if (this.closed) throw new EngineClosedError('the local engine is closed');
+    const machine = this.machineByArn(request.stateMachineArn);
+    const name = request.name ?? randomUUID();
+    if (!isValidName(name)) throw new InvalidNameError(`Invalid Name: '${name}'`);
+    const input = request.input ?? '{}';
+    const parsed = this.parseInput(input);
+    const executionArn = `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${machine.info.name}:${name}`;
 
-  // ---- running --------------------------------------------------------------------------------
+    for (;;) {
+      const existing = this.executions.get(executionArn);
+      if (existing) {
+        if (existing.running && existing.record.input === input) {
+          if (parent) this.adopt(parent, existing);
+          return existing;
+        }
+        throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
+      }
+      const pending = this.starting.get(executionArn);
+      if (!pending) break;
+      await pending;
+    }
+
+    if (this.journals?.nameTaken(executionArn)) {
+      throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
+    }
+    const guard = this.options.executionNameInUse;
+    if (!guard && !this.journals) return this.launch(machine, executionArn, name, input, parsed, parent);
+    let release!: () => void;
+    this.starting.set(executionArn, new Promise<void>((r) => (release = r)));
+    try {
+      if (await guard?.(executionArn)) {
+        throw new ExecutionAlreadyExistsError(`Execution Already Exists: '${executionArn}'`);
+      }
+      if (this.closed) throw new EngineClosedError('the local engine is closed');
+      // StartExecution answers only once the start is on disk.
+      const startDate = new Date();
+      const journal = await this.journals?.create({
+        t: 'start',
+        arn: executionArn,
+        machine: machine.info.stateMachineArn,
+        name,
+        input,
+        startDate: startDate.getTime(),
+        definition: definitionDigest(machine.info.definition),
+        ...(parent ? { parent: parent.record.executionArn } : {}),
+      });
+      if (this.closed) throw new EngineClosedError('the local engine is closed');
+      return this.launch(machine, executionArn, name, input, parsed, parent, journal, startDate);
+    } finally {
+      this.starting.delete(executionArn);
+      release();
+    }
+  }
 
   private parseInput(input: string): unknown {
-    if (Buffer.byteLength(input, 'utf8') > MAX_INPUT_BYTES) {
-      throw new InvalidExecutionInputError(`input is larger than ${MAX_INPUT_BYTES} bytes`);
+    if (utf8Bytes(input) > MAX_PAYLOAD_BYTES) {
+      throw new InvalidExecutionInputError(`input is larger than ${MAX_PAYLOAD_BYTES} bytes`);
     }
     try {
       return JSON.parse(input);
@@ -779,12 +484,12 @@ export class LocalEngine {
     input: string,
     parsed: unknown,
     parent?: Execution,
+    journal?: ExecutionJournal,
+    startDate = new Date(),
   ): Execution {
-    let resolveFinished!: (r: ExecutionRecord) => void;
-    const finished = new Promise<ExecutionRecord>((r) => (resolveFinished = r));
-    const startDate = new Date();
-    const exec: Execution = {
-      record: {
+    const exec = new Execution(
+      this.host,
+      {
         executionArn,
         stateMachineArn: machine.info.stateMachineArn,
         name,
@@ -793,31 +498,48 @@ export class LocalEngine {
         startDate,
       },
       machine,
-      history: [],
-      stop: new AbortController(),
-      children: new Set(),
-      notify: true,
-      finished,
-      resolveFinished,
-    };
+      journal,
+    );
     this.executions.set(executionArn, exec);
-    this.pushEvent(exec, 'ExecutionStarted', {
-      executionStartedEventDetails: {
-        input,
-        inputDetails: { truncated: false },
-        roleArn: machine.info.roleArn,
+    exec.history.push(
+      'ExecutionStarted',
+      {
+        executionStartedEventDetails: {
+          input,
+          inputDetails: { truncated: false },
+          roleArn: machine.info.roleArn,
+        },
       },
-    });
+      startDate.getTime(),
+    );
+    this.run(exec, parsed);
+    this.log.debug('execution started', { executionArn });
+    if (parent) this.adopt(parent, exec);
+    return exec;
+  }
 
+  /** Runs (or, after a restart, re-runs) an execution from its input. */
+  private run(exec: Execution, parsed: unknown): void {
+    const { machine, record } = exec;
+    exec.measure(parsed);
     // $$.Execution.Input and StartTime are filled in by the library; the rest only via context.
     const context = {
-      Execution: { Id: executionArn, Name: name, RoleArn: machine.info.roleArn, RedriveCount: 0 },
+      Execution: {
+        Id: record.executionArn,
+        Name: record.name,
+        RoleArn: machine.info.roleArn,
+        RedriveCount: 0,
+      },
       StateMachine: { Id: machine.info.stateMachineArn, Name: machine.info.name },
     };
-    const run = machine.runner.run(parsed as never, { overrides: this.overridesFor(exec), context });
+    const runOptions = hookedRunOptions(
+      { overrides: this.overridesFor(exec), context },
+      new RunHandle(exec, machine.nested),
+    );
+    const run = machine.runner.run(parsed as never, runOptions);
     exec.abortRun = run.abort;
-    exec.eventsDrained = this.consume(exec, run.eventLogs);
     if (machine.timeoutMs !== undefined) {
+      // A resumed execution keeps its original deadline.
       exec.timer = longTimeout(
         () =>
           this.settle(exec, {
@@ -825,22 +547,19 @@ export class LocalEngine {
             error: 'States.Timeout',
             cause: 'The execution exceeded the state machine TimeoutSeconds',
           }),
-        machine.timeoutMs,
+        machine.timeoutMs - (Date.now() - record.startDate.getTime()),
       );
     }
     run.result.then(
       (output) => this.settle(exec, { status: 'SUCCEEDED', output: JSON.stringify(output ?? null) }),
       (error: unknown) => this.settle(exec, this.failure(error)),
     );
-    this.log.debug('execution started', { executionArn });
-    if (parent) this.adopt(parent, exec);
-    return exec;
   }
 
   /** A `.sync` child stops with its parent; a parent that already ended stops it at once. */
   private adopt(parent: Execution, child: Execution): void {
     parent.children.add(child);
-    if (parent.record.status !== 'RUNNING') {
+    if (!parent.running) {
       this.settle(child, { status: 'ABORTED', cause: managingTaskAborted(parent.record.executionArn) });
     }
   }
@@ -853,133 +572,72 @@ export class LocalEngine {
     return { status: 'FAILED', error: 'States.Runtime', cause: String(cause) };
   }
 
+  // ---- Task work --------------------------------------------------------------------------------
+
   private overridesFor(exec: Execution): Overrides {
     const m = exec.machine;
     const taskResourceLocalHandlers: Record<string, LocalTaskHandler> = {};
     for (const [stateName, task] of Object.entries(m.source.tasks)) {
-      taskResourceLocalHandlers[stateName] =
-        task.style === 'execution'
-          ? this.childExecutionHandler(exec, stateName, task)
-          : this.taskHandler(exec, task);
+      taskResourceLocalHandlers[stateName] = (params) => exec.runTask(stateName, task, params) as never;
     }
     for (const stateName of m.pathWaits)
       taskResourceLocalHandlers[stateName] = this.waitHandler(exec, stateName);
-    const overrides: Overrides = { taskResourceLocalHandlers };
-    if (this.timeScale !== 1) {
-      const waitTimeOverrides: Record<string, number> = {};
-      for (const [stateName, s] of m.waitSeconds) waitTimeOverrides[stateName] = s * 1000 * this.timeScale;
-      for (const [stateName, ts] of m.waitTimestamps) {
-        // Read when the Wait starts, so the remaining time is measured then.
-        Object.defineProperty(waitTimeOverrides, stateName, {
-          enumerable: true,
-          get: () => Math.max(0, (Date.parse(ts) - Date.now()) * this.timeScale),
-        });
-      }
-      overrides.waitTimeOverrides = waitTimeOverrides;
+    // Read by the library when a Wait starts / before a retry's backoff: the execution keeps
+    // (or replays) the Wait's deadline and skips backoffs whose retry outcome is recorded.
+    const waitTimeOverrides: Record<string, number> = {};
+    for (const [stateName, seconds] of m.waitSeconds) {
+      Object.defineProperty(waitTimeOverrides, stateName, {
+        enumerable: true,
+        get: () => exec.waitMs(stateName, seconds * 1000 * this.timeScale),
+      });
     }
-    return overrides;
+    for (const [stateName, ts] of m.waitTimestamps) {
+      Object.defineProperty(waitTimeOverrides, stateName, {
+        enumerable: true,
+        get: () => exec.waitMs(stateName, (Date.parse(ts) - Date.now()) * this.timeScale),
+      });
+    }
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const [stateName, state] of m.states) {
+      if (!Array.isArray(state.Retry)) continue;
+      Object.defineProperty(retryIntervalOverrides, stateName, {
+        enumerable: true,
+        get: () => exec.retryDelayMs(stateName),
+      });
+    }
+    return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
   }
 
-  private taskHandler(exec: Execution, task: TaskInfo): LocalTaskHandler {
-    const refuseAfterStop = () => {
-      // The library keeps retrying a failed Task after abort (its retry sleep returns at once):
-      // never call a handler for a stopped execution.
-      if (exec.stop.signal.aborted)
-        throw new LocalRuntimeError('States.Runtime', 'the execution was stopped');
-    };
-    if (task.style === 'service') {
-      const integration = this.options.serviceIntegrations?.[task.resource];
-      return async (input) => {
-        refuseAfterStop();
-        return jsonCopy(await integration?.(jsonCopy(input, 'Parameters')), 'service result') as never;
-      };
-    }
-    const logicalId = task.lambda ?? '';
-    const fn = this.app.functions[logicalId];
-    return async (input) => {
-      refuseAfterStop();
-      const payload =
-        task.style === 'invoke' ? ((input as Record<string, unknown> | null)?.Payload ?? {}) : (input ?? {});
-      const requestId = randomUUID();
-      let result: unknown;
-      try {
-        const handler = await this.handlerFor(logicalId);
-        result = jsonCopy(
-          await handler(jsonCopy(payload, 'Payload'), this.lambdaContext(logicalId, fn, requestId)),
-          'handler result',
-        );
-      } catch (error) {
-        if (error instanceof LambdaRuntimeError && error.name !== 'Runtime.MarshalError') {
-          this.log.error('handler could not be loaded', { function: logicalId, error: error.message });
-        }
-        throw toLambdaError(error);
+  /** The work behind one Task attempt, by how the Task reaches it. */
+  private async work(exec: Execution, call: TaskCall): Promise<unknown> {
+    const { task, params } = call;
+    switch (task.style) {
+      case 'service': {
+        const integration = this.options.serviceIntegrations?.[task.resource];
+        return jsonCopy(await integration?.(jsonCopy(params, 'Parameters')), 'service result');
       }
-      if (task.style === 'direct') return result as never;
-      return {
-        ExecutedVersion: '$LATEST',
-        Payload: result,
-        SdkHttpMetadata: { HttpStatusCode: 200 },
-        SdkResponseMetadata: { RequestId: requestId },
-        StatusCode: 200,
-      } as never;
-    };
-  }
-
-  /**
-   * `states:startExecution[.sync[:2]]`: starts a child execution of a machine of this engine with
-   * the Task's resolved Parameters `{StateMachineArn, Input, Name}`. Request-response returns the
-   * StartExecution answer; `.sync` and `.sync:2` wait for the child and return its description,
-   * or fail with States.TaskFailed and that description as the cause when it did not succeed.
-   */
-  private childExecutionHandler(exec: Execution, stateName: string, task: TaskInfo): LocalTaskHandler {
-    const integration = task.integration ?? 'request';
-    return async (raw) => {
-      if (exec.stop.signal.aborted)
-        throw new LocalRuntimeError('States.Runtime', 'the execution was stopped');
-      const request = childRequest(stateName, raw);
-      let child: Execution;
-      try {
-        child = await this.start(request, integration === 'request' ? undefined : exec);
-      } catch (error) {
-        if (error instanceof SfnApiError) throw apiFailure(error);
-        throw error;
-      }
-      if (integration === 'request') {
+      case 'execution':
+        return runChildExecution(this.host, exec, call);
+      case 'direct':
+        return this.lambdas.invoke(task.lambda ?? '', params ?? {});
+      case 'invoke': {
+        const payload = (params as Record<string, unknown> | null)?.Payload ?? {};
+        const result = await this.lambdas.invoke(task.lambda ?? '', payload);
         return {
-          ExecutionArn: child.record.executionArn,
+          ExecutedVersion: '$LATEST',
+          Payload: result,
           SdkHttpMetadata: { HttpStatusCode: 200 },
           SdkResponseMetadata: { RequestId: randomUUID() },
-          StartDate: child.record.startDate.getTime(),
-        } as never;
+          StatusCode: 200,
+        };
       }
-      // The library's own TimeoutSeconds race cannot reach the child: stop it at the same deadline.
-      const deadline = exec.machine.taskTimeoutsMs.get(stateName);
-      const timer =
-        deadline === undefined
-          ? undefined
-          : longTimeout(
-              () =>
-                this.settle(child, {
-                  status: 'ABORTED',
-                  cause: managingTaskAborted(exec.record.executionArn),
-                }),
-              deadline,
-            );
-      let record: ExecutionRecord;
-      try {
-        record = await child.finished;
-      } finally {
-        timer?.clear();
-        exec.children.delete(child);
-      }
-      const envelope = executionEnvelope(record, integration === 'sync2');
-      if (record.status === 'SUCCEEDED') return envelope as never;
-      throw new TaskFailure('States.TaskFailed', JSON.stringify(envelope));
-    };
+    }
   }
 
+  /** A SecondsPath/TimestampPath Wait run as a local Task so its time can be scaled. */
   private waitHandler(exec: Execution, stateName: string): LocalTaskHandler {
     return async (raw) => {
+      const attempt = exec.take(stateName);
       const { seconds, timestamp, input } = (raw ?? {}) as {
         seconds?: unknown;
         timestamp?: unknown;
@@ -1003,92 +661,41 @@ export class LocalEngine {
         }
         ms = (Date.parse(timestamp) - Date.now()) * this.timeScale;
       }
-      await sleep(ms, exec.stop.signal);
+      await sleep(await exec.waitFor(attempt, ms), exec.stop.signal);
       return input as never;
     };
   }
 
-  private lambdaContext(
-    logicalId: string,
-    fn: LambdaFunctionInfo | undefined,
-    requestId: string,
-  ): LambdaContext {
-    const deadline = Date.now() + (fn?.timeoutSeconds ?? 3) * 1000 * this.timeoutScale;
-    return {
-      functionName: logicalId,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: lambdaArn(logicalId),
-      memoryLimitInMB: String(fn?.memorySize ?? 128),
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${logicalId}`,
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    };
-  }
-
-  private handlerFor(logicalId: string): Promise<LambdaHandler> {
-    let cached = this.handlerCache.get(logicalId);
-    if (!cached) {
-      cached = this.loadHandler(logicalId);
-      this.handlerCache.set(logicalId, cached);
-      // A failed load is retried on the next invocation (the file may have been fixed).
-      cached.catch(() => this.handlerCache.delete(logicalId));
-    }
-    return cached;
-  }
-
-  private async loadHandler(logicalId: string): Promise<LambdaHandler> {
-    const fn = this.app.functions[logicalId];
-    const ref: HandlerRef = {
-      logicalId,
-      exportName: fn?.exportName ?? 'handler',
-      ...(fn?.entry !== undefined ? { entry: fn.entry } : {}),
-    };
-    const handlers = this.options.handlers ?? {};
-    const mapped =
-      handlers[logicalId] ??
-      (ref.entry !== undefined
-        ? (handlers[`${ref.entry}#${ref.exportName}`] ??
-          (ref.exportName === 'handler' ? handlers[ref.entry] : undefined))
-        : undefined);
-    if (mapped) return mapped;
-    if (this.options.resolveHandler) return this.options.resolveHandler(ref);
-    if (ref.entry === undefined) {
-      throw new LambdaRuntimeError('Runtime.HandlerNotFound', `${logicalId} has no fleetflow:entry metadata`);
-    }
-    const file = resolvePath(this.rootDir, ref.entry);
-    const rel = relative(this.rootDir, file);
-    if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new LambdaRuntimeError('Runtime.ImportModuleError', `${ref.entry} is outside ${this.rootDir}`);
-    }
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    } catch (error) {
-      throw new LambdaRuntimeError(
-        'Runtime.ImportModuleError',
-        `Cannot load ${ref.entry}: ${String(error)}`,
-        {
-          cause: error,
-        },
+  /** Fails fast on a Task that has no local handler: unbound, it would call the real AWS service. */
+  private checkBound(sm: ResolvedStateMachine, stateName: string): void {
+    const task = sm.tasks[stateName];
+    if (!task) throw new UnboundTaskError(`${sm.name}: Task ${stateName} was not classified`);
+    if (task.style === 'execution') return;
+    if (task.style === 'service') {
+      if (this.options.serviceIntegrations?.[task.resource]) return;
+      throw new UnboundTaskError(
+        `${sm.name}: Task ${stateName} uses ${task.resource}; pass a serviceIntegrations handler for it`,
       );
     }
-    const handler = mod[ref.exportName];
-    if (typeof handler !== 'function') {
-      throw new LambdaRuntimeError(
-        'Runtime.HandlerNotFound',
-        `${ref.entry}.${ref.exportName} is not an exported function`,
+    if (task.resource.includes('.waitForTaskToken') || task.resource.includes('.sync')) {
+      throw new UnboundTaskError(
+        `${sm.name}: Task ${stateName} uses ${task.resource}, which the local engine cannot run`,
       );
     }
-    return handler as LambdaHandler;
+    const id = task.lambda ?? '';
+    if (this.lambdas.isBound(id)) return;
+    throw new UnboundTaskError(
+      this.app.functions[id]
+        ? `${sm.name}: Task ${stateName} invokes ${id}, which has no fleetflow:entry metadata (use markHandler)`
+        : `${sm.name}: Task ${stateName} invokes ${id}, which is not a Lambda of this app`,
+    );
   }
 
-  // ---- completion and history -----------------------------------------------------------------
+  // ---- completion -------------------------------------------------------------------------------
 
   /** First terminal outcome wins (a stop racing a natural end is resolved in call order). */
   private settle(exec: Execution, outcome: Outcome): void {
-    if (exec.record.status !== 'RUNNING') return;
+    if (!exec.running) return;
     Object.assign(exec.record, outcome, { stopDate: new Date() });
     exec.timer?.clear();
     exec.stop.abort();
@@ -1097,39 +704,59 @@ export class LocalEngine {
       this.settle(child, { status: 'ABORTED', cause: managingTaskAborted(exec.record.executionArn) });
     }
     exec.children.clear();
-    void this.finish(exec);
-  }
-
-  private async finish(exec: Execution): Promise<void> {
-    // The library closes its event log on every ending (succeeded, failed, aborted): drain it
-    // first so the terminal event is last.
-    await exec.eventsDrained;
     const r = exec.record;
     const errorDetails = {
       ...(r.error !== undefined ? { error: r.error } : {}),
       ...(r.cause !== undefined ? { cause: r.cause } : {}),
     };
-    switch (r.status) {
-      case 'SUCCEEDED':
-        this.pushEvent(exec, 'ExecutionSucceeded', {
-          executionSucceededEventDetails: { output: r.output, outputDetails: { truncated: false } },
-        });
-        break;
-      case 'FAILED':
-        this.pushEvent(exec, 'ExecutionFailed', { executionFailedEventDetails: errorDetails });
-        break;
-      case 'ABORTED':
-        this.pushEvent(exec, 'ExecutionAborted', { executionAbortedEventDetails: errorDetails });
-        break;
-      case 'TIMED_OUT':
-        this.pushEvent(exec, 'ExecutionTimedOut', { executionTimedOutEventDetails: errorDetails });
-        break;
-    }
+    const terminal = {
+      SUCCEEDED: [
+        'ExecutionSucceeded',
+        { executionSucceededEventDetails: { output: r.output, outputDetails: { truncated: false } } },
+      ],
+      FAILED: ['ExecutionFailed', { executionFailedEventDetails: errorDetails }],
+      ABORTED: ['ExecutionAborted', { executionAbortedEventDetails: errorDetails }],
+      TIMED_OUT: ['ExecutionTimedOut', { executionTimedOutEventDetails: errorDetails }],
+    } as const;
+    const [type, details] = terminal[outcome.status];
+    exec.history.push(type, details);
+    const journal = exec.journal;
+    const written =
+      journal && !exec.cut
+        ? journal
+            .append({
+              t: 'end',
+              status: outcome.status,
+              ...(r.output !== undefined ? { output: r.output } : {}),
+              ...(r.error !== undefined ? { error: r.error } : {}),
+              ...(r.cause !== undefined ? { cause: r.cause } : {}),
+              stopDate: (r.stopDate ?? new Date()).getTime(),
+              historyEventCount: exec.history.count,
+              maxPayloadBytes: exec.maxPayloadBytes,
+            })
+            .then(async () => {
+              this.journals?.closed(journal);
+              await journal.close();
+            })
+            .catch((error: unknown) =>
+              this.log.error('could not record the end of an execution', {
+                executionArn: r.executionArn,
+                error: String(error),
+              }),
+            )
+        : Promise.resolve();
+    void this.finish(exec, written);
+  }
+
+  private async finish(exec: Execution, written: Promise<void>): Promise<void> {
+    // Listeners (and `.sync` parents) hear of the end only once it is on disk.
+    await written;
+    const r = exec.snapshot();
     this.log.debug('execution ended', { executionArn: r.executionArn, status: r.status });
     if (exec.notify) {
       for (const listener of this.listeners) {
         try {
-          await listener(copyRecord(r));
+          await listener(exec.snapshot());
         } catch (error) {
           this.log.warn('onExecutionEnd listener failed', {
             executionArn: r.executionArn,
@@ -1138,7 +765,7 @@ export class LocalEngine {
         }
       }
     }
-    exec.resolveFinished(copyRecord(r));
+    exec.markFinished();
     this.forgetOldClosed();
   }
 
@@ -1146,105 +773,29 @@ export class LocalEngine {
   private forgetOldClosed(): void {
     const keep = this.options.retainClosedExecutions ?? 1_000;
     let closed = 0;
-    for (const e of this.executions.values()) if (e.record.status !== 'RUNNING') closed++;
+    for (const e of this.executions.values()) if (!e.running) closed++;
     for (const [arn, e] of this.executions) {
       if (closed <= keep) break;
-      if (e.record.status === 'RUNNING') continue;
+      if (e.running) continue;
       this.executions.delete(arn);
       closed--;
     }
   }
 
-  private async consume(exec: Execution, logs: AsyncGenerator<EventLog>): Promise<void> {
-    try {
-      for await (const event of logs) this.recordEvent(exec, event);
-    } catch (error) {
-      this.log.warn('event log failed', { executionArn: exec.record.executionArn, error: String(error) });
-    }
-  }
-
-  private pushEvent(
-    exec: Execution,
-    type: string,
-    details: Record<string, unknown>,
-    timestamp = Date.now(),
-  ): void {
-    const id = exec.history.length + 1;
-    exec.history.push({ id, previousEventId: id - 1, timestamp: new Date(timestamp), type, ...details });
-  }
-
-  /** Maps the library's event log onto AWS history event types (a minimal subset). */
-  private recordEvent(exec: Execution, event: EventLog): void {
-    const at = event.timestamp;
-    switch (event.type) {
-      case 'StateEntered':
-      case 'StateExited': {
-        const type = exec.machine.stateTypes.get(event.state.name) ?? event.state.type;
-        if (event.type === 'StateEntered') {
-          this.pushEvent(
-            exec,
-            `${type}StateEntered`,
-            {
-              stateEnteredEventDetails: {
-                name: event.state.name,
-                input: JSON.stringify(event.state.input ?? null),
-                inputDetails: { truncated: false },
-              },
-            },
-            at,
-          );
-        } else if (type !== 'Fail') {
-          this.pushEvent(
-            exec,
-            `${type}StateExited`,
-            {
-              stateExitedEventDetails: {
-                name: event.state.name,
-                output: JSON.stringify(event.state.output ?? null),
-                outputDetails: { truncated: false },
-              },
-            },
-            at,
-          );
-        }
-        return;
-      }
-      case 'StateFailed': {
-        const type = exec.machine.stateTypes.get(event.state.name) ?? event.state.type;
-        const error = String(event.Error);
-        const cause = typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? null);
-        const timedOut = error === 'States.Timeout';
-        const task = exec.machine.source.tasks[event.state.name];
-        if (type === 'Task' && task?.style === 'direct') {
-          // A Lambda called by ARN reports as LambdaFunction* events in AWS history.
-          const t = timedOut ? 'LambdaFunctionTimedOut' : 'LambdaFunctionFailed';
-          this.pushEvent(exec, t, { [`${lowerFirst(t)}EventDetails`]: { error, cause } }, at);
-        } else if (type === 'Task') {
-          const [resourceType, resource] = serviceParts(task?.resource);
-          const t = timedOut ? 'TaskTimedOut' : 'TaskFailed';
-          this.pushEvent(
-            exec,
-            t,
-            { [`${lowerFirst(t)}EventDetails`]: { resourceType, resource, error, cause } },
-            at,
-          );
-        } else if (type === 'Map' || type === 'Parallel') {
-          this.pushEvent(exec, `${type}StateFailed`, {}, at);
-        }
-        return;
-      }
-      case 'MapIterationStarted':
-      case 'MapIterationSucceeded':
-      case 'MapIterationFailed': {
-        const details = { name: event.parentState.name, index: event.index };
-        this.pushEvent(exec, event.type, { [`${lowerFirst(event.type)}EventDetails`]: details }, at);
-        return;
-      }
-      default:
-        // Execution* events are written by the engine; retries, catches and Parallel branches
-        // have no event of their own in AWS history.
-        return;
-    }
+  /** Stands in for a machine that no longer exists, so its journaled executions still answer. */
+  private placeholderMachine(arn: string): PreparedMachine {
+    const name = arn.slice(arn.lastIndexOf(':') + 1);
+    return prepareMachine(
+      {
+        logicalId: name,
+        name,
+        type: 'STANDARD',
+        definition: { StartAt: 'Gone', States: { Gone: { Type: 'Succeed' } } } as never,
+        lambdaByTask: {},
+        tasks: {},
+      },
+      { timeScale: 1, timeoutScale: 1, checkBound: () => undefined, functionTimeoutSeconds: () => undefined },
+    );
   }
 
   // ---- lookups --------------------------------------------------------------------------------
@@ -1264,12 +815,4 @@ export class LocalEngine {
     if (!e) throw new ExecutionDoesNotExistError(`Execution Does Not Exist: '${arn}'`);
     return e;
   }
-}
-
-const lowerFirst = (s: string): string => `${s.charAt(0).toLowerCase()}${s.slice(1)}`;
-
-/** `arn:aws:states:::dynamodb:putItem` → ['dynamodb', 'putItem']. */
-function serviceParts(resource: string | undefined): [string, string] {
-  const m = /^arn:aws[a-z-]*:states:::([^:]+):(.+)$/.exec(resource ?? '');
-  return m?.[1] && m[2] ? [m[1], m[2]] : ['unknown', resource ?? 'unknown'];
 }

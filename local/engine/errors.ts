@@ -68,3 +68,31 @@ export class HandlerLoadError extends Error {
 export class EngineClosedError extends Error {
   override name = 'EngineClosedError';
 }
+
+/**
+ * A service integration Task's failure as Step Functions reports it: Retry/Catch match `name`,
+ * the error output's Cause is the message.
+ */
+export class TaskFailure extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+/** Neither retryable nor catchable, like the library's own States.Runtime errors. */
+export class LocalRuntimeError extends Error {
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** aws-local-stepfunctions no longer behaves as the engine's hooks expect (see hooks.ts). */
+export class LibraryChangedError extends Error {
+  override name = 'LibraryChangedError';
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+}

@@ -8,6 +8,7 @@ import {
   listen,
   readBody,
 } from '../../functions/shared/http-server.ts';
+import { type RouteMatch, RouteTable } from '../../functions/shared/routes.ts';
 import type { HttpApiEvent, HttpApiResult } from '../../functions/webhooks/http-event.ts';
 import { problem } from '../../functions/webhooks/http-event.ts';
 
@@ -42,51 +43,7 @@ export interface HttpServerOptions {
 
 export type RunningHttpServer = ListeningServer;
 
-interface CompiledRoute extends Route {
-  regex: RegExp;
-  params: string[];
-  /** Lower sorts first: literal routes win over parameters, greedy parameters come last. */
-  rank: number;
-}
-
-function compile(route: Route): CompiledRoute {
-  const params: string[] = [];
-  let rank = 0;
-  const source = route.path
-    .split('/')
-    .map((segment) => {
-      const greedy = /^\{([A-Za-z0-9_]+)\+\}$/.exec(segment);
-      if (greedy) {
-        params.push(greedy[1]!);
-        rank += 1000;
-        return '(.+)';
-      }
-      const param = /^\{([A-Za-z0-9_]+)\}$/.exec(segment);
-      if (param) {
-        params.push(param[1]!);
-        rank += 1;
-        return '([^/]+)';
-      }
-      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('/');
-  return { ...route, method: route.method.toUpperCase(), regex: new RegExp(`^${source}$`), params, rank };
-}
-
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
-function toEvent(
-  req: IncomingMessage,
-  body: Buffer,
-  route: CompiledRoute,
-  match: RegExpExecArray,
-): HttpApiEvent {
+function toEvent(req: IncomingMessage, body: Buffer, hit: RouteMatch<RouteHandler>): HttpApiEvent {
   const target = req.url ?? '/';
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);
@@ -110,16 +67,10 @@ function toEvent(
     }
   }
 
-  let pathParameters: Record<string, string> | undefined;
-  if (route.params.length > 0) {
-    pathParameters = {};
-    route.params.forEach((name, i) => {
-      pathParameters![name] = decode(match[i + 1] ?? '');
-    });
-  }
+  const pathParameters = Object.keys(hit.params).length > 0 ? hit.params : undefined;
 
   const now = new Date();
-  const routeKey = `${route.method} ${route.path}`;
+  const routeKey = `${hit.route.method.toUpperCase()} ${hit.route.path}`;
   const text = isUtf8(body);
   return {
     version: '2.0',
@@ -179,7 +130,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIM
 const TIMED_OUT = Symbol('timed out');
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const routes = options.routes.map(compile).sort((a, b) => a.rank - b.rank);
+  const routes = new RouteTable<RouteHandler>(options.routes);
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const handlerTimeoutMs = options.handlerTimeoutMs ?? 30_000;
   const log = options.logger ?? createLogger({ component: 'http' });
@@ -206,17 +157,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
 
     try {
-      const candidates = routes
-        .map((route) => ({ route, match: route.regex.exec(rawPath) }))
-        .filter((c): c is { route: CompiledRoute; match: RegExpExecArray } => c.match !== null);
-      if (candidates.length === 0) {
+      const found = routes.lookup(method, rawPath);
+      if (!found.hit) {
         req.resume();
-        return answer(problem(404, 'not-found', `no route for ${rawPath}`));
-      }
-      const hit = candidates.find((c) => c.route.method === method || c.route.method === 'ANY');
-      if (!hit) {
-        req.resume();
-        const allow = [...new Set(candidates.map((c) => c.route.method))].join(', ');
+        if (found.status === 404) return answer(problem(404, 'not-found', `no route for ${rawPath}`));
+        const allow = found.allow.join(', ');
         return answer(
           problem(405, 'method-not-allowed', `${method} is not allowed on ${rawPath}; use ${allow}`, {
             allow,
@@ -235,9 +180,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         return;
       }
 
-      const event = toEvent(req, body, hit.route, hit.match);
+      const event = toEvent(req, body, found.hit);
       requestId = event.requestContext.requestId;
-      const result = await withTimeout(hit.route.handler(event), handlerTimeoutMs);
+      const result = await withTimeout(found.hit.handler(event), handlerTimeoutMs);
       if (result === TIMED_OUT) {
         log.error('handler timed out', { routeKey: event.routeKey, requestId, timeoutMs: handlerTimeoutMs });
         return answer(

@@ -10,36 +10,42 @@ import type { Job } from '../../functions/store/jobs.ts';
  * themselves (a Scan, never the byStatus index, which dynalite updates apart from its items), treats
  * each job on its own (one bad record is reported, never stops the rest), and for each:
  *
- * - its execution is one the engine resumes → left to it;
+ * - its execution resumed → left to it; it had ended before the restart (its end listener cut
+ *   short) → the job is closed as the listener would have;
  * - QUEUED with no execution (cut between its acceptance and its start) → started now: a
  *   provisioning from its stored request (unless secrets were redacted out of it: then it waits for
  *   the sender's redelivery, which reopens it); other kinds cannot be rebuilt and FAIL with the reason;
- * - RUNNING (or QUEUED after its first step) whose execution is gone → cleaned up (a provisioning's
- *   `onFailure` is applied to the instance it may have built) and INTERRUPTED with the reason and
- *   what was cleaned up.
+ * - its execution cannot resume, or is gone → cleaned up (a provisioning's `onFailure` is applied to
+ *   the instance it may have built) and INTERRUPTED with the reason and what was cleaned up.
  *
- * Idempotency claims still in progress from before this start are expired first: the data folder's
- * lock proves their holders are dead, so the next attempt takes them over at once (and is told).
+ * Before the engine resumes anything, `expireDeadClaims` ends the in-progress window of claims
+ * held by the dead process (the data folder's lock proves it is gone), so resumed steps take them
+ * over at once, and are told they were cut short.
  */
+
+export type ExecutionState =
+  | { state: 'running' }
+  | { state: 'ended'; settle: () => Promise<void> }
+  | { state: 'interrupted'; reason: string };
 
 export interface RecoveryContext {
   stores: Stores;
-  /** Whether the engine knows (and runs or resumes) this execution. */
-  executionKnown(executionArn: string): boolean;
-  /** The execution ARN a job of this kind gets when named after its id (undefined: unknown kind). */
-  executionArnFor(job: Job): string | undefined;
+  /** The engine's execution of a job after its recovery, or undefined when it has none. */
+  executionOf(job: Job): ExecutionState | undefined;
   /** Cleans up after a job whose execution is lost; says what it did. */
   cleanup(job: Job): Promise<string | undefined>;
-  /** Claims created before this moment belong to a dead process. */
-  bootTime: Date;
   log: Logger;
 }
 
 export interface JobRecovery {
   jobId: string;
   kind: string;
-  /** resumed: its execution runs on; started: its execution was started now; interrupted/failed: ended here. */
-  action: 'resumed' | 'started' | 'interrupted' | 'failed' | 'waiting' | 'error';
+  /**
+   * resumed: its execution runs on; closed: its execution had ended, the job now says so; started:
+   * its execution was started now; waiting: ended until its sender delivers it again;
+   * interrupted/failed: ended here with the reason; error: could not be recovered (reported).
+   */
+  action: 'resumed' | 'closed' | 'started' | 'waiting' | 'interrupted' | 'failed' | 'error';
   reason?: string;
 }
 
@@ -54,28 +60,31 @@ export interface RecoveryReport {
 
 const INTERRUPTED = 'the runtime stopped while this job ran and its execution could not be resumed';
 
+/** Expires the in-progress claims created before `bootTime` (their process is gone). Returns how many. */
+export async function expireDeadClaims(stores: Stores, bootTime: Date, log: Logger): Promise<number> {
+  let expired = 0;
+  try {
+    for await (const claim of stores.idempotency.inProgress()) {
+      if (claim.createdAt && Date.parse(claim.createdAt) >= bootTime.getTime()) continue;
+      if (claim.inProgressExpiresAt <= Date.now()) continue;
+      if (await stores.idempotency.expireInProgress(claim).catch(() => false)) expired++;
+    }
+  } catch (error) {
+    log.error('could not read the idempotency claims', { message: (error as Error).message });
+  }
+  return expired;
+}
+
 export async function recoverJobs(ctx: RecoveryContext): Promise<RecoveryReport> {
   const started = performance.now();
   const report: RecoveryReport = { claimsExpired: 0, jobs: [], unreadable: [], durationMs: 0 };
-  const { jobs, idempotency } = ctx.stores;
-
-  try {
-    for await (const claim of idempotency.inProgress()) {
-      if (claim.createdAt && Date.parse(claim.createdAt) >= ctx.bootTime.getTime()) continue;
-      if (claim.inProgressExpiresAt <= Date.now()) continue;
-      if (await idempotency.expireInProgress(claim).catch(() => false)) report.claimsExpired++;
-    }
-  } catch (error) {
-    report.unreadable.push(`idempotency claims: ${(error as Error).message}`);
-  }
-
   const unfinished: Job[] = [];
   try {
-    for await (const job of jobs.scanItems({ statuses: ['QUEUED', 'RUNNING'] })) unfinished.push(job);
+    for await (const job of ctx.stores.jobs.scanItems({ statuses: ['QUEUED', 'RUNNING'] }))
+      unfinished.push(job);
   } catch (error) {
     report.unreadable.push(`jobs: ${(error as Error).message}`);
   }
-
   for (const job of unfinished) {
     try {
       report.jobs.push(await recoverJob(ctx, job));
@@ -96,12 +105,16 @@ export async function recoverJobs(ctx: RecoveryContext): Promise<RecoveryReport>
 async function recoverJob(ctx: RecoveryContext, job: Job): Promise<JobRecovery> {
   const { jobs } = ctx.stores;
   const about = { jobId: job.jobId, kind: job.kind };
-  const arn = job.executionArn ?? ctx.executionArnFor(job);
-  if (arn && ctx.executionKnown(arn)) return { ...about, action: 'resumed' };
+  const execution = ctx.executionOf(job);
+  if (execution?.state === 'running') return { ...about, action: 'resumed' };
+  if (execution?.state === 'ended') {
+    await execution.settle();
+    return { ...about, action: 'closed' };
+  }
 
   // Accepted, never started: nothing ran, so it can start now (its execution is gone or never was).
   const didNothing = job.status === 'QUEUED' && !job.steps.some((s) => s.name !== 'reopen');
-  if (didNothing && job.kind === 'provision') {
+  if (!execution && didNothing && job.kind === 'provision') {
     if (containsRedaction(job.request)) {
       const reason =
         'accepted, then cut by a restart before it started; its request held secrets that are not stored, so it waits for the sender to deliver it again';
@@ -113,15 +126,20 @@ async function recoverJob(ctx: RecoveryContext, job: Job): Promise<JobRecovery> 
     ctx.log.info('job started after a restart', about);
     return { ...about, action: 'started' };
   }
+  const why =
+    execution?.state === 'interrupted'
+      ? `the runtime restarted and this job's execution cannot resume: ${execution.reason}`
+      : INTERRUPTED;
   if (job.status === 'QUEUED') {
-    const reason = 'accepted, then cut by a restart before it started; its trigger may send it again';
+    const reason = execution
+      ? why
+      : 'accepted, then cut by a restart before it started; its trigger may send it again';
     await jobs.transition(job.jobId, 'FAILED', { error: { code: 'Interrupted', message: reason } });
     ctx.log.warn('job failed by a restart', { ...about, reason });
     return { ...about, action: 'failed', reason };
   }
-
   const cleaned = await ctx.cleanup(job);
-  const reason = cleaned ? `${INTERRUPTED}; ${cleaned}` : INTERRUPTED;
+  const reason = cleaned ? `${why}; ${cleaned}` : why;
   await jobs.transition(job.jobId, 'INTERRUPTED', { error: { code: 'Interrupted', message: reason } });
   ctx.log.warn('job interrupted by a restart', { ...about, reason });
   return { ...about, action: 'interrupted', reason };

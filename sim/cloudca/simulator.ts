@@ -1,5 +1,12 @@
 import { API_KEY_HEADER } from '../../functions/providers/cloudca/auth.ts';
-import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../kit/index.ts';
+import {
+  routeTable,
+  type SimHandler,
+  type SimRequest,
+  type SimResponse,
+  SimulatorBase,
+  type SimulatorOptions,
+} from '../kit/index.ts';
 import {
   type CatalogueOffering,
   COMPUTE_OFFERINGS,
@@ -75,20 +82,28 @@ const WRONG_STATE = 2012;
 /** cloud.ca keeps tasks about 30 minutes ("we don't persist our task"). */
 const TASK_TTL_MS = 30 * 60_000;
 
-/** Each operation's precondition, as the docs state them. */
-const PRECONDITIONS: Record<string, { states: State[]; verb: string }> = {
-  start: { states: ['Stopped'], verb: 'start' },
-  stop: { states: ['Running'], verb: 'stop' },
-  reboot: { states: ['Running', 'Stopped'], verb: 'reboot' },
-  destroy: { states: ['Running', 'Stopped', 'Error'], verb: 'destroy' },
-  purge: { states: ['Destroyed'], verb: 'purge' },
-  recover: { states: ['Destroyed'], verb: 'recover' },
+const ENV = '/v1/services/{service}/{environment}';
+
+/**
+ * The instance operations: the states each is allowed in (as the docs state them), the verb of
+ * its refusal and failure messages, the state shown while its task runs and the state it ends in
+ * (none: unchanged; `Expunged`: the instance is gone). A reboot keeps the state cloud.ca reports
+ * (no Rebooting state is documented); a recovered instance comes back Stopped (UNCONFIRMED).
+ */
+const OPERATIONS = {
+  start: { from: ['Stopped'], verb: 'start', during: 'Starting', to: 'Running' },
+  stop: { from: ['Running'], verb: 'stop', during: 'Stopping', to: 'Stopped' },
+  reboot: { from: ['Running', 'Stopped'], verb: 'reboot' },
+  destroy: { from: ['Running', 'Stopped', 'Error'], verb: 'destroy' },
+  purge: { from: ['Destroyed'], verb: 'purge', during: 'Expunging', to: 'Expunged' },
+  recover: { from: ['Destroyed'], verb: 'recover', to: 'Stopped' },
   // Not stated by the docs: any settled, live state (UNCONFIRMED).
-  changeComputeOffering: { states: ['Running', 'Stopped'], verb: 'change the compute offering of' },
-  resetPassword: { states: ['Running', 'Stopped'], verb: 'reset the password of' },
-  changeNetwork: { states: ['Running', 'Stopped'], verb: 'change the network of' },
-  associateSSHKey: { states: ['Running', 'Stopped'], verb: 'associate an SSH key to' },
-};
+  changeComputeOffering: { from: ['Running', 'Stopped'], verb: 'change the compute offering of' },
+  resetPassword: { from: ['Running', 'Stopped'], verb: 'reset the password of' },
+  changeNetwork: { from: ['Running', 'Stopped'], verb: 'change the network of' },
+  associateSSHKey: { from: ['Running', 'Stopped'], verb: 'associate an SSH key to' },
+} satisfies Record<string, { from: State[]; verb: string; during?: State; to?: State | 'Expunged' }>;
+type Operation = keyof typeof OPERATIONS;
 
 export class CloudcaSimulator extends SimulatorBase {
   readonly provider = 'cloudca' as const;
@@ -126,89 +141,99 @@ export class CloudcaSimulator extends SimulatorBase {
     return this.error(status, message, status);
   }
 
-  protected route(req: SimRequest): SimResponse {
-    const parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0] !== 'v1') return this.error(404, 'Cannot locate the specified endpoint', 404);
-    // GET /v1/tasks/{id}; an older docs revision says /v1/services/tasks/{id}.
-    if (parts[1] === 'tasks' && parts.length === 3)
-      return this.only(req, 'GET', () => this.getTask(parts[2]!));
-    if (parts[1] === 'services' && parts[2] === 'tasks' && parts.length === 4) {
-      return this.only(req, 'GET', () => this.getTask(parts[3]!));
-    }
-    if (parts[1] !== 'services' || parts.length < 5)
-      return this.error(404, 'Cannot locate the specified endpoint', 404);
-    const location = `${parts[2]}/${parts[3]}`;
-    if (!(ENVIRONMENTS as readonly string[]).includes(location)) {
-      return this.error(404, `Environment ${parts[3]} not found for service ${parts[2]}`, 404);
-    }
-    const [entity, id, ...rest] = parts.slice(4);
-    if (rest.length) return this.error(404, 'Cannot locate the specified endpoint', 404);
-    switch (entity) {
-      case 'instances':
-        return this.instancesRoute(req, location, id);
-      case 'computeofferings':
-        return this.only(req, 'GET', () =>
-          id
-            ? this.one(
-                COMPUTE_OFFERINGS.find((o) => o.id === id),
-                'compute offering',
-              )
-            : this.list(req, COMPUTE_OFFERINGS),
+  // The docs' task path is /v1/tasks/{id}; an older revision says /v1/services/tasks/{id}.
+  private readonly routes = routeTable<SimHandler>({
+    'GET /v1/tasks/{id}': (_req, p) => this.getTask(p.id!),
+    'GET /v1/services/tasks/{id}': (_req, p) => this.getTask(p.id!),
+    [`GET ${ENV}/instances`]: this.inEnv((req, location) =>
+      this.list(
+        req,
+        this.instancesIn(location).map((i) => this.render(i, false)),
+      ),
+    ),
+    [`POST ${ENV}/instances`]: this.inEnv((req, location) => this.create(req, location)),
+    [`GET ${ENV}/instances/{id}`]: this.onInstance((_req, i) => ({
+      status: 200,
+      body: { data: this.render(i, true) },
+    })),
+    // The docs title update "POST" while their curl and go-cloudca use PUT: accept both.
+    [`PUT ${ENV}/instances/{id}`]: this.onInstance((req, i) => this.update(req, i)),
+    [`POST ${ENV}/instances/{id}`]: this.onInstance((req, i) =>
+      req.query.operation === undefined ? this.update(req, i) : this.operate(req, i, req.query.operation),
+    ),
+    [`DELETE ${ENV}/instances/{id}`]: this.onInstance((req, i) => this.destroy(req, i)),
+    [`GET ${ENV}/computeofferings`]: this.inEnv((req) => this.list(req, COMPUTE_OFFERINGS)),
+    [`GET ${ENV}/computeofferings/{id}`]: this.inEnv((_req, _l, p) =>
+      this.one(
+        COMPUTE_OFFERINGS.find((o) => o.id === p.id),
+        'compute offering',
+      ),
+    ),
+    [`GET ${ENV}/templates`]: this.inEnv((req, location) => this.list(req, this.templatesFor(location))),
+    [`GET ${ENV}/templates/{id}`]: this.inEnv((_req, location, p) =>
+      this.one(
+        this.templatesFor(location).find((t) => t.id === p.id),
+        'template',
+      ),
+    ),
+    [`GET ${ENV}/networks`]: this.inEnv((req, location) => this.list(req, this.networksIn(location))),
+    [`GET ${ENV}/networks/{id}`]: this.inEnv((_req, location, p) =>
+      this.one(
+        this.networksIn(location).find((n) => n.id === p.id),
+        'network',
+      ),
+    ),
+    [`GET ${ENV}/sshkeys`]: this.inEnv((req) =>
+      this.list(
+        req,
+        SSH_KEYS.map((name) => ({ name, fingerprint: fingerprint(name) })),
+      ),
+    ),
+  });
+
+  protected route(req: SimRequest): SimResponse | Promise<SimResponse> {
+    return this.dispatch(this.routes, req);
+  }
+
+  protected override notFound(): SimResponse {
+    return this.error(404, 'Cannot locate the specified endpoint', 404);
+  }
+
+  protected override methodNotAllowed(): SimResponse {
+    return this.error(405, 'Method not allowed', 405);
+  }
+
+  /** A handler under /v1/services/{service}/{environment}: 404 for an environment not seeded. */
+  private inEnv(
+    handler: (req: SimRequest, location: string, params: Readonly<Record<string, string>>) => SimResponse,
+  ): SimHandler {
+    return (req, params) => {
+      const location = `${params.service}/${params.environment}`;
+      if (!(ENVIRONMENTS as readonly string[]).includes(location)) {
+        return this.error(
+          404,
+          `Environment ${params.environment} not found for service ${params.service}`,
+          404,
         );
-      case 'templates':
-        return this.only(req, 'GET', () =>
-          id
-            ? this.one(
-                this.templatesFor(location).find((t) => t.id === id),
-                'template',
-              )
-            : this.list(req, this.templatesFor(location)),
-        );
-      case 'networks':
-        return this.only(req, 'GET', () => {
-          const mine = this.networks.filter((n) => n.location === location).map((n) => this.renderNetwork(n));
-          return id
-            ? this.one(
-                mine.find((n) => n.id === id),
-                'network',
-              )
-            : this.list(req, mine);
-        });
-      case 'sshkeys':
-        return this.only(req, 'GET', () =>
-          this.list(
-            req,
-            SSH_KEYS.map((name) => ({ name, fingerprint: fingerprint(name) })),
-          ),
-        );
-      default:
-        return this.error(404, 'Cannot locate the specified endpoint', 404);
-    }
+      }
+      return handler(req, location, params);
+    };
+  }
+
+  private onInstance(handler: (req: SimRequest, instance: SimInstance) => SimResponse): SimHandler {
+    return this.inEnv((req, location, params) => {
+      const instance = this.instances.get(params.id!);
+      if (!instance || instance.location !== location)
+        return this.error(404, `Instance ${params.id} not found`, 404);
+      return handler(req, instance);
+    });
+  }
+
+  private networksIn(location: string): Record<string, unknown>[] {
+    return this.networks.filter((n) => n.location === location).map((n) => this.renderNetwork(n));
   }
 
   // ---- instances -------------------------------------------------------------------------
-  private instancesRoute(req: SimRequest, location: string, id: string | undefined): SimResponse {
-    if (!id) {
-      if (req.method === 'GET')
-        return this.list(
-          req,
-          this.instancesIn(location).map((i) => this.render(i, false)),
-        );
-      if (req.method === 'POST') return this.create(req, location);
-      return this.error(405, 'Method not allowed', 405);
-    }
-    const instance = this.instances.get(id);
-    if (!instance || instance.location !== location) return this.error(404, `Instance ${id} not found`, 404);
-    const operation = req.query.operation;
-    if (req.method === 'GET') return { status: 200, body: { data: this.render(instance, true) } };
-    // The docs title update "POST" while their curl and go-cloudca use PUT: accept both.
-    if (req.method === 'PUT' || (req.method === 'POST' && operation === undefined))
-      return this.update(req, instance);
-    if (req.method === 'DELETE') return this.destroy(req, instance);
-    if (req.method !== 'POST') return this.error(405, 'Method not allowed', 405);
-    return this.operate(req, instance, operation!);
-  }
-
   private create(req: SimRequest, location: string): SimResponse {
     const body = this.body(req);
     if (!body) return this.error(400, 'The request body must be a JSON object', 400);
@@ -312,44 +337,46 @@ export class CloudcaSimulator extends SimulatorBase {
     );
   }
 
+  /**
+   * `POST …/instances/{id}?operation=…`: the precondition and transition from OPERATIONS, plus
+   * the work of an operation that takes parameters.
+   */
   private operate(req: SimRequest, instance: SimInstance, operation: string): SimResponse {
-    if (!PRECONDITIONS[operation])
+    if (!Object.hasOwn(OPERATIONS, operation) || operation === 'destroy')
       return this.error(400, `Unknown operation '${operation}'`, 400, { operation });
-    const refused = this.check(instance, operation);
+    const name = operation as Operation;
+    const rule: { verb: string; during?: State; to?: State | 'Expunged' } = OPERATIONS[name];
+    const refused = this.check(instance, name);
     if (refused) return refused;
-    const body = this.body(req) ?? {};
+    const work = this.operationWork(name, instance, this.body(req) ?? {});
+    if ('status' in work) return work;
     const before = instance.state;
-    const revert = () => {
-      instance.state = before;
-    };
-    const render = () => this.render(instance, true);
-    const settle = (state: State) => () => {
-      instance.state = state;
-      return render();
-    };
+    if (rule.during) instance.state = rule.during;
+    return this.task(
+      () => {
+        if (rule.to === 'Expunged') {
+          this.instances.delete(instance.id);
+          return { id: instance.id };
+        }
+        const result = work.apply?.();
+        if (rule.to) instance.state = rule.to;
+        return result ?? this.render(instance, true);
+      },
+      () => {
+        instance.state = before;
+      },
+      instance,
+      `Failed to ${rule.verb} instance ${instance.name}`,
+    );
+  }
+
+  /** What an operation with parameters does once its task succeeds, or its 400 when they are wrong. */
+  private operationWork(
+    operation: Operation,
+    instance: SimInstance,
+    body: Record<string, unknown>,
+  ): { apply?: () => unknown } | SimResponse {
     switch (operation) {
-      case 'start':
-        instance.state = 'Starting';
-        return this.task(settle('Running'), revert, instance, `Failed to start instance ${instance.name}`);
-      case 'stop':
-        instance.state = 'Stopping';
-        return this.task(settle('Stopped'), revert, instance, `Failed to stop instance ${instance.name}`);
-      case 'reboot':
-        // A reboot keeps the state cloud.ca reports (no Rebooting state is documented).
-        return this.task(render, revert, instance, `Failed to reboot instance ${instance.name}`);
-      case 'purge':
-        instance.state = 'Expunging';
-        return this.task(
-          () => {
-            this.instances.delete(instance.id);
-            return { id: instance.id };
-          },
-          revert,
-          instance,
-          `Failed to purge instance ${instance.name}`,
-        );
-      case 'recover':
-        return this.task(settle('Stopped'), revert, instance, `Failed to recover instance ${instance.name}`);
       case 'changeComputeOffering': {
         const offering = COMPUTE_OFFERINGS.find((o) => o.id === body.computeOfferingId);
         if (!offering)
@@ -358,60 +385,42 @@ export class CloudcaSimulator extends SimulatorBase {
           });
         const size = this.sizeFor(offering, body);
         if (typeof size === 'string') return this.error(400, size, 400, { field: 'cpuCount' });
-        return this.task(
-          () => {
+        return {
+          apply: () => {
             Object.assign(instance, { computeOfferingId: offering.id, ...size });
-            return render();
           },
-          revert,
-          instance,
-          `Failed to change the compute offering of instance ${instance.name}`,
-        );
+        };
       }
       case 'resetPassword':
-        return this.task(
-          () => ({ ...render(), password: this.password() }),
-          revert,
-          instance,
-          `Failed to reset the password of instance ${instance.name}`,
-        );
+        return { apply: () => ({ ...this.render(instance, true), password: this.password() }) };
       case 'changeNetwork': {
         const network = this.networks.find(
           (n) => n.id === body.networkId && n.location === instance.location,
         );
         if (!network)
           return this.error(400, `Network ${String(body.networkId)} not found`, 400, { field: 'networkId' });
-        return this.task(
-          () => {
+        return {
+          apply: () => {
             instance.networkId = network.id;
             instance.ipAddress = this.nextIp(network);
             instance.publicIps = [];
-            return render();
           },
-          revert,
-          instance,
-          `Failed to change the network of instance ${instance.name}`,
-        );
+        };
       }
       case 'associateSSHKey': {
-        if (typeof body.sshKeyName !== 'string' || !body.sshKeyName) {
+        if (typeof body.sshKeyName !== 'string' || !body.sshKeyName)
           return this.error(400, 'Missing required field(s): sshKeyName', 400, { fields: ['sshKeyName'] });
-        }
         if (!SSH_KEYS.includes(body.sshKeyName))
           return this.error(400, `SSH key ${body.sshKeyName} not found`, 400, { field: 'sshKeyName' });
         const key = body.sshKeyName;
-        return this.task(
-          () => {
+        return {
+          apply: () => {
             instance.sshKeyName = key;
-            return render();
           },
-          revert,
-          instance,
-          `Failed to associate SSH key to instance ${instance.name}`,
-        );
+        };
       }
       default:
-        return this.error(400, `Unknown operation '${operation}'`, 400, { operation });
+        return {};
     }
   }
 
@@ -543,10 +552,6 @@ export class CloudcaSimulator extends SimulatorBase {
     return item ? { status: 200, body: { data: item } } : this.error(404, `The ${kind} was not found`, 404);
   }
 
-  private only(req: SimRequest, method: string, answer: () => SimResponse): SimResponse {
-    return req.method === method ? answer() : this.error(405, 'Method not allowed', 405);
-  }
-
   private error(
     status: number,
     message: string,
@@ -562,10 +567,10 @@ export class CloudcaSimulator extends SimulatorBase {
     return this.errorCodeKey === 'errorCode' ? String(code) : code;
   }
 
-  private check(instance: SimInstance, operation: string): SimResponse | undefined {
-    const rule = PRECONDITIONS[operation]!;
-    if (rule.states.includes(instance.state) && !instance.busy) return undefined;
-    return this.wrongState(instance, rule.verb, rule.states);
+  private check(instance: SimInstance, operation: Operation): SimResponse | undefined {
+    const rule: { from: readonly State[]; verb: string } = OPERATIONS[operation];
+    if (rule.from.includes(instance.state) && !instance.busy) return undefined;
+    return this.wrongState(instance, rule.verb, [...rule.from]);
   }
 
   private wrongState(instance: SimInstance, verb: string, expected: State[]): SimResponse {

@@ -191,3 +191,6 @@ export const TEMPLATES: SimTemplate[] = ZONES.flatMap((zone) =>
     zonename: zone.name,
   })),
 );
+
+/** The account's registered SSH key pairs (the demo fleet uses `ops`). */
+export const SSH_KEYPAIRS = [{ name: 'ops', fingerprint: '3c:1f:8b:90:6a:2e:51:d7:c4:0b:9e:77:12:a5:f3:68' }];

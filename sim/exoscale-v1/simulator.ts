@@ -1,17 +1,25 @@
-import { responseKey } from '../../functions/providers/exoscale-v1/schemas.ts';
 import {
   type Params,
   parseExpires,
   signaturesMatch,
   signParams,
-} from '../../functions/providers/exoscale-v1/signing.ts';
-import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../kit/index.ts';
+} from '../../functions/providers/exoscale-v1/auth.ts';
+import { responseKey } from '../../functions/providers/exoscale-v1/schemas.ts';
+import {
+  CommandTable,
+  type SimRequest,
+  type SimResponse,
+  SimulatorBase,
+  type SimulatorOptions,
+  type TransitionTable,
+} from '../kit/index.ts';
 import {
   CPU_SPEED,
   SERVICE_OFFERINGS,
   type SimServiceOffering,
   type SimTemplate,
   type SimZone,
+  SSH_KEYPAIRS,
   TEMPLATES,
   ZONES,
 } from './seed.ts';
@@ -32,22 +40,56 @@ const USER_ID = '2b8c1d0e-9f37-4a8e-b3a1-5c0f2de4a911';
 const DOMAIN_ID = '4a8e6b1c-3f0d-4c55-9a57-1d2e3f4a5b6c';
 const SG_ID = 'b87ff34d-abf3-42d3-a097-78075515dd34';
 
-const MUTATING = new Set([
-  'deployVirtualMachine',
-  'startVirtualMachine',
-  'stopVirtualMachine',
-  'rebootVirtualMachine',
-  'destroyVirtualMachine',
-  'scaleVirtualMachine',
-  'changeServiceForVirtualMachine',
-  'createSnapshot',
-  'createTags',
-  'deleteTags',
-]);
+/** CloudStack's VM host name rule and its message. */
+const HOSTNAME = /^(?![0-9-])[A-Za-z0-9-]{1,63}(?<!-)$/;
+const INVALID_NAME =
+  "Invalid name. Vm name can contain ASCII letters 'a' through 'z', the digits '0' through '9', and the hyphen ('-'), must be between 1 and 63 characters long, and can't start or end with \"-\" and can't start with digit";
 
 const AUTH_FAILED = 'unable to verify usercredentials and/or request signature';
 // ApiServer rejects `expires` further ahead than this when enforce.post.requests.and.timestamps is on.
 const MAX_EXPIRES_AHEAD_MS = 15 * 60_000;
+
+type Command = (p: Map<string, string>, command: string) => unknown;
+
+/**
+ * start/stop/reboot as CloudStack's VirtualMachineManager runs them: the states each acts from,
+ * the state while its job runs, the state it ends in, and the job failure in any other state.
+ * `refusedIn`: only these states fail; the others outside `from` succeed without doing anything
+ * (CloudStack's advanceStop returns at once for a VM that is not running).
+ */
+const VM_ACTIONS: TransitionTable<
+  'startVirtualMachine' | 'stopVirtualMachine' | 'rebootVirtualMachine',
+  string,
+  { cmd: string; refusedIn?: readonly string[]; refusal: (vm: SimVm, from: string) => JobFailure }
+> = {
+  startVirtualMachine: {
+    from: ['Stopped', 'Shutdowned'],
+    during: 'Starting',
+    to: 'Running',
+    cmd: 'org.apache.cloudstack.api.command.user.vm.StartVMCmd',
+    refusal: (vm, from) =>
+      from === 'Running'
+        ? // CloudStack ≥ 4.15 (apache/cloudstack#3979) refuses to start a running VM.
+          new JobFailure(431, 4350, `The virtual machine ${vm.id} (${vm.displayname}) is already running`)
+        : new JobFailure(530, 4250, `Unable to start VM[User|${vm.instancename}]: it is in state ${from}`),
+  },
+  stopVirtualMachine: {
+    from: ['Running'],
+    during: 'Stopping',
+    to: 'Stopped',
+    cmd: 'org.apache.cloudstack.api.command.user.vm.StopVMCmd',
+    refusedIn: ['Starting', 'Stopping', 'Migrating'],
+    refusal: (vm, from) =>
+      new JobFailure(530, 4250, `Unable to stop VM[User|${vm.instancename}]: it is in state ${from}`),
+  },
+  rebootVirtualMachine: {
+    // RebootVMCmd answers INTERNAL_ERROR when the VM is not Running.
+    from: ['Running'],
+    to: 'Running',
+    cmd: 'org.apache.cloudstack.api.command.user.vm.RebootVMCmd',
+    refusal: () => new JobFailure(530, 9999, 'Failed to reboot vm instance'),
+  },
+};
 
 interface SimVm {
   id: string;
@@ -67,12 +109,23 @@ interface SimVm {
   keypair?: string;
   rootVolumeId: string;
   rootSizeGb: number;
+  password?: string;
+}
+
+/** An elastic IP (associateIpAddress); this simulator does not attach it to a NIC. */
+interface SimPublicIp {
+  id: string;
+  ipaddress: string;
+  zone: SimZone;
+  allocated: string;
 }
 
 interface SimSnapshot {
   id: string;
   name: string;
   volumeid: string;
+  volumename: string;
+  zone: SimZone;
   state: string;
   created: string;
 }
@@ -117,6 +170,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
   private readonly vms = new Map<string, SimVm>();
   private readonly snapshots = new Map<string, SimSnapshot>();
   private readonly jobs = new Map<string, SimJob>();
+  private readonly publicIps = new Map<string, SimPublicIp>();
   private counter = 0;
 
   constructor(options: SimulatorOptions = {}) {
@@ -137,7 +191,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
   }
 
   protected override isMutation(req: SimRequest): boolean {
-    return MUTATING.has(lookup(allParams(req), 'command') ?? '');
+    return Object.hasOwn(this.writes, lookup(allParams(req), 'command') ?? '');
   }
 
   protected errorResponse(status: number, message: string, _code?: string): SimResponse {
@@ -181,7 +235,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
     for (const [k, v] of params) p.set(k.toLowerCase(), v);
     const command = p.get('command') ?? '';
     try {
-      const handler = this.handlers[command];
+      const handler = this.commands.lookup(command);
       if (!handler) {
         throw new ApiFailure(432, 9999, 'The given command does not exist or it is not available for user');
       }
@@ -201,7 +255,9 @@ export class ExoscaleV1Simulator extends SimulatorBase {
   }
 
   // ---- commands --------------------------------------------------------------------------
-  private readonly handlers: Record<string, (p: Map<string, string>, command: string) => unknown> = {
+  // One table of reads and one of writes (the request log and resetsAfterApply need to
+  // know which is which); route() looks a command up in both.
+  private readonly reads: Record<string, Command> = {
     listZones: (p) => {
       const zones = ZONES.filter(
         (z) => (!p.get('id') || z.id === p.get('id')) && (!p.get('name') || z.name === p.get('name')),
@@ -275,6 +331,98 @@ export class ExoscaleV1Simulator extends SimulatorBase {
         found.map((vm) => this.vmJson(vm)),
       );
     },
+    listVolumes: (p, command) => {
+      const vmId = p.get('virtualmachineid');
+      if (vmId) this.vm(vmId, command, 'virtualmachineid');
+      const type = p.get('type')?.toUpperCase();
+      const found = [...this.vms.values()].filter(
+        (vm) =>
+          (!vmId || vm.id === vmId) &&
+          (!p.get('id') || vm.rootVolumeId === p.get('id')) &&
+          (!p.get('zoneid') || vm.zone.id === p.get('zoneid')) &&
+          (!type || type === 'ROOT'),
+      );
+      return this.page(p, 'volume', found.map(volumeJson));
+    },
+    queryAsyncJobResult: (p, command) => {
+      const jobid = required(p, 'jobid', command);
+      const job = this.jobs.get(jobid);
+      if (!job) throw entityMissing(command, 'jobid', jobid);
+      return jobJson(job);
+    },
+    listPublicIpAddresses: (p) => {
+      // iselastic=false: Exoscale's only public IPs outside elastic ones are the NICs' own,
+      // which this command does not list (UNCONFIRMED, as the entries' fields: CloudStack's).
+      const elastic = p.get('iselastic');
+      const found = [...this.publicIps.values()].filter(
+        (ip) =>
+          (elastic === undefined || parseBoolean(elastic)) &&
+          (!p.get('id') || ip.id === p.get('id')) &&
+          (!p.get('ipaddress') || ip.ipaddress === p.get('ipaddress')) &&
+          (!p.get('zoneid') || ip.zone.id === p.get('zoneid')),
+      );
+      return this.page(p, 'publicipaddress', found.map(publicIpJson));
+    },
+    listSnapshots: (p) => {
+      const keyword = p.get('keyword')?.toLowerCase();
+      const found = [...this.snapshots.values()].filter(
+        (s) =>
+          (!p.get('id') || s.id === p.get('id')) &&
+          (!p.get('name') || s.name === p.get('name')) &&
+          (!keyword || s.name.toLowerCase().includes(keyword)) &&
+          (!p.get('volumeid') || s.volumeid === p.get('volumeid')) &&
+          (!p.get('zoneid') || s.zone.id === p.get('zoneid')) &&
+          // Snapshots carry no tags here: a tag filter matches none.
+          indexedMap(p, 'tags').length === 0,
+      );
+      return this.page(p, 'snapshot', found.map(snapshotJson));
+    },
+    listSecurityGroups: (p, command) => {
+      const vmId = p.get('virtualmachineid');
+      if (vmId) this.vm(vmId, command, 'virtualmachineid');
+      const matches =
+        (!p.get('id') || p.get('id') === SG_ID) &&
+        (!p.get('securitygroupname') || p.get('securitygroupname') === 'default');
+      return this.page(p, 'securitygroup', matches ? [securityGroupJson()] : []);
+    },
+    listSSHKeyPairs: (p) => {
+      const found = SSH_KEYPAIRS.filter(
+        (k) =>
+          (!p.get('name') || k.name === p.get('name')) &&
+          (!p.get('fingerprint') || k.fingerprint === p.get('fingerprint')),
+      );
+      return this.page(p, 'sshkeypair', found);
+    },
+    // The account has no private networks; the zones' shared guest network is not listed
+    // (UNCONFIRMED: Exoscale's page shows only private networks in its answer).
+    listNetworks: (p) => this.page(p, 'network', []),
+    listNics: (p, command) => {
+      const vm = this.vm(required(p, 'virtualmachineid', command), command, 'virtualmachineid');
+      return this.page(p, 'nic', [{ ...nicJson(vm), deviceid: '0', virtualmachineid: vm.id }]);
+    },
+    listTags: (p) => {
+      const type = p.get('resourcetype');
+      const found = [...this.vms.values()].flatMap((vm) =>
+        tagsJson(vm).filter(
+          (t) =>
+            (!type || type.toLowerCase() === 'uservm') &&
+            (!p.get('resourceid') || vm.id === p.get('resourceid')) &&
+            (!p.get('key') || t.key === p.get('key')) &&
+            (!p.get('value') || t.value === p.get('value')),
+        ),
+      );
+      return this.page(p, 'tag', found);
+    },
+    // Exoscale's page: "all pending asynchronous jobs for the account".
+    listAsyncJobs: (p) =>
+      this.page(p, 'asyncjobs', [...this.jobs.values()].filter((j) => j.jobstatus === 0).map(jobJson)),
+    // Not on Exoscale's command list: CloudStack answers an empty list in a zone with security
+    // groups and no NAT rules, and so does this simulator (UNCONFIRMED). Libcloud's list_nodes calls both.
+    listPortForwardingRules: (p) => this.page(p, 'portforwardingrule', []),
+    listIpForwardingRules: (p) => this.page(p, 'ipforwardingrule', []),
+  };
+
+  private readonly writes: Record<string, Command> = {
     deployVirtualMachine: (p, command) => {
       const zone = ZONES.find((z) => z.id === required(p, 'zoneid', command));
       if (!zone) throw entityMissing(command, 'zoneid', p.get('zoneid')!);
@@ -294,11 +442,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
         );
       }
       const hostname = p.get('name');
-      if (hostname !== undefined && !/^(?![0-9-])[A-Za-z0-9-]{1,63}(?<!-)$/.test(hostname)) {
-        throw paramError(
-          "Invalid name. Vm name can contain ASCII letters 'a' through 'z', the digits '0' through '9', and the hyphen ('-'), must be between 1 and 63 characters long, and can't start or end with \"-\" and can't start with digit",
-        );
-      }
+      if (hostname !== undefined && !HOSTNAME.test(hostname)) throw paramError(INVALID_NAME);
       const rootdisksize = p.get('rootdisksize');
       const rootSizeGb = rootdisksize ? Number(rootdisksize) : template.sizeGb;
       if (!Number.isInteger(rootSizeGb) || rootSizeGb < template.sizeGb) {
@@ -307,7 +451,8 @@ export class ExoscaleV1Simulator extends SimulatorBase {
         );
       }
       const id = this.uuid();
-      const startVm = p.get('startvm') !== 'false';
+      // Java's Boolean.parseBoolean: "true" in any case; Libcloud sends Python's `False`.
+      const startVm = parseBoolean(p.get('startvm') ?? 'true');
       const vm = this.newVm({
         id,
         hostname: hostname ?? id,
@@ -324,7 +469,9 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       const job = this.job('org.apache.cloudstack.api.command.user.vm.DeployVMCmd', vm.id, {
         complete: () => {
           if (startVm) vm.state = 'Running';
-          return { virtualmachine: this.vmJson(vm) };
+          // Templates here are password-enabled: the deploy answer carries the generated password.
+          vm.password = this.password();
+          return { virtualmachine: { ...this.vmJson(vm), password: vm.password } };
         },
         rollback: () => {
           vm.state = 'Error';
@@ -333,68 +480,9 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       });
       return { id: vm.id, jobid: job.jobid };
     },
-    startVirtualMachine: (p, command) => {
-      const vm = this.vm(required(p, 'id', command), command, 'id');
-      const from = vm.state;
-      let precondition: JobFailure | undefined;
-      if (from === 'Running') {
-        // CloudStack ≥ 4.15 (apache/cloudstack#3979) refuses to start a running VM.
-        precondition = new JobFailure(
-          431,
-          4350,
-          `The virtual machine ${vm.id} (${vm.displayname}) is already running`,
-        );
-      } else if (from !== 'Stopped' && from !== 'Shutdowned') {
-        precondition = new JobFailure(
-          530,
-          4250,
-          `Unable to start VM[User|${vm.instancename}]: it is in state ${from}`,
-        );
-      } else {
-        vm.state = 'Starting';
-      }
-      return this.vmJob(
-        'org.apache.cloudstack.api.command.user.vm.StartVMCmd',
-        vm,
-        precondition,
-        from,
-        () => {
-          vm.state = 'Running';
-        },
-      );
-    },
-    stopVirtualMachine: (p, command) => {
-      const vm = this.vm(required(p, 'id', command), command, 'id');
-      const from = vm.state;
-      let precondition: JobFailure | undefined;
-      if (from === 'Running') {
-        vm.state = 'Stopping';
-      } else if (from === 'Starting' || from === 'Stopping' || from === 'Migrating') {
-        precondition = new JobFailure(
-          530,
-          4250,
-          `Unable to stop VM[User|${vm.instancename}]: it is in state ${from}`,
-        );
-      }
-      // Any other state (Stopped included): CloudStack's advanceStop returns at once and the job
-      // succeeds without doing anything.
-      return this.vmJob('org.apache.cloudstack.api.command.user.vm.StopVMCmd', vm, precondition, from, () => {
-        if (vm.state === 'Stopping') vm.state = 'Stopped';
-      });
-    },
-    rebootVirtualMachine: (p, command) => {
-      const vm = this.vm(required(p, 'id', command), command, 'id');
-      // RebootVMCmd answers INTERNAL_ERROR when the VM is not Running.
-      const precondition =
-        vm.state === 'Running' ? undefined : new JobFailure(530, 9999, 'Failed to reboot vm instance');
-      return this.vmJob(
-        'org.apache.cloudstack.api.command.user.vm.RebootVMCmd',
-        vm,
-        precondition,
-        vm.state,
-        () => {},
-      );
-    },
+    startVirtualMachine: (p, command) => this.vmAction('startVirtualMachine', p, command),
+    stopVirtualMachine: (p, command) => this.vmAction('stopVirtualMachine', p, command),
+    rebootVirtualMachine: (p, command) => this.vmAction('rebootVirtualMachine', p, command),
     destroyVirtualMachine: (p, command) => {
       const vm = this.vm(required(p, 'id', command), command, 'id');
       const from = vm.state;
@@ -432,19 +520,6 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       vm.offering = offering;
       return { virtualmachine: this.vmJson(vm) };
     },
-    listVolumes: (p, command) => {
-      const vmId = p.get('virtualmachineid');
-      if (vmId) this.vm(vmId, command, 'virtualmachineid');
-      const type = p.get('type')?.toUpperCase();
-      const found = [...this.vms.values()].filter(
-        (vm) =>
-          (!vmId || vm.id === vmId) &&
-          (!p.get('id') || vm.rootVolumeId === p.get('id')) &&
-          (!p.get('zoneid') || vm.zone.id === p.get('zoneid')) &&
-          (!type || type === 'ROOT'),
-      );
-      return this.page(p, 'volume', found.map(volumeJson));
-    },
     createSnapshot: (p, command) => {
       const volumeId = required(p, 'volumeid', command);
       const vm = [...this.vms.values()].find((v) => v.rootVolumeId === volumeId);
@@ -454,6 +529,8 @@ export class ExoscaleV1Simulator extends SimulatorBase {
         id: this.uuid(),
         name: p.get('name') ?? `${vm.instancename}_ROOT-${vm.instancename.split('-')[2]}_${stamp(created)}`,
         volumeid: volumeId,
+        volumename: `ROOT-${vm.instancename.split('-')[2]}`,
+        zone: vm.zone,
         state: 'Creating',
         created: csDate(created),
       };
@@ -462,7 +539,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
         instanceType: 'Snapshot',
         complete: () => {
           snapshot.state = 'BackedUp';
-          return { snapshot: snapshotJson(snapshot, vm) };
+          return { snapshot: snapshotJson(snapshot) };
         },
         rollback: () => {
           this.snapshots.delete(snapshot.id);
@@ -522,15 +599,104 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       });
       return { jobid: job.jobid };
     },
-    queryAsyncJobResult: (p, command) => {
-      const jobid = required(p, 'jobid', command);
-      const job = this.jobs.get(jobid);
-      if (!job) throw entityMissing(command, 'jobid', jobid);
-      return jobJson(job);
+    updateVirtualMachine: (p, command) => {
+      const vm = this.vm(required(p, 'id', command), command, 'id');
+      const hostname = p.get('name');
+      if (hostname !== undefined && !HOSTNAME.test(hostname)) throw paramError(INVALID_NAME);
+      if (hostname !== undefined) vm.name = hostname;
+      const displayname = p.get('displayname');
+      if (displayname !== undefined) vm.displayname = displayname;
+      return { virtualmachine: this.vmJson(vm) };
+    },
+    resetPasswordForVirtualMachine: (p, command) => {
+      const vm = this.vm(required(p, 'id', command), command, 'id');
+      const job = this.job('org.apache.cloudstack.api.command.user.vm.ResetVMPasswordCmd', vm.id, {
+        // Exoscale's page: the VM must be Stopped.
+        ...(vm.state !== 'Stopped' && {
+          precondition: new JobFailure(
+            431,
+            4350,
+            `Vm VM[User|${vm.instancename}] should be stopped to do password reset`,
+          ),
+        }),
+        complete: () => {
+          vm.password = this.password();
+          return { virtualmachine: { ...this.vmJson(vm), password: vm.password } };
+        },
+      });
+      return { jobid: job.jobid };
+    },
+    deleteSnapshot: (p, command) => {
+      const id = required(p, 'id', command);
+      const snapshot = this.snapshots.get(id);
+      if (!snapshot) throw entityMissing(command, 'id', id);
+      const job = this.job('org.apache.cloudstack.api.command.user.snapshot.DeleteSnapshotCmd', snapshot.id, {
+        instanceType: 'Snapshot',
+        complete: () => {
+          this.snapshots.delete(snapshot.id);
+          return { success: true };
+        },
+      });
+      return { jobid: job.jobid };
+    },
+    associateIpAddress: (p, command) => {
+      const zoneId = required(p, 'zoneid', command);
+      const zone = ZONES.find((z) => z.id === zoneId);
+      if (!zone) throw entityMissing(command, 'zoneid', zoneId);
+      const n = this.publicIps.size + 1;
+      const ip: SimPublicIp = {
+        id: this.uuid(),
+        ipaddress: `159.100.${240 + (n >> 8)}.${n & 255}`,
+        zone,
+        allocated: csDate(new Date()),
+      };
+      const job = this.job('org.apache.cloudstack.api.command.user.address.AssociateIPAddrCmd', ip.id, {
+        instanceType: 'IpAddress',
+        complete: () => {
+          this.publicIps.set(ip.id, ip);
+          return { ipaddress: publicIpJson(ip) };
+        },
+      });
+      return { id: ip.id, jobid: job.jobid };
+    },
+    disassociateIpAddress: (p, command) => {
+      const id = required(p, 'id', command);
+      const ip = this.publicIps.get(id);
+      if (!ip) throw entityMissing(command, 'id', id);
+      const job = this.job('org.apache.cloudstack.api.command.user.address.DisassociateIPAddrCmd', ip.id, {
+        instanceType: 'IpAddress',
+        complete: () => {
+          this.publicIps.delete(ip.id);
+          return { success: true };
+        },
+      });
+      return { jobid: job.jobid };
     },
   };
 
+  private readonly commands = new CommandTable<Command>({ ...this.reads, ...this.writes });
+
+  /** start/stop/reboot through VM_ACTIONS: the job, or its failure when the state does not allow it. */
+  private vmAction(name: keyof typeof VM_ACTIONS, p: Map<string, string>, command: string) {
+    const rule = VM_ACTIONS[name];
+    const vm = this.vm(required(p, 'id', command), command, 'id');
+    const from = vm.state;
+    const acts = rule.from.includes(from);
+    const refused = !acts && (!rule.refusedIn || rule.refusedIn.includes(from));
+    if (acts && rule.during) vm.state = rule.during;
+    return this.vmJob(rule.cmd, vm, refused ? rule.refusal(vm, from) : undefined, from, () => {
+      if (acts && vm.state === (rule.during ?? from)) vm.state = rule.to;
+    });
+  }
+
   // ---- helpers ---------------------------------------------------------------------------
+  private password(): string {
+    return Array.from(
+      { length: 12 },
+      () => 'abcdefghjkmnpqrstuvwxyz23456789'[Math.floor(Math.random() * 31)],
+    ).join('');
+  }
+
   private vm(id: string, command: string, param: string): SimVm {
     const vm = this.vms.get(id);
     if (!vm) throw entityMissing(command, param, id);
@@ -721,20 +887,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       haenable: false,
       hypervisor: 'KVM',
       ...(vm.keypair && { keypair: vm.keypair }),
-      nic: [
-        {
-          id: vm.nicId,
-          ipaddress: vm.ipaddress,
-          ...(vm.ip6address && { ip6address: vm.ip6address, ip6cidr: '2a04:c43:e00:6a8f::/64' }),
-          isdefault: true,
-          macaddress: vm.macaddress,
-          netmask: '255.255.254.0',
-          gateway: '185.19.28.1',
-          networkid: '00304a04-c7ea-4e77-a786-18bc64347bf7',
-          traffictype: 'Guest',
-          type: 'Shared',
-        },
-      ],
+      nic: [nicJson(vm)],
       passwordenabled: true,
       rootdeviceid: 0,
       rootdevicetype: 'ROOT',
@@ -743,15 +896,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       serviceofferingid: vm.offering.id,
       serviceofferingname: vm.offering.name,
       state: vm.state,
-      tags: [...vm.tags].map(([key, value]) => ({
-        account: ACCOUNT,
-        domain: ACCOUNT,
-        domainid: DOMAIN_ID,
-        key,
-        value,
-        resourceid: vm.id,
-        resourcetype: 'UserVm',
-      })),
+      tags: tagsJson(vm),
       templatedisplaytext: vm.template.displaytext,
       templateid: vm.template.id,
       templatename: vm.template.name,
@@ -970,7 +1115,7 @@ function volumeJson(vm: SimVm) {
   };
 }
 
-function snapshotJson(s: SimSnapshot, vm: SimVm) {
+function snapshotJson(s: SimSnapshot) {
   return {
     id: s.id,
     name: s.name,
@@ -980,11 +1125,80 @@ function snapshotJson(s: SimSnapshot, vm: SimVm) {
     snapshottype: 'MANUAL',
     state: s.state,
     volumeid: s.volumeid,
-    volumename: `ROOT-${vm.instancename.split('-')[2]}`,
+    volumename: s.volumename,
     volumetype: 'ROOT',
-    zoneid: vm.zone.id,
+    zoneid: s.zone.id,
+    zonename: s.zone.name,
     tags: [],
   };
+}
+
+function nicJson(vm: SimVm) {
+  return {
+    id: vm.nicId,
+    ipaddress: vm.ipaddress,
+    ...(vm.ip6address && { ip6address: vm.ip6address, ip6cidr: '2a04:c43:e00:6a8f::/64' }),
+    isdefault: true,
+    macaddress: vm.macaddress,
+    netmask: '255.255.254.0',
+    gateway: '185.19.28.1',
+    networkid: '00304a04-c7ea-4e77-a786-18bc64347bf7',
+    traffictype: 'Guest',
+    type: 'Shared',
+  };
+}
+
+function tagsJson(vm: SimVm) {
+  return [...vm.tags].map(([key, value]) => ({
+    account: ACCOUNT,
+    domain: ACCOUNT,
+    domainid: DOMAIN_ID,
+    key,
+    value,
+    resourceid: vm.id,
+    resourcetype: 'UserVm',
+  }));
+}
+
+/** An elastic IP as CloudStack's IPAddressResponse names its fields (UNCONFIRMED for Exoscale). */
+function publicIpJson(ip: SimPublicIp) {
+  return {
+    id: ip.id,
+    ipaddress: ip.ipaddress,
+    allocated: ip.allocated,
+    zoneid: ip.zone.id,
+    zonename: ip.zone.name,
+    iselastic: true,
+    issourcenat: false,
+    isstaticnat: false,
+    issystem: false,
+    forvirtualnetwork: false,
+    state: 'Allocated',
+    account: ACCOUNT,
+    domain: ACCOUNT,
+    domainid: DOMAIN_ID,
+    tags: [],
+  };
+}
+
+/** The account's default security group, in the shape of Exoscale's listSecurityGroups answer. */
+function securityGroupJson() {
+  return {
+    id: SG_ID,
+    name: 'default',
+    description: 'Default Security Group',
+    account: ACCOUNT,
+    domain: ACCOUNT,
+    domainid: DOMAIN_ID,
+    ingressrule: [],
+    egressrule: [],
+    tags: [],
+  };
+}
+
+/** Java's Boolean.parseBoolean, as CloudStack reads boolean parameters. */
+function parseBoolean(value: string): boolean {
+  return value.toLowerCase() === 'true';
 }
 
 function jobJson(job: SimJob) {

@@ -1,12 +1,16 @@
-import { parseAuthorization, verify } from '../../functions/providers/exoscale/signing.ts';
+import { parseAuthorization, verify } from '../../functions/providers/exoscale/auth.ts';
 import type { ProviderId } from '../../functions/providers/port.ts';
 import {
+  routeTable,
+  type SimHandler,
   type SimRequest,
   type SimResponse,
   SimulatorBase,
   type SimulatorDescription,
   type SimulatorOptions,
   stableUuid,
+  type Transition,
+  type TransitionTable,
 } from '../kit/index.ts';
 import {
   DEFAULT_ZONE,
@@ -95,6 +99,24 @@ export const SIM_CREDENTIALS = {
 /** Signatures may be made this far ahead of time (clients use ten minutes). */
 const MAX_EXPIRES_AHEAD_SECONDS = 3_600;
 
+/** The instance state machine: start/stop/reboot (the state enum has no "rebooting": a reboot stays running). */
+const TRANSITIONS: TransitionTable<'start-instance' | 'stop-instance' | 'reboot-instance', InstanceState> = {
+  'start-instance': { from: ['stopped'], during: 'starting', to: 'running' },
+  'stop-instance': { from: ['running'], during: 'stopping', to: 'stopped' },
+  'reboot-instance': { from: ['running'], to: 'running' },
+};
+
+/** The states the other instance commands are allowed in (409 otherwise). */
+const ALLOWED_IN: Readonly<Record<string, readonly InstanceState[]>> = {
+  'scale-instance': ['stopped'],
+  'resize-instance-disk': ['stopped'],
+  'revert-instance-to-snapshot': ['stopped'],
+  'reset-instance': ['running', 'stopped'],
+  'reset-instance-password': ['running', 'stopped'],
+  'create-snapshot': ['running', 'stopped'],
+  'delete-instance': ['starting', 'running', 'stopping', 'stopped', 'migrating', 'error', 'destroyed'],
+};
+
 const ROLES = ['web', 'api', 'db', 'cache', 'worker', 'batch', 'ci-runner', 'monitor'] as const;
 const ENVS = ['prod', 'staging', 'dev'] as const;
 const TEAMS = ['web', 'data', 'platform'] as const;
@@ -164,112 +186,87 @@ export class ExoscaleSimulator extends SimulatorBase {
     return outcome === 'ok' ? undefined : this.errorResponse(403, 'Invalid request signature');
   }
 
-  protected route(req: SimRequest): SimResponse {
-    const match = /^\/([a-z]{2}-[a-z]{3}-\d+)\/v2(\/.*)?$/.exec(req.path);
-    const zone = match?.[1] as Zone | undefined;
-    if (!zone || !ZONES.includes(zone)) return this.errorResponse(404, 'Not Found');
-    const segments = (match?.[2] ?? '/').split('/').filter(Boolean).map(decodeURIComponent);
-    const [resource, second, third] = segments;
-    const [id, verb] = second ? splitVerb(second) : [undefined, undefined];
-    const m = req.method;
+  private readonly routes = routeTable<SimHandler>({
+    'GET /{zone}/v2/zone': this.inZone(() => this.ok({ zones: ZONES.map((z) => this.zoneJson(z)) })),
+    'GET /{zone}/v2/instance-type': this.inZone(() =>
+      this.ok({ 'instance-types': INSTANCE_TYPES.map(typeJson) }),
+    ),
+    'GET /{zone}/v2/instance-type/{id}': this.inZone((_req, _zone, p) => {
+      const t = INSTANCE_TYPES.find((x) => x.id === p.id);
+      return t ? this.ok(typeJson(t)) : this.errorResponse(404, 'Instance type not found');
+    }),
+    'GET /{zone}/v2/template': this.inZone((req) => this.listTemplates(req)),
+    'GET /{zone}/v2/template/{id}': this.inZone((_req, _zone, p) => {
+      const t = TEMPLATES.find((x) => x.id === p.id);
+      return t ? this.ok(templateJson(t)) : this.errorResponse(404, 'Template not found');
+    }),
+    'GET /{zone}/v2/operation/{id}': this.inZone((_req, _zone, p) => {
+      const op = this.operations.get(p.id!);
+      return op ? this.ok(opJson(op)) : this.errorResponse(404, 'Operation not found');
+    }),
+    'GET /{zone}/v2/snapshot': this.inZone((_req, zone) =>
+      this.ok({ snapshots: [...this.snapshots.values()].filter((s) => s.zone === zone).map(snapshotJson) }),
+    ),
+    'GET /{zone}/v2/snapshot/{id}': this.onSnapshot((s) => this.ok(snapshotJson(s))),
+    'DELETE /{zone}/v2/snapshot/{id}': this.onSnapshot((s) => this.deleteSnapshot(s)),
+    'GET /{zone}/v2/instance': this.inZone((req, zone) => this.listInstances(req, zone)),
+    'POST /{zone}/v2/instance': this.inZone((req, zone) => this.createInstance(req, zone)),
+    'GET /{zone}/v2/instance/{id}': this.onInstance((i) => this.ok(this.instanceJson(i))),
+    'PUT /{zone}/v2/instance/{id}': this.onInstance((i, body) => this.updateInstance(i, body)),
+    'DELETE /{zone}/v2/instance/{id}': this.onInstance((i) => this.deleteInstance(i)),
+    'PUT /{zone}/v2/instance/{id}:start': this.onInstance((i) => this.transition(i, 'start-instance')),
+    'PUT /{zone}/v2/instance/{id}:stop': this.onInstance((i) => this.transition(i, 'stop-instance')),
+    'PUT /{zone}/v2/instance/{id}:reboot': this.onInstance((i) => this.transition(i, 'reboot-instance')),
+    'PUT /{zone}/v2/instance/{id}:scale': this.onInstance((i, body) => this.scale(i, body)),
+    'PUT /{zone}/v2/instance/{id}:resize-disk': this.onInstance((i, body) => this.resizeDisk(i, body)),
+    'PUT /{zone}/v2/instance/{id}:reset': this.onInstance((i, body) => this.reset(i, body)),
+    'PUT /{zone}/v2/instance/{id}:reset-password': this.onInstance((i) => this.resetPassword(i)),
+    'GET /{zone}/v2/instance/{id}:password': this.onInstance((i) => this.revealPassword(i)),
+    'PUT /{zone}/v2/instance/{id}:add-protection': this.onInstance((i) => this.protection(i, true)),
+    'PUT /{zone}/v2/instance/{id}:remove-protection': this.onInstance((i) => this.protection(i, false)),
+    'POST /{zone}/v2/instance/{id}:create-snapshot': this.onInstance((i) => this.createSnapshot(i)),
+    'POST /{zone}/v2/instance/{id}:revert-snapshot': this.onInstance((i, body) =>
+      this.revertSnapshot(i, body),
+    ),
+  });
 
-    switch (resource) {
-      case 'zone':
-        if (m === 'GET' && !second) return this.ok({ zones: ZONES.map((z) => this.zoneJson(z)) });
-        break;
-      case 'instance-type':
-        if (m === 'GET' && !second) return this.ok({ 'instance-types': INSTANCE_TYPES.map(typeJson) });
-        if (m === 'GET' && id && !verb) {
-          const t = INSTANCE_TYPES.find((x) => x.id === id);
-          return t ? this.ok(typeJson(t)) : this.errorResponse(404, 'Instance type not found');
-        }
-        break;
-      case 'template':
-        if (m === 'GET' && !second) return this.listTemplates(req);
-        if (m === 'GET' && id && !verb) {
-          const t = TEMPLATES.find((x) => x.id === id);
-          return t ? this.ok(templateJson(t)) : this.errorResponse(404, 'Template not found');
-        }
-        break;
-      case 'operation':
-        if (m === 'GET' && id && !verb) {
-          const op = this.operations.get(id);
-          return op ? this.ok(opJson(op)) : this.errorResponse(404, 'Operation not found');
-        }
-        break;
-      case 'snapshot':
-        if (m === 'GET' && !second)
-          return this.ok({
-            snapshots: [...this.snapshots.values()].filter((s) => s.zone === zone).map(snapshotJson),
-          });
-        if (id && !verb) {
-          const s = this.snapshots.get(id);
-          if (!s || s.zone !== zone || s.state === 'deleted')
-            return this.errorResponse(404, 'Snapshot not found');
-          if (m === 'GET') return this.ok(snapshotJson(s));
-          if (m === 'DELETE') return this.deleteSnapshot(s);
-        }
-        break;
-      case 'instance':
-        return this.routeInstance(req, zone, id, verb, third);
-    }
-    return this.errorResponse(404, 'Not Found');
+  protected route(req: SimRequest): SimResponse | Promise<SimResponse> {
+    return this.dispatch(this.routes, req);
   }
 
-  private routeInstance(
-    req: SimRequest,
-    zone: Zone,
-    id?: string,
-    verb?: string,
-    field?: string,
-  ): SimResponse {
-    const m = req.method;
-    if (!id) {
-      if (m === 'GET') return this.listInstances(req, zone);
-      if (m === 'POST') return this.createInstance(req, zone);
-      return this.errorResponse(405, 'Method Not Allowed');
-    }
-    if (!UUID.test(id)) return this.errorResponse(400, `Invalid UUID: ${id.slice(0, 40)}`);
-    const instance = this.instances.get(id);
-    if (!instance || instance.zone !== zone) return this.errorResponse(404, 'Instance not found');
-    if (field) return this.errorResponse(404, 'Not Found');
-    const body = (req.json ?? {}) as Record<string, unknown>;
-    if (req.rawBody && req.json === undefined) return this.errorResponse(400, 'Invalid JSON body');
+  /** A handler under /{zone}/v2: 404 for a zone Exoscale does not have. */
+  private inZone(
+    handler: (req: SimRequest, zone: Zone, params: Readonly<Record<string, string>>) => SimResponse,
+  ): SimHandler {
+    return (req, params) => {
+      const zone = params.zone as Zone;
+      return ZONES.includes(zone) ? handler(req, zone, params) : this.notFound(req);
+    };
+  }
 
-    const route = `${m} ${verb ?? ''}`;
-    switch (route) {
-      case 'GET ':
-        return this.ok(this.instanceJson(instance));
-      case 'PUT ':
-        return this.updateInstance(instance, body);
-      case 'DELETE ':
-        return this.deleteInstance(instance);
-      case 'PUT start':
-        return this.transition(instance, 'start-instance', ['stopped'], 'starting', 'running');
-      case 'PUT stop':
-        return this.transition(instance, 'stop-instance', ['running'], 'stopping', 'stopped');
-      case 'PUT reboot':
-        // The state enum has no "rebooting": the instance stays running throughout.
-        return this.transition(instance, 'reboot-instance', ['running'], 'running', 'running');
-      case 'PUT scale':
-        return this.scale(instance, body);
-      case 'PUT resize-disk':
-        return this.resizeDisk(instance, body);
-      case 'PUT reset':
-        return this.reset(instance, body);
-      case 'PUT reset-password':
-        return this.resetPassword(instance);
-      case 'GET password':
-        return this.revealPassword(instance);
-      case 'PUT add-protection':
-      case 'PUT remove-protection':
-        return this.protection(instance, verb === 'add-protection');
-      case 'POST create-snapshot':
-        return this.createSnapshot(instance);
-      case 'POST revert-snapshot':
-        return this.revertSnapshot(instance, body);
-    }
-    return this.errorResponse(404, 'Not Found');
+  private onSnapshot(handler: (snapshot: SimSnapshot) => SimResponse): SimHandler {
+    return this.inZone((_req, zone, params) => {
+      const s = this.snapshots.get(params.id!);
+      if (!s || s.zone !== zone || s.state === 'deleted')
+        return this.errorResponse(404, 'Snapshot not found');
+      return handler(s);
+    });
+  }
+
+  /** A handler on one instance of the zone, with its JSON body (400 when the body is not JSON). */
+  private onInstance(
+    handler: (instance: SimInstance, body: Record<string, unknown>) => SimResponse,
+  ): SimHandler {
+    return this.inZone((req, zone, params) => {
+      const id = params.id!;
+      // `{id}` alone must not swallow an `{id}:verb` this table does not have.
+      if (id.includes(':')) return this.notFound(req);
+      if (!UUID.test(id)) return this.errorResponse(400, `Invalid UUID: ${id.slice(0, 40)}`);
+      const instance = this.instances.get(id);
+      if (!instance || instance.zone !== zone) return this.errorResponse(404, 'Instance not found');
+      if (req.rawBody && req.json === undefined) return this.errorResponse(400, 'Invalid JSON body');
+      return handler(instance, (req.json ?? {}) as Record<string, unknown>);
+    });
   }
 
   // ---- reads -----------------------------------------------------------------------------
@@ -400,9 +397,8 @@ export class ExoscaleSimulator extends SimulatorBase {
   }
 
   private deleteInstance(instance: SimInstance): SimResponse {
-    if (instance.state === 'destroying' || instance.state === 'expunging') {
-      return this.conflict('delete-instance', instance);
-    }
+    const refused = this.refuse('delete-instance', instance);
+    if (refused) return refused;
     if (instance.protected) {
       return this.errorResponse(
         403,
@@ -422,14 +418,11 @@ export class ExoscaleSimulator extends SimulatorBase {
     });
   }
 
-  private transition(
-    instance: SimInstance,
-    command: string,
-    from: InstanceState[],
-    during: InstanceState,
-    to: InstanceState,
-  ): SimResponse {
-    if (!from.includes(instance.state)) return this.conflict(command, instance);
+  /** start/stop/reboot as TRANSITIONS says: the state while the operation runs, then the end state. */
+  private transition(instance: SimInstance, command: keyof typeof TRANSITIONS): SimResponse {
+    const refused = this.refuse(command, instance);
+    if (refused) return refused;
+    const { during = instance.state, to } = TRANSITIONS[command];
     const previous = instance.state;
     instance.state = during;
     return this.runOperation(instanceRef(instance), {
@@ -448,7 +441,8 @@ export class ExoscaleSimulator extends SimulatorBase {
       return this.errorResponse(400, 'Missing required parameter: instance-type');
     const target = INSTANCE_TYPES.find((t) => t.id === ref.id);
     if (!target) return this.errorResponse(404, 'Instance type not found');
-    if (instance.state !== 'stopped') return this.conflict('scale-instance', instance);
+    const refused = this.refuse('scale-instance', instance);
+    if (refused) return refused;
     const current = INSTANCE_TYPES.find((t) => t.id === instance.typeId);
     if (current && current.family !== target.family) {
       return this.errorResponse(
@@ -472,7 +466,8 @@ export class ExoscaleSimulator extends SimulatorBase {
     const size = body['disk-size'];
     if (typeof size !== 'number' || !Number.isInteger(size))
       return this.errorResponse(400, 'Missing required parameter: disk-size');
-    if (instance.state !== 'stopped') return this.conflict('resize-instance-disk', instance);
+    const refused = this.refuse('resize-instance-disk', instance);
+    if (refused) return refused;
     if (size <= instance.diskSize)
       return this.errorResponse(
         400,
@@ -488,8 +483,8 @@ export class ExoscaleSimulator extends SimulatorBase {
   }
 
   private reset(instance: SimInstance, body: Record<string, unknown>): SimResponse {
-    if (instance.state !== 'running' && instance.state !== 'stopped')
-      return this.conflict('reset-instance', instance);
+    const refused = this.refuse('reset-instance', instance);
+    if (refused) return refused;
     const templateRef = body.template as { id?: unknown } | undefined;
     let template = TEMPLATES.find((t) => t.id === instance.templateId);
     if (templateRef !== undefined) {
@@ -522,8 +517,8 @@ export class ExoscaleSimulator extends SimulatorBase {
     const template = TEMPLATES.find((t) => t.id === instance.templateId);
     if (!template?.['password-enabled'])
       return this.errorResponse(400, 'The instance template does not support passwords');
-    if (instance.state !== 'running' && instance.state !== 'stopped')
-      return this.conflict('reset-instance-password', instance);
+    const refused = this.refuse('reset-instance-password', instance);
+    if (refused) return refused;
     return this.runOperation(instanceRef(instance), {
       apply: () => {
         instance.password = this.password();
@@ -551,8 +546,8 @@ export class ExoscaleSimulator extends SimulatorBase {
   }
 
   private createSnapshot(instance: SimInstance): SimResponse {
-    if (instance.state !== 'running' && instance.state !== 'stopped')
-      return this.conflict('create-snapshot', instance);
+    const refused = this.refuse('create-snapshot', instance);
+    if (refused) return refused;
     const snapshot: SimSnapshot = {
       zone: instance.zone,
       id: this.uuid(),
@@ -585,7 +580,8 @@ export class ExoscaleSimulator extends SimulatorBase {
       return this.errorResponse(404, 'Snapshot not found');
     if (snapshot.state !== 'ready')
       return this.errorResponse(409, `Snapshot ${snapshot.id} is not ready (state ${snapshot.state})`);
-    if (instance.state !== 'stopped') return this.conflict('revert-instance-to-snapshot', instance);
+    const refused = this.refuse('revert-instance-to-snapshot', instance);
+    if (refused) return refused;
     return this.runOperation(instanceRef(instance), {});
   }
 
@@ -641,7 +637,11 @@ export class ExoscaleSimulator extends SimulatorBase {
     return this.ok(opJson(op));
   }
 
-  private conflict(command: string, instance: SimInstance): SimResponse {
+  /** 409 when the instance is not in a state the command is allowed in (ALLOWED_IN, TRANSITIONS). */
+  private refuse(command: string, instance: SimInstance): SimResponse | undefined {
+    const allowed =
+      (TRANSITIONS as Record<string, Transition<InstanceState>>)[command]?.from ?? ALLOWED_IN[command];
+    if (!allowed || allowed.includes(instance.state)) return undefined;
     return this.errorResponse(
       409,
       `Operation ${command} on resource ${instance.id} is not allowed in state ${instance.state}`,
@@ -767,11 +767,6 @@ export class ExoscaleSimulator extends SimulatorBase {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function splitVerb(segment: string): [string, string | undefined] {
-  const colon = segment.indexOf(':');
-  return colon < 0 ? [segment, undefined] : [segment.slice(0, colon), segment.slice(colon + 1)];
-}
 
 function instanceRef(i: SimInstance): SimOperation['reference'] {
   return { id: i.id, link: `/v2/instance/${i.id}`, command: 'get-instance' };

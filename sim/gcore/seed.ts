@@ -96,3 +96,21 @@ export const IMAGES: SimImage[] = [
 export const REGIONS: Record<number, string> = { 76: 'Luxembourg-2', 38: 'Frankfurt', 116: 'Amsterdam-2' };
 /** Projects the simulator's account owns. */
 export const PROJECTS = [1, 2];
+
+// ---- the demo fleet ------------------------------------------------------------------------
+
+export const NAME_PREFIXES = ['web', 'api', 'worker', 'db', 'cache', 'batch', 'edge', 'ml'];
+export const ENVS = ['prod', 'staging', 'dev'];
+export const TEAMS = ['web', 'data', 'platform', 'ml'];
+/** Seeded statuses, weighted towards ACTIVE as a real fleet is. */
+export const SEED_STATUSES: Array<[string, string]> = [
+  ['ACTIVE', 'active'],
+  ['ACTIVE', 'active'],
+  ['ACTIVE', 'active'],
+  ['ACTIVE', 'active'],
+  ['SHUTOFF', 'stopped'],
+  ['SHUTOFF', 'stopped'],
+  ['SUSPENDED', 'suspended'],
+  ['PAUSED', 'paused'],
+  ['ERROR', 'error'],
+];

@@ -1,6 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { type SimRequest, type SimResponse, SimulatorBase, type SimulatorOptions } from '../kit/index.ts';
-import { FLAVORS, IMAGES, PROJECTS, REGIONS, type SimFlavor, type SimImage } from './seed.ts';
+import {
+  routeTable,
+  type SimHandler,
+  type SimRequest,
+  type SimResponse,
+  SimulatorBase,
+  type SimulatorOptions,
+  type TransitionTable,
+} from '../kit/index.ts';
+import {
+  ENVS,
+  FLAVORS,
+  IMAGES,
+  NAME_PREFIXES,
+  PROJECTS,
+  REGIONS,
+  SEED_STATUSES,
+  type SimFlavor,
+  type SimImage,
+  TEAMS,
+} from './seed.ts';
 
 /**
  * A Gcore Cloud simulator serving the real paths under `/cloud/v1|v2/...`: `APIKey` auth, the
@@ -102,25 +121,76 @@ interface SimFloatingIp {
 
 const API_KEY = '4242$d3c0f7a1b2e9485c96a1f0e2b7c4d8a5e6f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5';
 
-/** Actions the v2 endpoint accepts; `powercycle` is the seed page's name for `reboot_hard`. */
-const ACTIONS = ['start', 'stop', 'reboot', 'reboot_hard', 'powercycle', 'suspend', 'resume'] as const;
-type SimAction = (typeof ACTIONS)[number];
+const INSTANCE = '/cloud/v1/instances/{project}/{region}/{id}';
+const INSTANCE_V2 = '/cloud/v2/instances/{project}/{region}/{id}';
 
-const NAME_PREFIXES = ['web', 'api', 'worker', 'db', 'cache', 'batch', 'edge', 'ml'];
-const ENVS = ['prod', 'staging', 'dev'];
-const TEAMS = ['web', 'data', 'platform', 'ml'];
-/** Seeded statuses, weighted towards ACTIVE as a real fleet is. */
-const SEED_STATUSES: Array<[string, string]> = [
-  ['ACTIVE', 'active'],
-  ['ACTIVE', 'active'],
-  ['ACTIVE', 'active'],
-  ['ACTIVE', 'active'],
-  ['SHUTOFF', 'stopped'],
-  ['SHUTOFF', 'stopped'],
-  ['SUSPENDED', 'suspended'],
-  ['PAUSED', 'paused'],
-  ['ERROR', 'error'],
+interface Scope {
+  project: number;
+  region: number;
+}
+
+/** The vm_state Gcore reports beside each settled status. */
+const VM_STATE: Readonly<Record<string, string>> = {
+  ACTIVE: 'active',
+  SHUTOFF: 'stopped',
+  SUSPENDED: 'suspended',
+};
+
+/**
+ * The instance actions (Nova's state rules, as Gcore's v1 docs state them): the statuses each may
+ * start from, the status shown while its task runs (if it changes), the status it ends in, the
+ * task_state and task_type Gcore reports. `powercycle` is the seed page's name for `reboot_hard`.
+ * A stop on a SHUTOFF instance is accepted (the docs list Shutoff) but its task ends in ERROR.
+ */
+const ACTION_RULES: TransitionTable<
+  'start' | 'stop' | 'reboot' | 'reboot_hard' | 'powercycle' | 'suspend' | 'resume',
+  string,
+  { taskState: string; taskType: string; acceptedButFails?: readonly string[] }
+> = {
+  start: { from: ['SHUTOFF'], to: 'ACTIVE', taskState: 'powering-on', taskType: 'start_vm' },
+  stop: {
+    from: ['ACTIVE', 'RESCUE'],
+    to: 'SHUTOFF',
+    taskState: 'powering-off',
+    taskType: 'stop_vm',
+    acceptedButFails: ['SHUTOFF'],
+  },
+  reboot: {
+    from: ['ACTIVE'],
+    during: 'REBOOT',
+    to: 'ACTIVE',
+    taskState: 'rebooting',
+    taskType: 'soft_reboot_vm',
+  },
+  reboot_hard: {
+    from: ['ACTIVE', 'SHUTOFF', 'ERROR', 'PAUSED', 'SUSPENDED'],
+    during: 'HARD_REBOOT',
+    to: 'ACTIVE',
+    taskState: 'rebooting_hard',
+    taskType: 'hard_reboot_vm',
+  },
+  powercycle: {
+    from: ['ACTIVE', 'SHUTOFF', 'ERROR', 'PAUSED', 'SUSPENDED'],
+    during: 'HARD_REBOOT',
+    to: 'ACTIVE',
+    taskState: 'rebooting_hard',
+    taskType: 'hard_reboot_vm',
+  },
+  suspend: { from: ['ACTIVE', 'SHUTOFF'], to: 'SUSPENDED', taskState: 'suspending', taskType: 'suspend_vm' },
+  resume: { from: ['SUSPENDED'], to: 'ACTIVE', taskState: 'resuming', taskType: 'resume_vm' },
+};
+type SimAction = keyof typeof ACTION_RULES;
+/** What the v2 action endpoint accepts, and the deprecated v1 per-action endpoints. */
+const V2_ACTIONS: readonly SimAction[] = [
+  'start',
+  'stop',
+  'reboot',
+  'reboot_hard',
+  'powercycle',
+  'suspend',
+  'resume',
 ];
+const V1_ACTIONS: readonly SimAction[] = ['start', 'stop', 'reboot', 'powercycle', 'suspend', 'resume'];
 
 /** Gcore's task timestamps: `2019-06-25T08:42:42` (UTC, no zone). */
 function taskTime(ms = Date.now()): string {
@@ -184,107 +254,82 @@ export class GcoreSimulator extends SimulatorBase {
   }
 
   // ---- routing -----------------------------------------------------------------------------
-  protected route(req: SimRequest): SimResponse {
-    const path = req.path.replace(/\/+$/, '');
-    const task = /^\/cloud\/v1\/tasks\/([^/]+)$/.exec(path);
-    if (task) return this.only(req, 'GET', () => this.getTask(task[1]!));
+  // Everything but tasks is scoped to /{project_id}/{region_id} (both integers, checked first).
+  private readonly routes = routeTable<SimHandler>({
+    'GET /cloud/v1/tasks/{id}': (_req, p) => this.getTask(p.id!),
+    'GET /cloud/v1/flavors/{project}/{region}': this.scoped(() => this.page(FLAVORS)),
+    'GET /cloud/v1/images/{project}/{region}': this.scoped(() => this.page(IMAGES)),
+    'GET /cloud/v1/volumes/{project}/{region}': this.scoped((req, s) => this.listVolumes(req, s)),
+    'GET /cloud/v1/volumes/{project}/{region}/{id}': this.scoped((_req, s, p) => this.getVolume(s, p.id!)),
+    'GET /cloud/v1/snapshots/{project}/{region}': this.scoped((req, s) => this.listSnapshots(req, s)),
+    'POST /cloud/v1/snapshots/{project}/{region}': this.scoped((req, s) => this.createSnapshot(req, s)),
+    'GET /cloud/v1/snapshots/{project}/{region}/{id}': this.scoped((_req, s, p) =>
+      this.getSnapshot(s, p.id!),
+    ),
+    'GET /cloud/v1/instances/{project}/{region}': this.scoped((req, s) => this.listInstances(req, s)),
+    'POST /cloud/v2/instances/{project}/{region}': this.scoped((req, s) => this.createInstance(req, s)),
+    [`GET ${INSTANCE}`]: this.onInstance((_req, inst) => this.ok(this.renderInstance(inst))),
+    [`PATCH ${INSTANCE}`]: this.onInstance((req, inst) => this.rename(req, inst)),
+    [`DELETE ${INSTANCE}`]: this.onInstance((req, inst) => this.deleteInstance(req, inst)),
+    [`POST ${INSTANCE_V2}/action`]: this.onInstance((req, inst) => this.actionV2(req, inst)),
+    // The deprecated v1 action endpoints answer with the instance instead of tasks.
+    ...Object.fromEntries(V1_ACTIONS.map((action) => [`POST ${INSTANCE}/${action}`, this.actionV1(action)])),
+    [`POST ${INSTANCE}/changeflavor`]: this.onInstance((req, inst) => this.changeFlavor(req, inst)),
+    [`GET ${INSTANCE}/available_flavors`]: this.onInstance((_req, inst) =>
+      this.page(FLAVORS.filter((f) => f.flavor_id !== inst.flavorId)),
+    ),
+    [`GET ${INSTANCE}/metadata`]: this.onInstance((_req, inst) => this.page(metadataList(inst))),
+    [`POST ${INSTANCE}/metadata`]: this.onInstance((req, inst) => this.setMetadata(req, inst, false)),
+    [`PUT ${INSTANCE}/metadata`]: this.onInstance((req, inst) => this.setMetadata(req, inst, true)),
+    [`GET ${INSTANCE}/metadata/{key}`]: this.onInstance((_req, inst, p) =>
+      this.getMetadataItem(inst, p.key!),
+    ),
+    [`DELETE ${INSTANCE}/metadata/{key}`]: this.onInstance((_r, inst, p) =>
+      this.deleteMetadataItem(inst, p.key!),
+    ),
+    [`GET ${INSTANCE_V2}/metadata_item`]: this.onInstance((req, inst) => this.metadataItem(req, inst)),
+    [`DELETE ${INSTANCE_V2}/metadata_item`]: this.onInstance((req, inst) => this.metadataItem(req, inst)),
+  });
 
-    // Everything else is scoped to /{project_id}/{region_id} (both integers).
-    const scoped =
-      /^\/cloud\/(v1|v2)\/(instances|flavors|images|volumes|snapshots)\/(\d+)\/(\d+)(?:\/(.*))?$/.exec(path);
-    if (scoped) {
-      const [, version, kind, p, r, rest] = scoped as unknown as [
-        string,
-        string,
-        string,
-        string,
-        string,
-        string | undefined,
-      ];
-      const project = Number(p);
-      const region = Number(r);
-      const scope = this.checkScope(project, region);
-      if (scope) return scope;
-      const parts = rest ? rest.split('/').map(decodeURIComponent) : [];
-      return this.routeScoped(req, version, kind, project, region, parts);
-    }
+  protected route(req: SimRequest): SimResponse | Promise<SimResponse> {
+    return this.dispatch(this.routes, req, req.path.replace(/\/+$/, ''));
+  }
+
+  protected override notFound(req: SimRequest): SimResponse {
     return this.errorResponse(404, `The requested URL ${req.path} was not found on this server.`, 'NotFound');
   }
 
-  private routeScoped(
-    req: SimRequest,
-    version: string,
-    kind: string,
-    project: number,
-    region: number,
-    parts: string[],
-  ): SimResponse {
-    const [a, b, c] = parts;
-    if (kind === 'flavors' && version === 'v1' && !a) return this.only(req, 'GET', () => this.listFlavors());
-    if (kind === 'images' && version === 'v1' && !a) return this.only(req, 'GET', () => this.listImages());
-    if (kind === 'volumes' && version === 'v1') {
-      if (!a) return this.only(req, 'GET', () => this.listVolumes(req, project, region));
-      if (!b) return this.only(req, 'GET', () => this.getVolume(project, region, a));
-    }
-    if (kind === 'snapshots' && version === 'v1') {
-      if (!a) {
-        if (req.method === 'POST') return this.createSnapshot(req, project, region);
-        return this.only(req, 'GET', () => this.listSnapshots(req, project, region));
-      }
-      if (!b) return this.only(req, 'GET', () => this.getSnapshot(project, region, a));
-    }
-    if (kind === 'instances') {
-      if (!a) {
-        if (version === 'v2') return this.only(req, 'POST', () => this.createInstance(req, project, region));
-        return this.only(req, 'GET', () => this.listInstances(req, project, region));
-      }
-      const inst = this.findInstance(project, region, a);
-      if (!inst) return this.errorResponse(404, `Instance ${a} not found`, 'InstanceNotFound');
-      if (!b && version === 'v1') {
-        if (req.method === 'GET') return this.ok(this.renderInstance(inst));
-        if (req.method === 'PATCH') return this.rename(req, inst);
-        if (req.method === 'DELETE') return this.deleteInstance(req, inst);
-        return this.methodNotAllowed(req);
-      }
-      if (b === 'action' && !c && version === 'v2')
-        return this.only(req, 'POST', () => this.actionV2(req, inst));
-      if (
-        version === 'v1' &&
-        b &&
-        !c &&
-        ['start', 'stop', 'reboot', 'powercycle', 'suspend', 'resume'].includes(b)
-      ) {
-        // The deprecated v1 action endpoints answer with the instance instead of tasks.
-        return this.only(req, 'POST', () => {
-          const started = this.runAction(inst, b as SimAction);
-          return 'task' in started ? this.ok(this.renderInstance(inst)) : started.error;
-        });
-      }
-      if (b === 'changeflavor' && !c && version === 'v1')
-        return this.only(req, 'POST', () => this.changeFlavor(req, inst));
-      if (b === 'available_flavors' && !c && version === 'v1') {
-        return this.only(req, 'GET', () => this.page(FLAVORS.filter((f) => f.flavor_id !== inst.flavorId)));
-      }
-      if (b === 'metadata' && version === 'v1') {
-        if (!c) {
-          if (req.method === 'GET') return this.listMetadata(inst);
-          if (req.method === 'POST') return this.setMetadata(req, inst, false);
-          if (req.method === 'PUT') return this.setMetadata(req, inst, true);
-          return this.methodNotAllowed(req);
-        }
-        if (req.method === 'GET') return this.getMetadataItem(inst, c);
-        if (req.method === 'DELETE') return this.deleteMetadataItem(inst, c);
-        return this.methodNotAllowed(req);
-      }
-      if (b === 'metadata_item' && !c && version === 'v2') {
-        const key = req.query.key;
-        if (!key) return this.errorResponse(400, 'Query parameter key is required', 'ValidationError');
-        if (req.method === 'GET') return this.getMetadataItem(inst, key);
-        if (req.method === 'DELETE') return this.deleteMetadataItem(inst, key);
-        return this.methodNotAllowed(req);
-      }
-    }
-    return this.errorResponse(404, `The requested URL ${req.path} was not found on this server.`, 'NotFound');
+  protected override methodNotAllowed(req: SimRequest): SimResponse {
+    return this.errorResponse(405, `Method "${req.method}" not allowed.`, 'MethodNotAllowed');
+  }
+
+  private actionV1(action: SimAction): SimHandler {
+    return this.onInstance((_req, inst) => {
+      const started = this.runAction(inst, action);
+      return 'task' in started ? this.ok(this.renderInstance(inst)) : started.error;
+    });
+  }
+
+  /** A handler under /{project}/{region}: both integers, both known, before anything else. */
+  private scoped(
+    handler: (req: SimRequest, scope: Scope, params: Readonly<Record<string, string>>) => SimResponse,
+  ): SimHandler {
+    return (req, params) => {
+      if (!/^\d+$/.test(params.project!) || !/^\d+$/.test(params.region!)) return this.notFound(req);
+      const scope = { project: Number(params.project), region: Number(params.region) };
+      return this.checkScope(scope.project, scope.region) ?? handler(req, scope, params);
+    };
+  }
+
+  /** A handler on one instance of the scope; 404 InstanceNotFound when it is not there. */
+  private onInstance(
+    handler: (req: SimRequest, inst: SimInstance, params: Readonly<Record<string, string>>) => SimResponse,
+  ): SimHandler {
+    return this.scoped((req, scope, params) => {
+      const inst = this.findInstance(scope.project, scope.region, params.id!);
+      if (!inst) return this.errorResponse(404, `Instance ${params.id} not found`, 'InstanceNotFound');
+      return handler(req, inst, params);
+    });
   }
 
   // ---- tasks and locks ---------------------------------------------------------------------
@@ -393,7 +438,7 @@ export class GcoreSimulator extends SimulatorBase {
   }
 
   // ---- instances ---------------------------------------------------------------------------
-  private listInstances(req: SimRequest, project: number, region: number): SimResponse {
+  private listInstances(req: SimRequest, { project, region }: Scope): SimResponse {
     const q = req.query;
     let items = [...this.instances.values()].filter((i) => i.project === project && i.region === region);
     const limit = this.intParam(q.limit);
@@ -460,7 +505,7 @@ export class GcoreSimulator extends SimulatorBase {
     });
   }
 
-  private createInstance(req: SimRequest, project: number, region: number): SimResponse {
+  private createInstance(req: SimRequest, { project, region }: Scope): SimResponse {
     const body = req.json;
     if (!isObject(body))
       return this.errorResponse(400, 'Request body must be a JSON object', 'ValidationError');
@@ -655,7 +700,7 @@ export class GcoreSimulator extends SimulatorBase {
   private actionV2(req: SimRequest, inst: SimInstance): SimResponse {
     const body = req.json;
     const action = isObject(body) ? body.action : undefined;
-    if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) {
+    if (typeof action !== 'string' || !(V2_ACTIONS as readonly string[]).includes(action)) {
       return this.errorResponse(
         400,
         `action: Input should be 'start', 'stop', 'reboot', 'reboot_hard', 'suspend' or 'resume'`,
@@ -666,94 +711,40 @@ export class GcoreSimulator extends SimulatorBase {
     return 'task' in started ? this.tasksResponse(started.task) : started.error;
   }
 
-  /** The state rules of each action (Nova's, as the v1 docs state them), then the task. */
+  /** The state rules of the action (ACTION_RULES), then its task. */
   private runAction(inst: SimInstance, action: SimAction): { task: SimTask } | { error: SimResponse } {
     const locked = this.lockedResponse(inst);
     if (locked) return { error: locked };
-    const wrong = () => ({
-      error: this.errorResponse(
-        409,
-        `Cannot '${action}' instance ${inst.id} while it is in vm_state ${inst.vmState}`,
-        'InstanceInvalidState',
-      ),
-    });
-    const before = { status: inst.status, vmState: inst.vmState };
-    const revert = () => {
-      inst.status = before.status;
-      inst.vmState = before.vmState;
-    };
-    const base = { project: inst.project, region: inst.region, instance: inst, data: { action } };
-    switch (action) {
-      case 'start':
-        if (inst.status !== 'SHUTOFF') return wrong();
-        inst.taskState = 'powering-on';
-        return {
-          task: this.runTask(
-            { ...base, type: 'start_vm' },
-            () => this.become(inst, 'ACTIVE', 'active'),
-            revert,
-          ),
-        };
-      case 'stop':
-        if (inst.status === 'SHUTOFF') {
-          // Accepted (the docs allow Shutoff) but the compute service refuses it: the task errors.
-          inst.taskState = 'powering-off';
-          const forceError = `Instance ${inst.id} is already stopped (vm_state stopped)`;
-          return { task: this.runTask({ ...base, type: 'stop_vm', forceError }, () => null, revert) };
-        }
-        if (inst.status !== 'ACTIVE' && inst.status !== 'RESCUE') return wrong();
-        inst.taskState = 'powering-off';
-        return {
-          task: this.runTask(
-            { ...base, type: 'stop_vm' },
-            () => this.become(inst, 'SHUTOFF', 'stopped'),
-            revert,
-          ),
-        };
-      case 'reboot':
-        if (inst.status !== 'ACTIVE') return wrong();
-        inst.status = 'REBOOT';
-        inst.taskState = 'rebooting';
-        return {
-          task: this.runTask(
-            { ...base, type: 'soft_reboot_vm' },
-            () => this.become(inst, 'ACTIVE', 'active'),
-            revert,
-          ),
-        };
-      case 'reboot_hard':
-      case 'powercycle':
-        if (!['ACTIVE', 'SHUTOFF', 'ERROR', 'PAUSED', 'SUSPENDED'].includes(inst.status)) return wrong();
-        inst.status = 'HARD_REBOOT';
-        inst.taskState = 'rebooting_hard';
-        return {
-          task: this.runTask(
-            { ...base, type: 'hard_reboot_vm' },
-            () => this.become(inst, 'ACTIVE', 'active'),
-            revert,
-          ),
-        };
-      case 'suspend':
-        if (inst.status !== 'ACTIVE' && inst.status !== 'SHUTOFF') return wrong();
-        inst.taskState = 'suspending';
-        return {
-          task: this.runTask(
-            { ...base, type: 'suspend_vm' },
-            () => this.become(inst, 'SUSPENDED', 'suspended'),
-            revert,
-          ),
-        };
-      case 'resume':
-        if (inst.status !== 'SUSPENDED') return wrong();
-        inst.taskState = 'resuming';
-        return {
-          task: this.runTask(
-            { ...base, type: 'resume_vm' },
-            () => this.become(inst, 'ACTIVE', 'active'),
-            revert,
-          ),
-        };
+    const rule = ACTION_RULES[action];
+    const failing = rule.acceptedButFails?.includes(inst.status) ?? false;
+    if (!rule.from.includes(inst.status) && !failing) {
+      return {
+        error: this.errorResponse(
+          409,
+          `Cannot '${action}' instance ${inst.id} while it is in vm_state ${inst.vmState}`,
+          'InstanceInvalidState',
+        ),
+      };
     }
+    const before = { status: inst.status, vmState: inst.vmState };
+    if (rule.during && !failing) inst.status = rule.during;
+    inst.taskState = rule.taskState;
+    const task = this.runTask(
+      {
+        type: rule.taskType,
+        project: inst.project,
+        region: inst.region,
+        instance: inst,
+        data: { action },
+        // Accepted, but the compute service refuses it: the task errors.
+        ...(failing && {
+          forceError: `Instance ${inst.id} is already ${before.vmState} (vm_state ${before.vmState})`,
+        }),
+      },
+      () => this.become(inst, rule.to, VM_STATE[rule.to]!),
+      () => this.become(inst, before.status, before.vmState),
+    );
+    return { task };
   }
 
   private become(inst: SimInstance, status: string, vmState: string): null {
@@ -861,8 +852,11 @@ export class GcoreSimulator extends SimulatorBase {
   }
 
   // ---- metadata ----------------------------------------------------------------------------
-  private listMetadata(inst: SimInstance): SimResponse {
-    return this.page(metadataList(inst));
+  /** v2's metadata_item?key=…: GET or DELETE one key. */
+  private metadataItem(req: SimRequest, inst: SimInstance): SimResponse {
+    const key = req.query.key;
+    if (!key) return this.errorResponse(400, 'Query parameter key is required', 'ValidationError');
+    return req.method === 'GET' ? this.getMetadataItem(inst, key) : this.deleteMetadataItem(inst, key);
   }
 
   private setMetadata(req: SimRequest, inst: SimInstance, replace: boolean): SimResponse {
@@ -900,7 +894,7 @@ export class GcoreSimulator extends SimulatorBase {
   }
 
   // ---- volumes and snapshots ---------------------------------------------------------------
-  private listVolumes(req: SimRequest, project: number, region: number): SimResponse {
+  private listVolumes(req: SimRequest, { project, region }: Scope): SimResponse {
     let items = [...this.volumes.values()].filter((v) => v.project === project && v.region === region);
     if (req.query.instance_id !== undefined)
       items = items.filter((v) => v.instanceId === req.query.instance_id);
@@ -912,14 +906,14 @@ export class GcoreSimulator extends SimulatorBase {
     );
   }
 
-  private getVolume(project: number, region: number, id: string): SimResponse {
+  private getVolume({ project, region }: Scope, id: string): SimResponse {
     const vol = this.volumes.get(id);
     if (!vol || vol.project !== project || vol.region !== region)
       return this.errorResponse(404, `Volume ${id} not found`, 'VolumeNotFound');
     return this.ok(this.renderVolume(vol));
   }
 
-  private createSnapshot(req: SimRequest, project: number, region: number): SimResponse {
+  private createSnapshot(req: SimRequest, { project, region }: Scope): SimResponse {
     const body = req.json;
     if (!isObject(body))
       return this.errorResponse(400, 'Request body must be a JSON object', 'ValidationError');
@@ -963,7 +957,7 @@ export class GcoreSimulator extends SimulatorBase {
     return this.tasksResponse(task);
   }
 
-  private listSnapshots(req: SimRequest, project: number, region: number): SimResponse {
+  private listSnapshots(req: SimRequest, { project, region }: Scope): SimResponse {
     let items = [...this.snapshots.values()].filter((s) => s.project === project && s.region === region);
     if (req.query.volume_id !== undefined) items = items.filter((s) => s.volumeId === req.query.volume_id);
     return this.paged(
@@ -972,21 +966,12 @@ export class GcoreSimulator extends SimulatorBase {
     );
   }
 
-  private getSnapshot(project: number, region: number, id: string): SimResponse {
+  private getSnapshot({ project, region }: Scope, id: string): SimResponse {
     const snap = this.snapshots.get(id);
     if (!snap || snap.project !== project || snap.region !== region) {
       return this.errorResponse(404, `Snapshot ${id} not found`, 'SnapshotNotFound');
     }
     return this.ok(this.renderSnapshot(snap));
-  }
-
-  // ---- catalogue ---------------------------------------------------------------------------
-  private listFlavors(): SimResponse {
-    return this.page(FLAVORS);
-  }
-
-  private listImages(): SimResponse {
-    return this.page(IMAGES);
   }
 
   // ---- rendering ---------------------------------------------------------------------------
@@ -1112,14 +1097,6 @@ export class GcoreSimulator extends SimulatorBase {
       return this.errorResponse(404, `Project ${project} not found`, 'ProjectNotFound');
     if (!REGIONS[region]) return this.errorResponse(404, `Region ${region} not found`, 'RegionNotFound');
     return undefined;
-  }
-
-  private only(req: SimRequest, method: string, handler: () => SimResponse): SimResponse {
-    return req.method === method ? handler() : this.methodNotAllowed(req);
-  }
-
-  private methodNotAllowed(req: SimRequest): SimResponse {
-    return this.errorResponse(405, `Method "${req.method}" not allowed.`, 'MethodNotAllowed');
   }
 
   private ok(body: unknown): SimResponse {

@@ -1,11 +1,15 @@
 import { tokenFromHeaders } from '../../functions/providers/genesiscloud/auth.ts';
 import type { ProviderId } from '../../functions/providers/port.ts';
 import {
+  allowedFrom,
+  routeTable,
+  type SimHandler,
   type SimRequest,
   type SimResponse,
   SimulatorBase,
   type SimulatorDescription,
   type SimulatorOptions,
+  type TransitionTable,
 } from '../kit/index.ts';
 import { DEFAULT_REGION, findImage, IMAGES, isRegion, REGIONS, type Region, typesIn } from './seed.ts';
 
@@ -84,16 +88,11 @@ interface SimSnapshot {
 /** A token of the shape Genesis Cloud issues (32 hex characters). */
 export const SIM_CREDENTIALS = { token: 'e3b1c0f5a9d24c7f8b6e2a1d9c4f7b30' };
 
-const ALLOWED: Partial<Record<Status, Action[]>> = {
-  active: ['stop', 'reset'],
-  stopped: ['start'],
-  starting: ['stop'],
-  error: ['stop'],
-};
-const ACTION_FLOW: Record<Action, { during: Status; after: Status }> = {
-  start: { during: 'starting', after: 'active' },
-  stop: { during: 'stopping', after: 'stopped' },
-  reset: { during: 'resetting', after: 'active' },
+/** The instance actions: the statuses each is allowed in, the status while it runs, the end status. */
+const ACTIONS: TransitionTable<Action, Status> = {
+  start: { from: ['stopped'], during: 'starting', to: 'active' },
+  stop: { from: ['active', 'starting', 'error'], during: 'stopping', to: 'stopped' },
+  reset: { from: ['active'], during: 'resetting', to: 'active' },
 };
 const DEFAULT_PER_PAGE = 50;
 const MAX_PER_PAGE = 100;
@@ -162,76 +161,67 @@ export class GenesisCloudSimulator extends SimulatorBase {
     return undefined;
   }
 
-  protected route(req: SimRequest): SimResponse {
-    const match = /^\/compute\/v1(\/.*)?$/.exec(req.path);
-    if (!match) return this.invalidRoute();
-    const segments = (match[1] ?? '/').split('/').filter(Boolean).map(decodeURIComponent);
+  private readonly routes = routeTable<SimHandler>({
+    'GET /compute/v1/instances': (req) => this.listInstances(req),
+    'POST /compute/v1/instances': (req) => this.createInstance(body(req)),
+    'GET /compute/v1/instances/{id}': this.onInstance((_req, i) => ok({ instance: instanceJson(i) })),
+    'PATCH /compute/v1/instances/{id}': this.onInstance((req, i) => this.updateInstance(i, body(req))),
+    'DELETE /compute/v1/instances/{id}': this.onInstance((_req, i) => this.deleteInstance(i)),
+    'GET /compute/v1/instances/{id}/actions': this.onInstance((_req, i) =>
+      ok({ actions: allowedFrom(ACTIONS, i.status) }),
+    ),
+    'POST /compute/v1/instances/{id}/actions': this.onInstance((req, i) => this.perform(i, body(req).action)),
+    'GET /compute/v1/instances/{id}/snapshots': this.onInstance((req, i) =>
+      this.page(
+        req,
+        'snapshots',
+        [...this.snapshots.values()].filter((s) => s.resourceId === i.id).map(snapshotJson),
+      ),
+    ),
+    'POST /compute/v1/instances/{id}/snapshots': this.onInstance((req, i) =>
+      this.createSnapshot(i, body(req)),
+    ),
+    'GET /compute/v1/snapshots': (req) =>
+      this.page(req, 'snapshots', [...this.snapshots.values()].map(snapshotJson)),
+    'GET /compute/v1/snapshots/{id}': this.onSnapshot((s) => ok({ snapshot: snapshotJson(s) })),
+    'DELETE /compute/v1/snapshots/{id}': this.onSnapshot((s) => this.deleteSnapshot(s)),
+    'GET /compute/v1/images': (req) =>
+      this.page(
+        req,
+        'images',
+        IMAGES.filter((i) => req.query.type === undefined || i.type === req.query.type).map(imageJson),
+      ),
+    'GET /compute/v1/availability/{region}/instances': (req, p) =>
+      this.availability(p.region!, req.query.placement),
+  });
+
+  protected route(req: SimRequest): SimResponse | Promise<SimResponse> {
     if (req.rawBody && req.json === undefined && req.method !== 'GET')
       return this.errorResponse(400, 'Invalid JSON body', 'invalid_body');
-    const m = req.method;
-    const [resource, id, sub, extra] = segments;
-    if (extra !== undefined) return this.invalidRoute();
+    return this.dispatch(this.routes, req);
+  }
 
-    switch (resource) {
-      case 'instances':
-        if (!id) {
-          if (m === 'GET') return this.listInstances(req);
-          if (m === 'POST') return this.createInstance(body(req));
-          break;
-        }
-        return this.routeInstance(req, id, sub);
-      case 'snapshots':
-        if (!id && m === 'GET')
-          return this.page(req, 'snapshots', [...this.snapshots.values()].map(snapshotJson));
-        if (id && !sub) {
-          const s = this.snapshots.get(id);
-          if (!s) return this.errorResponse(404, 'Snapshot not found', 'not_found');
-          if (m === 'GET') return ok({ snapshot: snapshotJson(s) });
-          if (m === 'DELETE') return this.deleteSnapshot(s);
-        }
-        break;
-      case 'images':
-        if (!id && m === 'GET') {
-          const type = req.query.type;
-          return this.page(
-            req,
-            'images',
-            IMAGES.filter((i) => type === undefined || i.type === type).map(imageJson),
-          );
-        }
-        break;
-      case 'availability':
-        if (id && sub === 'instances' && m === 'GET') return this.availability(id, req.query.placement);
-        break;
-    }
+  // Genesis Cloud answers a wrong method like an unknown path.
+  protected override notFound(): SimResponse {
     return this.invalidRoute();
   }
 
-  private routeInstance(req: SimRequest, id: string, sub: string | undefined): SimResponse {
-    const instance = this.instances.get(id);
-    if (!instance) return this.errorResponse(404, 'Instance not found', 'not_found');
-    const m = req.method;
-    switch (`${m} ${sub ?? ''}`) {
-      case 'GET ':
-        return ok({ instance: instanceJson(instance) });
-      case 'PATCH ':
-        return this.updateInstance(instance, body(req));
-      case 'DELETE ':
-        return this.deleteInstance(instance);
-      case 'GET actions':
-        return ok({ actions: ALLOWED[instance.status] ?? [] });
-      case 'POST actions':
-        return this.perform(instance, body(req).action);
-      case 'GET snapshots':
-        return this.page(
-          req,
-          'snapshots',
-          [...this.snapshots.values()].filter((s) => s.resourceId === id).map(snapshotJson),
-        );
-      case 'POST snapshots':
-        return this.createSnapshot(instance, body(req));
-    }
+  protected override methodNotAllowed(): SimResponse {
     return this.invalidRoute();
+  }
+
+  private onInstance(handler: (req: SimRequest, instance: SimInstance) => SimResponse): SimHandler {
+    return (req, params) => {
+      const instance = this.instances.get(params.id!);
+      return instance ? handler(req, instance) : this.errorResponse(404, 'Instance not found', 'not_found');
+    };
+  }
+
+  private onSnapshot(handler: (snapshot: SimSnapshot) => SimResponse): SimHandler {
+    return (_req, params) => {
+      const s = this.snapshots.get(params.id!);
+      return s ? handler(s) : this.errorResponse(404, 'Snapshot not found', 'not_found');
+    };
   }
 
   private invalidRoute(): SimResponse {
@@ -418,20 +408,20 @@ export class GenesisCloudSimulator extends SimulatorBase {
   }
 
   private perform(instance: SimInstance, action: unknown): SimResponse {
-    if (action !== 'start' && action !== 'stop' && action !== 'reset') {
+    if (typeof action !== 'string' || !Object.hasOwn(ACTIONS, action)) {
       return this.errorResponse(400, "action must be one of 'start', 'stop' or 'reset'", 'invalid_parameter');
     }
-    const allowed = ALLOWED[instance.status] ?? [];
-    if (!allowed.includes(action)) {
+    const flow = ACTIONS[action as Action];
+    if (!flow.from.includes(instance.status)) {
+      const allowed = allowedFrom(ACTIONS, instance.status);
       return this.errorResponse(
         409,
         `Cannot ${action} instance in status '${instance.status}' (allowed actions: ${allowed.join(', ') || 'none'})`,
         'invalid_state',
       );
     }
-    const flow = ACTION_FLOW[action];
-    this.setStatus(instance, flow.during);
-    this.finish(instance, () => this.setStatus(instance, flow.after));
+    this.setStatus(instance, flow.during!);
+    this.finish(instance, () => this.setStatus(instance, flow.to));
     return { status: 204 };
   }
 

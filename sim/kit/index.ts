@@ -4,9 +4,11 @@ export { type Faults, NO_FAULTS, nextOperationOutcome } from './faults.ts';
 export { parseRequest, type SimRequest, type SimResponse } from './http.ts';
 export { seededRandom, seededUuid, stableUuid } from './ids.ts';
 export { TokenBucket } from './rate-limit.ts';
+export { CommandTable, RouteTable, route, routeTable, type SimHandler } from './routes.ts';
 export {
   type RequestLogEntry,
   SimulatorBase,
   type SimulatorDescription,
   type SimulatorOptions,
 } from './simulator.ts';
+export { allowedFrom, type Transition, type TransitionTable } from './transitions.ts';

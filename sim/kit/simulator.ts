@@ -7,6 +7,7 @@ import { type Faults, NO_FAULTS, nextOperationOutcome } from './faults.ts';
 import { parseRequest, type SimRequest, type SimResponse } from './http.ts';
 import { seededRandom, seededUuid } from './ids.ts';
 import { TokenBucket } from './rate-limit.ts';
+import type { RouteTable, SimHandler } from './routes.ts';
 
 /**
  * What every provider simulator shares: an HTTP server on loopback, a request log, a seeded
@@ -91,6 +92,27 @@ export abstract class SimulatorBase {
   protected abstract route(req: SimRequest): SimResponse | Promise<SimResponse>;
   /** An error answer in the provider's own shape. */
   protected abstract errorResponse(status: number, message: string, code?: string): SimResponse;
+  /** The answer when no route has the request's path, in the provider's error shape. */
+  protected notFound(_req: SimRequest): SimResponse {
+    return this.errorResponse(404, 'Not Found');
+  }
+
+  /** The answer when routes have the path but none takes the method. */
+  protected methodNotAllowed(_req: SimRequest, _allow: string[]): SimResponse {
+    return this.errorResponse(405, 'Method Not Allowed');
+  }
+
+  /** Runs a request through a route table (method + path → handler), or answers the miss. */
+  protected dispatch(
+    table: RouteTable<SimHandler>,
+    req: SimRequest,
+    path: string = req.path,
+  ): SimResponse | Promise<SimResponse> {
+    const found = table.lookup(req.method, path);
+    if (found.hit) return found.hit.handler(req, found.hit.params);
+    return found.status === 404 ? this.notFound(req) : this.methodNotAllowed(req, found.allow);
+  }
+
   /** Whether a request changes state (for resetsAfterApply and the request log). */
   protected isMutation(req: SimRequest): boolean {
     return req.method !== 'GET';

@@ -1,13 +1,14 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../functions/log.ts';
 import { PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { stores } from '../../functions/runtime/stores.ts';
 import { signedHeaders } from '../../functions/webhooks/standard-webhooks.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
+import { launchChromium } from './browser.ts';
 
 /**
  * The dashboard in headless Chromium against a real runtime: a signed webhook starts a job, and
@@ -16,17 +17,53 @@ import { type Runtime, startRuntime } from '../../local/runtime.ts';
  * (UPDATE_DOCS_SCREENSHOT=1 also copies the overview to docs/dashboard.png for the README).
  */
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SHOTS = join('test-results', 'screenshots');
+
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+interface Drawing {
+  nodes: Array<Box & { name: string; parent?: string; visited: boolean }>;
+  edges: Array<{
+    from: string;
+    to: string;
+    taken: boolean;
+    label?: string;
+    start: { x: number; y: number };
+    end: { x: number; y: number };
+  }>;
+}
+
+/** Runs in the page: every drawn state box and every drawn edge's two ends, in SVG coordinates. */
+const MEASURE_MACHINE = `(() => {
+  const svg = document.querySelector('#machine svg');
+  const nodes = [...svg.querySelectorAll('g.node')].map((g) => {
+    const r = g.querySelector(':scope > rect.box');
+    return {
+      name: g.getAttribute('data-state'),
+      parent: g.getAttribute('data-parent') || undefined,
+      visited: g.classList.contains('visited'),
+      x: r.x.baseVal.value, y: r.y.baseVal.value, w: r.width.baseVal.value, h: r.height.baseVal.value,
+    };
+  });
+  const edges = [...svg.querySelectorAll('g.edge')].map((g) => {
+    const path = g.querySelector('path');
+    const first = path.getPointAtLength(0);
+    const last = path.getPointAtLength(path.getTotalLength());
+    return {
+      from: g.getAttribute('data-from'),
+      to: g.getAttribute('data-to'),
+      taken: g.classList.contains('taken'),
+      label: g.querySelector('text.edge-label')?.textContent ?? undefined,
+      start: { x: first.x, y: first.y },
+      end: { x: last.x, y: last.y },
+    };
+  });
+  return { nodes, edges };
+})()`;
 const WAIT = { timeout: 45_000 };
 
 describe('dashboard in headless Chromium', () => {
@@ -60,9 +97,16 @@ describe('dashboard in headless Chromium', () => {
     expect(response.status).toBe(202);
     jobId = ((await response.json()) as { jobId: string }).jobId;
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
+    page.on('requestfailed', (r) => pageErrors.push(`failed: ${r.url()}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) pageErrors.push(`${r.status()}: ${r.url()}`);
+    });
     await page.goto(`${runtime.urls.http}/`);
   });
 
@@ -91,13 +135,58 @@ describe('dashboard in headless Chromium', () => {
     expect(shown).toEqual(job.steps.map((s) => s.name));
   });
 
-  it('draws the state machine with the visited states highlighted', async () => {
+  it('draws the state machine as a layered graph: visited path highlighted, Choice branches labelled', async () => {
     await page.locator('#machine g.node.visited[data-state="Provisioned"]').waitFor(WAIT);
-    const nodes = await page
-      .locator('#machine g.node')
-      .evaluateAll((gs) =>
-        gs.map((g) => ({ name: g.getAttribute('data-state'), visited: g.classList.contains('visited') })),
-      );
+    const drawing = (await page.evaluate(MEASURE_MACHINE)) as Drawing;
+    const { nodes, edges } = drawing;
+    const definition = JSON.parse(
+      runtime.engine.stateMachines().find((m) => m.name === 'provision')!.definition,
+    ) as { States: Record<string, { Type: string; Choices?: unknown[] }> };
+
+    // Every state is drawn, once.
+    expect(nodes.map((n) => n.name).sort()).toEqual(Object.keys(definition.States).sort());
+
+    // No two state boxes overlap (a state inside a Map or Parallel sits inside its box, nowhere else).
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const ancestorOf = (a: string, b: string): boolean => {
+      for (let p = byName.get(b)?.parent; p; p = byName.get(p)?.parent) if (p === a) return true;
+      return false;
+    };
+    const overlaps: string[] = [];
+    for (const [i, a] of nodes.entries())
+      for (const b of nodes.slice(i + 1)) {
+        if (ancestorOf(a.name, b.name) || ancestorOf(b.name, a.name)) continue;
+        const apart = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
+        if (!apart) overlaps.push(`${a.name} × ${b.name}`);
+      }
+    expect(overlaps).toEqual([]);
+
+    // Every edge joins two drawn states: it starts on its source's box and ends on its target's.
+    const near = (p: { x: number; y: number }, n: Box) =>
+      p.x >= n.x - 2 && p.x <= n.x + n.w + 2 && p.y >= n.y - 2 && p.y <= n.y + n.h + 2;
+    expect(edges.length).toBeGreaterThan(nodes.length - 2);
+    const loose = edges.filter(
+      (e) =>
+        !byName.has(e.from) ||
+        !byName.has(e.to) ||
+        !near(e.start, byName.get(e.from)!) ||
+        !near(e.end, byName.get(e.to)!),
+    );
+    expect(loose).toEqual([]);
+
+    // Choice branches carry their rule; each Choice has a labelled default or rule on every way out.
+    const choices = Object.entries(definition.States).filter(([, s]) => s.Type === 'Choice');
+    expect(choices.length).toBeGreaterThan(0);
+    for (const [name] of choices) {
+      const out = edges.filter((e) => e.from === name);
+      expect(out.length).toBeGreaterThan(1);
+      for (const e of out) expect(e.label, `${name} → ${e.to}`).toBeTruthy();
+    }
+    expect(edges.find((e) => e.from === 'How to scale?' && e.to === 'Stop for scale')?.label).toBe(
+      'scalePlan.mode = "stop-first"',
+    );
+
+    // The path the execution took is highlighted; the failure path is not.
     const visited = nodes.filter((n) => n.visited).map((n) => n.name);
     expect(visited).toEqual(
       expect.arrayContaining([
@@ -108,9 +197,14 @@ describe('dashboard in headless Chromium', () => {
         'Provisioned',
       ]),
     );
-    // The failure path did not run.
-    expect(nodes.find((n) => n.name === 'Compensate')?.visited).toBe(false);
-    expect(nodes.find((n) => n.name === 'Provisioning failed')?.visited).toBe(false);
+    expect(byName.get('Compensate')?.visited).toBe(false);
+    expect(byName.get('Provisioning failed')?.visited).toBe(false);
+    expect(edges.find((e) => e.from === 'Record success' && e.to === 'Provisioned')?.taken).toBe(true);
+    expect(edges.filter((e) => e.to === 'Compensate').every((e) => !e.taken)).toBe(true);
+    // It reads top down: the first state is above the last.
+    expect(byName.get('Validate request')!.y).toBeLessThan(byName.get('Provisioned')!.y);
+
+    await page.locator('#machine').screenshot({ path: join(SHOTS, 'dashboard-machine.png') });
     await page.screenshot({ path: join(SHOTS, 'dashboard-job.png'), fullPage: true });
   });
 
@@ -119,6 +213,46 @@ describe('dashboard in headless Chromium', () => {
     await badge.waitFor(WAIT);
     expect(await badge.textContent()).toMatch(/^verified: \d+ event\(s\) in 1 chain\(s\), every link intact/);
     expect(await page.locator('#audit-body tr[data-seq]').count()).toBeGreaterThan(0);
+  });
+
+  it('keeps the audit table readable at 1400 px: one line a row, long payloads collapsed and expandable', async () => {
+    const table = page.locator('#audit-panel table');
+    await table.waitFor(WAIT);
+    const fits = (await page.evaluate(`(() => {
+      const t = document.querySelector('#audit-panel table');
+      return {
+        table: t.getBoundingClientRect().width,
+        panel: t.closest('.panel').clientWidth,
+        rows: [...t.querySelectorAll('tbody tr')].map((r) => r.getBoundingClientRect().height),
+      };
+    })()`)) as { table: number; panel: number; rows: number[] };
+    expect(fits.table).toBeLessThanOrEqual(fits.panel);
+    expect(Math.max(...fits.rows)).toBeLessThan(40); // no cell wraps into a column of characters
+    const collapsed = page.locator('#audit-body details.json').first();
+    await collapsed.waitFor(WAIT);
+    expect(await collapsed.getAttribute('open')).toBeNull();
+    await collapsed.locator('summary').click();
+    const key = await collapsed.getAttribute('data-key');
+    const full = page.locator(`#audit-body details.json[data-key="${key}"] pre`);
+    await full.waitFor({ state: 'visible', ...WAIT });
+    expect(JSON.parse((await full.textContent()) ?? '')).toBeTypeOf('object');
+    // Still open after the page's next refresh.
+    const refreshed = await page.locator('#refreshed').textContent();
+    await page.waitForFunction(
+      // Serialised into the page: the document is the page's (this project compiles without the DOM lib).
+      (before) =>
+        (
+          globalThis as unknown as {
+            document: { getElementById(id: string): { textContent: string | null } | null };
+          }
+        ).document.getElementById('refreshed')?.textContent !== before,
+      refreshed,
+      WAIT,
+    );
+    expect(
+      await page.locator(`#audit-body details.json[data-key="${key}"]`).getAttribute('open'),
+    ).not.toBeNull();
+    await page.locator('#audit-panel').screenshot({ path: join(SHOTS, 'dashboard-audit.png') });
   });
 
   it('shows the fleet of all five providers with state, type and labels', async () => {

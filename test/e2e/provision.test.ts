@@ -24,7 +24,7 @@ import {
 import { LambdaCrash, startTestRuntime, type TestRuntime } from './support/runtime.ts';
 
 /**
- * Webhook-triggered provisioning end to end (issue 5, "Tests"): signed webhooks over real HTTP to
+ * Webhook-triggered provisioning end to end: signed webhooks over real HTTP to
  * the embedded runtime — the synthesized state machine on the local engine, the real handlers,
  * dynalite, and each provider's simulator — with the job read back through GET /jobs/{id}.
  */

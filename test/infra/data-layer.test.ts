@@ -99,7 +99,7 @@ describe('DataLayer', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Resource: Match.arrayWith([
-              // Indexes by name, never `/index/*` (issue 8).
+              // Indexes by name, never `/index/*`.
               Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/index/byInstance'])] }),
             ]),
           }),

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import type { Instance } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
+import { POLICY_ACTIONS, planActions, verifyExpectation } from '../../functions/remediation/actions/index.ts';
+import { evaluateFilter, hasPublicIp } from '../../functions/remediation/filters/index.ts';
+import { FILTERS } from '../../functions/remediation/filters/registry.ts';
 import {
   capCount,
-  evaluateFilter,
-  hasPublicIp,
   type PolicyInput,
   parsePolicies,
-  planActions,
   policySchema,
-  verifyExpectation,
 } from '../../functions/remediation/policy.ts';
 import { policySetFrom } from '../../functions/remediation/source.ts';
 import { remediationJobId, windowStart } from '../../functions/remediation/start.ts';
@@ -109,6 +109,16 @@ describe('filters', () => {
 });
 
 describe('policy schema', () => {
+  it('is built from the registries: every filter and every action is in the JSON Schema', () => {
+    const schema = z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' });
+    const text = JSON.stringify(schema);
+    for (const key of Object.keys(FILTERS)) expect(text).toContain(`"${key}":`);
+    for (const name of POLICY_ACTIONS) expect(text).toContain(`"${name}"`);
+    expect(() =>
+      parsePolicies([{ name: 'p', mode: 'periodic', actions: ['reboot'], filters: { colour: 'red' } }]),
+    ).toThrow(/filters/);
+  });
+
   it('accepts the short and the long forms of actions and normalises them', () => {
     const p = policy({
       actions: [
@@ -298,7 +308,11 @@ describe('verification, caps and dedupe keys', () => {
   it('one job id per policy, instance and window', () => {
     const target = { provider: 'exoscale' as const, account: 'default', location: 'ch-gva-2' };
     const w = windowStart(300, NOW);
-    expect(windowStart(300, NOW + 299_000)).toBe(w === windowStart(300, NOW + 299_000) ? w : -1);
+    expect(w % 300).toBe(0);
+    expect(NOW / 1000 - w).toBeGreaterThanOrEqual(0);
+    expect(NOW / 1000 - w).toBeLessThan(300);
+    expect(windowStart(300, w * 1000 + 299_000)).toBe(w);
+    expect(windowStart(300, w * 1000 + 300_000)).toBe(w + 300);
     const a = remediationJobId('p', target, 'i-1', w);
     expect(a).toMatch(/^rem-[0-9a-f]{40}$/);
     expect(remediationJobId('p', target, 'i-1', w)).toBe(a);

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDER_IDS, type ProviderId } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
 import type { PolicyInput } from '../../functions/remediation/policy.ts';
+import { policyFromInput } from '../../functions/remediation/source.ts';
+import { startRemediation } from '../../functions/remediation/start.ts';
 import { providerFor } from '../../functions/runtime/accounts.ts';
 import type { SimulatorBase } from '../../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../contract/fixtures.ts';
@@ -20,7 +22,7 @@ import {
 } from './support.ts';
 
 /**
- * Event-based remediation end to end (issue 7, "Tests"): alerts over signed HTTP and POST /events
+ * Event-based remediation end to end: alerts over signed HTTP and POST /events
  * to the embedded runtime — the synthesized remediate workflow on the local engine, the real
  * handlers, dynalite and every provider's simulator; the simulators' request logs prove what was
  * (not) changed.
@@ -120,6 +122,32 @@ describe('storm control', () => {
     expect(auditLine(view)).toEqual(['reboot:ok']);
     expect(mutationsSince('gcore', since)).toHaveLength(1);
   }, 180_000);
+
+  it('a storm that straddles a clock boundary is one remediation: the window opens at the first event', async () => {
+    const raw = { ...REBOOT, name: 'reboot-straddle', dedupeWindow: '5m' };
+    const loaded = { policy: policyFromInput(raw), raw };
+    const target = targetOn(t.runtime, 'exoscale');
+    const instance = await createInstance(target, 'rem-straddle');
+    const since = Date.now();
+    // The first event a second before a 5-minute boundary, its duplicates after it.
+    const boundary = (Math.floor(Date.now() / 300_000) + 1) * 300_000;
+    const start = (now: number) =>
+      startRemediation({
+        loaded,
+        target,
+        instanceId: instance.id,
+        trigger: { type: 'event', actor: 'monitoring' },
+        cause: { detailType: 'Instance Unhealthy' },
+        now,
+      });
+    const first = await start(boundary - 1_000);
+    const after = await Promise.all([boundary + 1_000, boundary + 60_000, boundary + 200_000].map(start));
+    expect(first.started).toBe(true);
+    expect(after.map((a) => [a.jobId, a.started])).toEqual(after.map(() => [first.jobId, false]));
+    const view = await waitForJob(t.runtime, first.jobId);
+    expect(view.job.status).toBe('SUCCEEDED');
+    expect(mutationsSince('exoscale', since)).toHaveLength(1);
+  });
 
   it('the cooldown stops a second remediation of the same instance, and lets it through once over', async () => {
     usePolicies([{ ...REBOOT, name: 'reboot-cooldown', dedupeWindow: '1s', cooldown: '1h' }]);

@@ -20,7 +20,7 @@ import {
 } from './support.ts';
 
 /**
- * Periodic sweeps end to end (issue 7, "Tests"): a drift sweep scaling down oversized instances
+ * Periodic sweeps end to end: a drift sweep scaling down oversized instances
  * within the cap on every provider (skipped with the reason where the provider cannot scale), a
  * sweep over its cap touching nothing, and `fleetflow policy check` explaining the same policies.
  */

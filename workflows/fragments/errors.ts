@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { ERROR_NAMES } from '../../functions/shared/error-names.ts';
 
 /** Lambda's own service errors: AWS recommends retrying these on every Lambda task. */
 export const LAMBDA_SERVICE_ERRORS = [
@@ -11,7 +12,7 @@ export const LAMBDA_SERVICE_ERRORS = [
 ];
 
 /** Provider errors worth another try: rate limits, 5xx, resources briefly locked. */
-export const TRANSIENT_PROVIDER_ERRORS = ['ProviderTransientError', 'ProviderRateLimitError'];
+export const TRANSIENT_PROVIDER_ERRORS = [ERROR_NAMES.providerTransient, ERROR_NAMES.providerRateLimit];
 
 /** Every task's timeout: a provider call with its own retries finishes well within it. */
 export const TASK_TIMEOUT = Duration.seconds(90);
@@ -52,7 +53,7 @@ export function withRetries<T extends sfn.TaskStateBase>(task: T, options: Retry
   // The same step's earlier attempt still holds its idempotency claim (a timed-out invocation
   // can keep running): wait for it to finish, then the retry replays its result.
   task.addRetry({
-    errors: ['IdempotencyInProgressError'],
+    errors: [ERROR_NAMES.idempotencyInProgress],
     ...(options.inProgress ?? {
       interval: Duration.seconds(5),
       maxAttempts: 4,

@@ -57,7 +57,7 @@ export function mapState(raw: string): InstanceState {
 /** The docs' error for an operation refused in the instance's current state. */
 export const WRONG_STATE_CODE = '2012';
 
-export const CLOUDCA_CAPABILITIES: Capabilities = {
+export const CAPABILITIES: Capabilities = {
   list: {
     supported: true,
     note: 'all pages via page_number/page_size (paging UNCONFIRMED); filters applied client-side',
@@ -201,7 +201,7 @@ export function taskFailureReason(task: CloudcaTask): string {
 
 export class CloudcaProvider extends BaseProvider {
   readonly provider = 'cloudca' as const;
-  readonly capabilities = CLOUDCA_CAPABILITIES;
+  readonly capabilities = CAPABILITIES;
   private readonly http: HttpClient;
   private readonly base: string;
   private readonly options: CloudcaAdapterArgs;

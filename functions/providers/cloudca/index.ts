@@ -1,13 +1,13 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { ProviderInputError } from '../errors.ts';
-import { CLOUDCA_CAPABILITIES, CloudcaProvider, DEFAULT_ENDPOINT, parseLocation } from './client.ts';
+import { CAPABILITIES, CloudcaProvider, DEFAULT_ENDPOINT, parseLocation } from './client.ts';
 
 export { CloudcaProvider } from './client.ts';
 
 export const definition: ProviderDefinition = {
   id: 'cloudca',
   title: 'cloud.ca (CloudOps)',
-  capabilities: CLOUDCA_CAPABILITIES,
+  capabilities: CAPABILITIES,
   credentialEnv: ['CLOUDCA_API_KEY'],
   credentialsFromEnv(env) {
     const apiKey = env.CLOUDCA_API_KEY?.trim();

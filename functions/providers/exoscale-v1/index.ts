@@ -1,6 +1,6 @@
 import type { ProviderDefinition } from '../definition.ts';
 import { ProviderAuthenticationError } from '../errors.ts';
-import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from '../exoscale/credentials.ts';
+import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from '../exoscale/auth.ts';
 import { CAPABILITIES, DEFAULT_ENDPOINT, DEFAULT_ZONE, ExoscaleV1Provider } from './client.ts';
 
 const ZONE_NAME = /^[a-z]{2}-[a-z]{2,4}-\d+$/;

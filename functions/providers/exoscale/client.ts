@@ -22,6 +22,7 @@ import type {
   Operation,
   OperationRef,
 } from '../port.ts';
+import { authorizationHeader, DEFAULT_TTL_SECONDS } from './auth.ts';
 import {
   errorBodySchema,
   instanceListSchema,
@@ -33,7 +34,6 @@ import {
   type WireInstance,
   type WireOperation,
 } from './schemas.ts';
-import { authorizationHeader, DEFAULT_TTL_SECONDS } from './signing.ts';
 
 /**
  * The Exoscale API v2 adapter: one zone per adapter (`https://api-{zone}.exoscale.com/v2`),
@@ -80,7 +80,7 @@ export const PROTECTION_LABEL = 'fleetflow-protected';
 /** Exoscale's create-instance requires a disk size; 50 GiB is the exo CLI's default. */
 export const DEFAULT_DISK_SIZE_GIB = 50;
 
-export const EXOSCALE_CAPABILITIES: Capabilities = {
+export const CAPABILITIES: Capabilities = {
   list: { supported: true },
   get: { supported: true },
   create: { supported: true },
@@ -126,7 +126,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ExoscaleProvider extends BaseProvider {
   readonly provider = 'exoscale' as const;
-  readonly capabilities: Capabilities = EXOSCALE_CAPABILITIES;
+  readonly capabilities: Capabilities = CAPABILITIES;
   private readonly http: HttpClient;
 
   constructor(options: ExoscaleProviderOptions) {

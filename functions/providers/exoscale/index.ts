@@ -1,6 +1,6 @@
 import type { ProviderDefinition } from '../definition.ts';
-import { DEFAULT_ZONE, EXOSCALE_CAPABILITIES, ExoscaleProvider, ZONES } from './client.ts';
-import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from './credentials.ts';
+import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from './auth.ts';
+import { CAPABILITIES, DEFAULT_ZONE, ExoscaleProvider, ZONES } from './client.ts';
 
 /**
  * Exoscale API v2. Location = zone (`ch-gva-2`, …); endpoint `https://api-{zone}.exoscale.com/v2`.
@@ -19,7 +19,7 @@ import { EXOSCALE_CREDENTIAL_ENV, exoscaleCredentialsFromEnv } from './credentia
 export const definition: ProviderDefinition = {
   id: 'exoscale',
   title: 'Exoscale (API v2)',
-  capabilities: EXOSCALE_CAPABILITIES,
+  capabilities: CAPABILITIES,
   credentialEnv: EXOSCALE_CREDENTIAL_ENV,
   credentialsFromEnv: exoscaleCredentialsFromEnv,
   locationOptions: [

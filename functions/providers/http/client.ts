@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'undici';
 // Deep imports keep the Lambda bundles to the pool and its HTTP/1 client: undici's index also
-// brings fetch, WebSocket, caches and mocks (about 250 KB more).
+// brings fetch, WebSocket, caches and mocks (about 250 KB more). They are private paths, an
+// upgrade hazard: undici is pinned to an exact version, and test/providers/http/client.test.ts
+// fails if these modules stop being the very classes the package index exports.
 import requestOn from 'undici/lib/api/api-request.js';
 import undiciErrors from 'undici/lib/core/errors.js';
 import PoolImpl from 'undici/lib/dispatcher/pool.js';

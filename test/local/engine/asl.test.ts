@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BindingError, markHandler, markStateMachine } from '../../../local/binding.ts';
+import { BindingError, markHandler, markStateMachine } from '../../../infra/binding.ts';
 import { type CfnTemplateJson, type LocalApp, loadApp, loadTemplate } from '../../../local/engine/asl.ts';
 import { EngineFixtureStack, synthFixture } from './fixtures/stack.ts';
 

@@ -106,8 +106,8 @@ describe.each([
 
 /** A cloud.ca that finishes some operations at once: `{taskStatus: 'SUCCESS', data}` (go-cloudca's PollResponse path). */
 class SyncSimulator extends CloudcaSimulator {
-  protected override route(req: SimRequest): SimResponse {
-    const answer = super.route(req);
+  protected override async route(req: SimRequest): Promise<SimResponse> {
+    const answer = await super.route(req);
     const body = answer.body as { taskId?: string } | undefined;
     if (req.query.operation === 'start' && body?.taskId) {
       return {

@@ -4,8 +4,8 @@ import {
   ProviderInvalidStateError,
   ProviderNotFoundError,
 } from '../../../functions/providers/errors.ts';
+import { signParams, stringToSign } from '../../../functions/providers/exoscale-v1/auth.ts';
 import { authenticate, ExoscaleV1Provider } from '../../../functions/providers/exoscale-v1/client.ts';
-import { signParams, stringToSign } from '../../../functions/providers/exoscale-v1/signing.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import { IDEMPOTENCY_LABEL, type Operation } from '../../../functions/providers/port.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';

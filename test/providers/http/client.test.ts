@@ -66,6 +66,18 @@ const client = () =>
     retry: new RetryPolicy({ baseDelayMs: 1, maxDelayMs: 5 }),
   });
 
+describe('undici deep imports', () => {
+  it('are the same classes and method the package index exports (an upgrade that moves them fails here)', async () => {
+    const undici = await import('undici');
+    const pool = (await import('undici/lib/dispatcher/pool.js')).default;
+    const errors = (await import('undici/lib/core/errors.js')).default;
+    const request = (await import('undici/lib/api/api-request.js')).default;
+    expect(pool).toBe(undici.Pool);
+    expect(errors).toBe(undici.errors);
+    expect(request).toBe(undici.Dispatcher.prototype.request);
+  });
+});
+
 describe('HttpClient against a real local server', () => {
   it('sends JSON with auth and returns the parsed body and request id', async () => {
     script = [() => ({ status: 200, body: { instances: [] } })];

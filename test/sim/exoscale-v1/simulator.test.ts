@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatExpires, type Params, signParams } from '../../../functions/providers/exoscale-v1/signing.ts';
+import { formatExpires, type Params } from '../../../functions/providers/exoscale-v1/auth.ts';
 import { ExoscaleV1Simulator } from '../../../sim/exoscale-v1/simulator.ts';
+import { type Call, cloudstackClient } from './support.ts';
 
 let sim: ExoscaleV1Simulator;
 
@@ -17,37 +18,7 @@ afterAll(async () => {
   await sim.close();
 });
 
-interface Call {
-  params: Params;
-  secret?: string;
-  method?: 'GET' | 'POST';
-  /** Replace or drop the signature after signing. */
-  signature?: string | null;
-}
-
-/** Signs as a client would (cs style by default: camelCase names) and sends. */
-async function send({ params, secret = sim.credentials.apiSecret, method = 'GET', signature }: Call) {
-  const all: Params = [...params, ['response', 'json']];
-  const sig = signParams(all, secret);
-  if (signature !== null) all.push(['signature', signature ?? sig]);
-  const qs = new URLSearchParams(all).toString();
-  const url = sim.endpoint();
-  const res =
-    method === 'GET'
-      ? await fetch(`${url}?${qs}`)
-      : await fetch(url, {
-          method: 'POST',
-          body: qs,
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        });
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: (await res.json()) as Record<string, Record<string, unknown>>,
-  };
-}
-
-const key = () => sim.credentials.apiKey;
+const { send, waitJob, firstVm, key } = cloudstackClient(() => sim);
 const expiring = (offsetMs: number): Params => [
   ['signatureVersion', '3'],
   ['expires', formatExpires(new Date(Date.now() + offsetMs))],
@@ -57,33 +28,6 @@ const AUTH_FAILED = {
   errorcode: 401,
   errortext: 'unable to verify usercredentials and/or request signature',
 };
-
-async function waitJob(jobid: string) {
-  for (let i = 0; i < 200; i++) {
-    const { body } = await send({
-      params: [
-        ['command', 'queryAsyncJobResult'],
-        ['jobid', jobid],
-        ['apiKey', key()],
-      ],
-    });
-    const job = body.queryasyncjobresultresponse!;
-    if (job.jobstatus !== 0) return job;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('job never finished');
-}
-
-async function firstVm(state: string) {
-  const { body } = await send({
-    params: [
-      ['command', 'listVirtualMachines'],
-      ['state', state],
-      ['apiKey', key()],
-    ],
-  });
-  return (body.listvirtualmachinesresponse!.virtualmachine as Array<Record<string, unknown>>)[0]!;
-}
 
 describe('exoscale-v1 simulator: authentication as ApiServer.verifyRequest', () => {
   it('accepts a cs-style signed request (apiKey, signatureVersion=3, expires)', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderInvalidStateError, ProviderValidationError } from '../../../functions/providers/errors.ts';
+import { authorizationHeader } from '../../../functions/providers/exoscale/auth.ts';
 import { ExoscaleProvider, PROTECTION_LABEL } from '../../../functions/providers/exoscale/client.ts';
 import { definition } from '../../../functions/providers/exoscale/index.ts';
-import { authorizationHeader } from '../../../functions/providers/exoscale/signing.ts';
 import { RetryBudget, RetryPolicy } from '../../../functions/providers/http/retry.ts';
 import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
 import { ExoscaleSimulator, parseLabelFilter, SIM_CREDENTIALS } from '../../../sim/exoscale/simulator.ts';

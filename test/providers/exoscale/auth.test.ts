@@ -5,7 +5,7 @@ import {
   signedQuery,
   stringToSign,
   verify,
-} from '../../../functions/providers/exoscale/signing.ts';
+} from '../../../functions/providers/exoscale/auth.ts';
 
 // Published vectors: egoscale v2/api/security_test.go and requests-exoscale-auth tests.
 const KEY = 'EXOxxxxxxxxxxxxxxxxxxxxxxxx';

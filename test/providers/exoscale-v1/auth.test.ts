@@ -7,7 +7,7 @@ import {
   signParams,
   signRequest,
   stringToSign,
-} from '../../../functions/providers/exoscale-v1/signing.ts';
+} from '../../../functions/providers/exoscale-v1/auth.ts';
 
 // Every published vector (Exoscale's API page, exoscale/cs tests.py, apache/libcloud tests).
 describe('exoscale-v1 signing: published vectors', () => {
