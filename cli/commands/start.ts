@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { startRuntime } from '../../local/runtime.ts';
+import { type RecoveryReport, summarize } from '../../local/store/recovery.ts';
 import { DEFAULT_DATA_DIR } from '../running-start.ts';
 import { configFrom } from './config.ts';
 
@@ -44,11 +45,12 @@ export function registerStart(program: Command): void {
         const providers = Object.fromEntries(
           runtime.accounts.map((a) => [
             a.provider,
-            runtime.simulators[a.provider] ? 'simulator' : 'real API',
+            runtime.simulators[a.provider] ? 'simulator' : a.endpoint ? `endpoint ${a.endpoint}` : 'real API',
           ]),
         );
+        const recovery = summarize(runtime.recovery);
         process.stdout.write(
-          `${JSON.stringify({ ...runtime.urls, dashboard: `${runtime.urls.http}/`, dataDir: o.dataDir, providers })}\n`,
+          `${JSON.stringify({ ...runtime.urls, dashboard: `${runtime.urls.http}/`, dataDir: o.dataDir, providers, recovery })}\n`,
         );
       }
       // The other commands find this start through its data folder, whatever its port.
@@ -58,7 +60,14 @@ export function registerStart(program: Command): void {
       );
       const real = runtime.accounts
         .filter((a) => !runtime.simulators[a.provider])
-        .map((a) => `    ${a.provider.padEnd(13)} real API (credentials from the environment)`);
+        .map((a) =>
+          a.endpoint
+            ? `    ${a.provider.padEnd(13)} ${a.endpoint} (account ${a.account}, from the config file)`
+            : `    ${a.provider.padEnd(13)} real API (credentials from the environment)`,
+        );
+      const recovered = runtime.recovery.jobs.length
+        ? [`  recovered  ${recoveryLine(runtime.recovery)} (the last run stopped with work unfinished)`]
+        : [];
       if (!o.json)
         process.stdout.write(
           [
@@ -71,6 +80,7 @@ export function registerStart(program: Command): void {
               .map((m) => m.name)
               .join(', ')})`,
             `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb})`,
+            ...recovered,
             ...(runtime.scheduler
               ? [
                   '  schedules',
@@ -101,4 +111,13 @@ export function registerStart(program: Command): void {
       if (!o.json) process.stdout.write('stopping…\n');
       await runtime.close();
     });
+}
+
+/** `3 jobs resumed, 1 started, 1 interrupted` */
+function recoveryLine(report: RecoveryReport): string {
+  const counts = new Map<string, number>();
+  for (const j of report.jobs) counts.set(j.action, (counts.get(j.action) ?? 0) + 1);
+  return [...counts]
+    .map(([action, n], i) => `${n}${i === 0 ? ` job${n === 1 ? '' : 's'}` : ''} ${action}`)
+    .join(', ');
 }

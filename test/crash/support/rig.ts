@@ -11,6 +11,7 @@ import { isTerminal, type Job } from '../../../functions/store/jobs.ts';
 import { signedHeaders } from '../../../functions/webhooks/standard-webhooks.ts';
 import { createSimulator } from '../../../sim/index.ts';
 import type { SimulatorBase } from '../../../sim/kit/index.ts';
+import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
 
 /**
  * The crash rig: `fleetflow start` as a real child process on a data folder, pointed by its config
@@ -33,6 +34,8 @@ export interface Running {
   http: string;
   sfn: string;
   dynamodb: string;
+  /** What the start did with the work the last one left (fleetflow start --json prints it). */
+  recovery: Record<string, unknown>;
   child: ChildProcess;
   /** From spawn to the ready line: the restart's recovery included. */
   readyMs: number;
@@ -223,6 +226,43 @@ export class Rig {
       : (await adapter.list()).filter((i) => i.name === name);
     return all.filter((i) => i.state !== 'deleted' && i.state !== 'deleting');
   }
+}
+
+/**
+ * A full provisioning request for a simulator (snapshot and scale where the provider has them),
+ * from the contract fixtures: the same shape as a user's webhook body.
+ */
+export function provisionRequest(
+  provider: ProviderId,
+  sim: SimulatorBase,
+  name: string,
+  options: { createOnly?: boolean } = {},
+): Record<string, unknown> {
+  const def = providerDefinition(provider);
+  const { createSpec: spec, scaleTo } = CONTRACT_FIXTURES[provider];
+  const location = sim.defaultLocation;
+  const where: Record<string, unknown> =
+    provider === 'gcore'
+      ? { project: Number(location.split('/')[0]), region: Number(location.split('/')[1]) }
+      : provider === 'cloudca'
+        ? { serviceCode: location.split('/')[0], environment: location.split('/')[1] }
+        : provider === 'genesiscloud'
+          ? { region: location }
+          : { zone: location };
+  return {
+    provider,
+    ...where,
+    name,
+    type: spec.type,
+    template: spec.template,
+    ...(spec.diskSize && { diskSize: Math.max(spec.diskSize, 10) }),
+    ...(spec.sshKey && { sshKey: spec.sshKey }),
+    ...(typeof spec.extra?.network === 'string' && { network: spec.extra.network }),
+    labels: { team: 'crash' },
+    ...(!options.createOnly && def.capabilities.snapshot.supported && { snapshot: { name: `${name}-base` } }),
+    ...(!options.createOnly && { scaleTo }),
+    onFailure: 'delete',
+  };
 }
 
 /** A small seeded generator (mulberry32): the same seed, the same kill moments. */
