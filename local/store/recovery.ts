@@ -58,6 +58,7 @@ export interface RecoveryReport {
   durationMs: number;
 }
 
+const RECOVERY_CONCURRENCY = 8;
 const INTERRUPTED = 'the runtime stopped while this job ran and its execution could not be resumed';
 
 /** Expires the in-progress claims created before `bootTime` (their process is gone). Returns how many. */
@@ -85,19 +86,24 @@ export async function recoverJobs(ctx: RecoveryContext): Promise<RecoveryReport>
   } catch (error) {
     report.unreadable.push(`jobs: ${(error as Error).message}`);
   }
-  for (const job of unfinished) {
-    try {
-      report.jobs.push(await recoverJob(ctx, job));
-    } catch (error) {
-      report.jobs.push({
-        jobId: job.jobId,
-        kind: job.kind,
-        action: 'error',
-        reason: (error as Error).message,
-      });
-      ctx.log.error('could not recover job', { jobId: job.jobId, message: (error as Error).message });
+  // A few at a time: each is a handful of writes (and maybe a start), independent of the others.
+  const queue = [...unfinished];
+  const worker = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      try {
+        report.jobs.push(await recoverJob(ctx, job));
+      } catch (error) {
+        report.jobs.push({
+          jobId: job.jobId,
+          kind: job.kind,
+          action: 'error',
+          reason: (error as Error).message,
+        });
+        ctx.log.error('could not recover job', { jobId: job.jobId, message: (error as Error).message });
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: RECOVERY_CONCURRENCY }, worker));
   report.durationMs = Math.round(performance.now() - started);
   return report;
 }
