@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type DoctorReport, runDoctor } from '../../local/store/doctor.ts';
 import { print } from '../output.ts';
+import { dataDirOption } from '../running-start.ts';
 
 /**
  * `fleetflow doctor [--data-dir] [--repair]`: checks a data folder (damaged files, indexes that
@@ -12,7 +13,7 @@ export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('check a data folder and, with --repair, fix what a crash or a damaged disk left behind')
-    .option('--data-dir <dir>', 'the data folder of `fleetflow start`', './.fleetflow')
+    .addOption(dataDirOption())
     .option('--repair', 'fix what can be fixed (a damaged folder is copied aside first)')
     .option('--json', 'print JSON')
     .action(async (o: { dataDir: string; repair?: boolean; json?: boolean }) => {

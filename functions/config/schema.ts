@@ -151,7 +151,7 @@ export const accountSchema = z
       )
       .optional()
       .describe(
-        "where this account's credentials are read from: credential field → environment variable (default: the provider's own variables, account default only)",
+        "fleetflow start: where this account's credentials are read from, credential field → environment variable (default: the provider's own variables, account default only); on AWS they are in the account's Secrets Manager secret",
       ),
   })
   .describe('a provider account and the locations fleetflow may act in');
