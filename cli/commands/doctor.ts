@@ -56,9 +56,9 @@ function text(r: DoctorReport, repair: boolean): string {
   );
   if (r.jobs.unfinished.length)
     lines.push(
-      `     ${r.jobs.unfinished.length} unfinished (the next \`fleetflow start\` resumes them or ends them with the reason): ${r.jobs.unfinished
+      `     ${r.jobs.unfinished.length} unfinished; the next \`fleetflow start\` resumes what is journaled and starts or ends the rest: ${r.jobs.unfinished
         .slice(0, 10)
-        .map((j) => `${j.jobId} ${j.status}`)
+        .map((j) => `${j.jobId} ${j.status} (execution ${j.execution})`)
         .join(', ')}${r.jobs.unfinished.length > 10 ? ', …' : ''}`,
     );
   if (r.audit) {

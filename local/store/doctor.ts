@@ -1,4 +1,4 @@
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../functions/log.ts';
 import type { PendingIntent } from '../../functions/store/audit.ts';
@@ -7,6 +7,7 @@ import { createDynamo, localDynamoConfig } from '../../functions/store/dynamo.ts
 import { Idempotency } from '../../functions/store/idempotency.ts';
 import { JOB_STATUSES, type JobStatus, JobStore } from '../../functions/store/jobs.ts';
 import { tableNames } from '../../functions/store/tables.ts';
+import { decodeRecords } from '../engine/journal.ts';
 import { startDynalite } from './dynalite.ts';
 import { checkIndexes, type IndexReport } from './indexes.ts';
 import { type DamagedFile, isDamage, Level, locateDamage, openLevel } from './level.ts';
@@ -36,7 +37,17 @@ export interface DoctorReport {
   claims: { inProgress: number; expired: number };
   jobs: {
     checked: number;
-    unfinished: Array<{ jobId: string; kind: string; status: JobStatus }>;
+    /**
+     * Jobs still QUEUED or RUNNING, and what the next start does with their execution: `resumes`
+     * (journaled, not ended), `ended` (the job is closed as it ended), `gone` (no journal: started
+     * again if it never ran, else INTERRUPTED after its clean-up).
+     */
+    unfinished: Array<{
+      jobId: string;
+      kind: string;
+      status: JobStatus;
+      execution: 'resumes' | 'ended' | 'gone';
+    }>;
     unreadable: string[];
   };
   audit?: { ok: boolean; chains: number; events: number; broken?: string; pendingIntents: PendingIntent[] };
@@ -126,13 +137,21 @@ export async function runDoctor(dataDir: string, options: { repair?: boolean } =
     }
 
     const jobs = new JobStore(doc, names.jobs);
+    const executions = journaled(join(report.dataDir, 'executions'));
     try {
       for await (const job of jobs.scanItems()) {
         report.jobs.checked++;
         const problem = jobProblem(job as unknown as Record<string, unknown>);
         if (problem) report.jobs.unreadable.push(`${String(job.jobId)}: ${problem}`);
-        else if (job.status === 'QUEUED' || job.status === 'RUNNING')
-          report.jobs.unfinished.push({ jobId: job.jobId, kind: job.kind, status: job.status });
+        else if (job.status === 'QUEUED' || job.status === 'RUNNING') {
+          const ended = executions.get(job.executionArn ?? '') ?? executions.get(job.jobId);
+          report.jobs.unfinished.push({
+            jobId: job.jobId,
+            kind: job.kind,
+            status: job.status,
+            execution: ended === undefined ? 'gone' : ended ? 'ended' : 'resumes',
+          });
+        }
       }
     } catch (error) {
       report.errors.push(`jobs: ${(error as Error).message}`);
@@ -165,6 +184,25 @@ export async function runDoctor(dataDir: string, options: { repair?: boolean } =
     report.jobs.unreadable.length === 0 &&
     (report.audit?.ok ?? false);
   return report;
+}
+
+/**
+ * The executions journaled in the folder (read only): ARN and name → whether it has ended. The
+ * format is the engine's (lines `<crc32> <json>`, the first the start, an `end` when it ended).
+ */
+function journaled(dir: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir)) {
+    if (!entry.endsWith('.journal')) continue;
+    const { records } = decodeRecords(readFileSync(join(dir, entry)));
+    const start = records[0];
+    if (start?.t !== 'start') continue;
+    const ended = records.some((r) => r.t === 'end');
+    out.set(start.arn, ended);
+    out.set(start.name, ended);
+  }
+  return out;
 }
 
 /** Why a stored job cannot be used as one (missing or impossible fields), or undefined. */

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { jobIdFor } from '../../functions/provisioning/start.ts';
+import type { DoctorReport } from '../../local/store/doctor.ts';
 import { runCli } from '../support/cli.ts';
 import { KILLS, provisionRequest, Rig, SEED, seeded, sleep } from './support/rig.ts';
 
@@ -49,6 +50,12 @@ describe('kill -9 during provisioning', () => {
       await sleep(at);
       await rig.kill();
       await sending;
+      // What the kill left, as doctor sees it: readable, and no RUNNING job without its journal.
+      const doctor = await runCli('doctor', '--data-dir', rig.dataDir, '--json');
+      const found = JSON.parse(doctor.stdout) as DoctorReport;
+      expect({ damaged: found.damaged, errors: found.errors }).toEqual({ damaged: [], errors: [] });
+      for (const job of found.jobs.unfinished.filter((j) => j.status === 'RUNNING'))
+        expect(job.execution, job.jobId).not.toBe('gone');
       await rig.start(); // the restart always comes up
     }
     for (let attempt = 0; accepted.size < deliveries.length && attempt < 20; attempt++) {

@@ -103,6 +103,8 @@ describe('an index that disagrees with its items', () => {
     expect(check.stdout).toMatch(/fleetflow-jobs\/byStatus 2 stale, 1 missing, 0 outdated/);
     expect(check.stdout).toMatch(/jobId=prov-never-written/);
     expect(check.stdout).toMatch(/fleetflow doctor --repair/);
+    // Accepted, never started: no execution journaled; the next start starts them.
+    expect(check.stdout).toMatch(new RegExp(`${ids[0]} QUEUED \\(execution gone\\)`));
 
     const repair = await runCli('doctor', '--data-dir', dataDir, '--repair', '--json');
     expect(repair.code, repair.stdout).toBe(0);
