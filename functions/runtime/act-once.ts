@@ -50,11 +50,11 @@ export function actOnce(args: ActOnce): Promise<Operation> {
         return skipped ?? audited(args.ctx, args.action, args.instanceId, args.parameters, args.call);
       }
       const { intent, outcome } = await lastAttempt(args, cutShort.startedAt);
-      if (intent && outcome) {
-        const replayed = fromOutcome(args, outcome);
-        if (replayed) return replayed;
-      }
-      if (intent) return reconcile(args, intent);
+      // Recorded and acknowledged nowhere: the operation it recorded is the answer (a recorded
+      // failure was never acted on, so the step is simply tried again, as a retry would).
+      const replayed = outcome && fromOutcome(args, outcome);
+      if (replayed) return replayed;
+      if (intent && !outcome) return reconcile(args, intent);
       const skipped = await args.before?.();
       return skipped ?? audited(args.ctx, args.action, args.instanceId, args.parameters, args.call);
     },

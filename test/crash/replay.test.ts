@@ -176,6 +176,24 @@ describe('a step cut between its provider call and its record, run again', () =>
     expect((await stores().audit.byJob(jobId, { order: 'oldest' })).items).toHaveLength(2);
   });
 
+  it('stop, failed and recorded but its claim not released: tried again once, a new intent with its outcome', async () => {
+    const instanceId = await runningInstance();
+    const { jobId } = await newJob();
+    await deadClaim(`${jobId}:scale-stop`, { action: 'stop', instanceId, params: {} });
+    const refused = Object.assign(new Error('busy'), { name: 'ProviderConflictError' });
+    await expect(
+      audited({ jobId, trigger, target }, 'stop', instanceId, {}, () => Promise.reject(refused)),
+    ).rejects.toThrow('busy');
+    const from = sim.mutations().length;
+
+    await instanceAction({ jobId, trigger, target, step: 'scale-stop', action: 'stop', instanceId });
+
+    expect(sent(from, 'PUT', /:stop$|\/stop$/)).toHaveLength(1);
+    const events = (await stores().audit.byJob(jobId, { order: 'oldest' })).items;
+    expect(events.map((e) => e.kind)).toEqual(['intent', 'outcome', 'intent', 'outcome']);
+    expect(await stores().audit.pendingIntents(jobId)).toEqual([]);
+  });
+
   it('start, sent but not recorded and not yet visible: sent again (at most one reached the provider before)', async () => {
     const instanceId = await runningInstance();
     await provider.stop(instanceId);
