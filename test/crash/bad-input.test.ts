@@ -37,7 +37,8 @@ const post = (path: string, body: string) =>
   fetch(`${rt.runtime.urls.http}${path}`, {
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json' },
+    // The data folder's API token: the body is what is refused here, not the caller.
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${rt.runtime.apiToken}` },
   }).then(async (r) => ({
     status: r.status,
     json: (await r.json()) as { error?: { code: string; message: string } },

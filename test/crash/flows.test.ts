@@ -105,11 +105,7 @@ describe('kill -9 during a schedule run', () => {
     const input = scheduleRunInput(config, 'office', 'stop', { trigger: { type: 'test', actor: 'crash' } });
     // The trigger is sent again after each restart, as EventBridge Scheduler retries: same name, same input.
     const trigger = async () => {
-      const sfn = new SFNClient({
-        endpoint: r.running!.sfn,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-      });
+      const sfn = new SFNClient({ endpoint: r.running!.sfn, region: 'us-east-1', credentials: r.keyPair() });
       try {
         await startScheduleRun({ sfn, stateMachineArn: stateMachineArn('power-schedule'), input, name });
       } catch (error) {
@@ -171,7 +167,7 @@ describe('kill -9 during a remediation', () => {
       const res = await fetch(`${r.http}/events`, {
         method: 'POST',
         body: JSON.stringify(event),
-        headers: { 'content-type': 'application/json' },
+        headers: r.authorized(),
       });
       expect([202]).toContain(res.status);
       const answer = (await res.json()) as { jobs: Array<{ jobId: string }> };

@@ -9,6 +9,7 @@ import type { ComputeProvider, Instance, ProviderId } from '../../../functions/p
 import { providerDefinition } from '../../../functions/providers/registry.ts';
 import { isTerminal, type Job } from '../../../functions/store/jobs.ts';
 import { signedHeaders } from '../../../functions/webhooks/standard-webhooks.ts';
+import { readApiToken, readLocalKeyPair } from '../../../local/auth/data-folder.ts';
 import { createSimulator } from '../../../sim/index.ts';
 import type { SimulatorBase } from '../../../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
@@ -147,6 +148,18 @@ export class Rig {
 
   webhookSecret(): string {
     return readFileSync(join(this.dataDir, 'webhook-secret'), 'utf8').trim();
+  }
+
+  /** Headers a state-changing request to the running start needs (its API token), as the CLI sends. */
+  authorized(): Record<string, string> {
+    return { 'content-type': 'application/json', authorization: `Bearer ${readApiToken(this.dataDir)}` };
+  }
+
+  /** The key pair the running start's Step Functions and DynamoDB endpoints accept. */
+  keyPair(): { accessKeyId: string; secretAccessKey: string } {
+    const pair = readLocalKeyPair(this.dataDir);
+    if (!pair) throw new Error('no key pair in the data folder: start the runtime first');
+    return pair;
   }
 
   /** POSTs a signed delivery; network errors (a kill mid-request) come back as status 0. */
