@@ -38,8 +38,13 @@ export class FleetflowStack extends Stack {
   constructor(scope: Construct, id: string, props: FleetflowStackProps = {}) {
     super(scope, id, props);
     this.data = new DataLayer(this, 'Data', { ...(props.tablePrefix && { tablePrefix: props.tablePrefix }) });
+    // The config file's endpoint of an account (a proxy, a private API) reaches its functions too.
+    const endpointOf = (ref: AccountRef) =>
+      props.config?.accounts.find((a) => a.provider === ref.provider && a.account === ref.account)?.endpoint;
     const accounts = new ProviderAccounts(this, 'ProviderAccounts', {
-      accounts: props.accounts ?? PROVIDER_IDS.map((provider) => ({ provider, account: 'default' })),
+      accounts: (props.accounts ?? PROVIDER_IDS.map((provider) => ({ provider, account: 'default' }))).map(
+        (ref) => ({ ...ref, ...(endpointOf(ref) && { endpoint: endpointOf(ref) }) }),
+      ),
     });
     this.secrets = new SealedSecrets(this, 'Secrets', { data: this.data });
     this.tasks = new TaskFunctions(this, 'Tasks', { data: this.data, accounts, secrets: this.secrets });

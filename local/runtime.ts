@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { App } from 'aws-cdk-lib';
-import type { FleetflowConfig } from '../functions/config/schema.ts';
+import type { AccountEntry, FleetflowConfig } from '../functions/config/schema.ts';
 import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
 import { httpHandler as postEvents } from '../functions/handlers/remediation-event.ts';
 import { scheduleApi } from '../functions/handlers/schedule-api.ts';
@@ -10,17 +10,23 @@ import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts'
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
 import { notifyJobEnd } from '../functions/notify/notifier.ts';
+import type { ProviderDefinition } from '../functions/providers/definition.ts';
 import { closeAllPools } from '../functions/providers/http/client.ts';
 import type { ProviderId } from '../functions/providers/port.ts';
 import { PROVIDERS } from '../functions/providers/registry.ts';
 import { readPolicyFile } from '../functions/remediation/policy-file.ts';
 import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start.ts';
-import type { AccountConfig } from '../functions/runtime/accounts.ts';
+import { type AccountConfig, AccountConfigError } from '../functions/runtime/accounts.ts';
 import { AUDIT_KEY_ENV, ensureLocalAuditKeys } from '../functions/runtime/audit-key.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
 import { ensureLocalSecretsKey, SECRETS_KEY_ENV } from '../functions/secrets/keys.ts';
-import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
+import {
+  createDynamo,
+  ensureTables,
+  isStoreUnavailable,
+  localDynamoConfig,
+} from '../functions/store/dynamo.ts';
 import { isTerminal } from '../functions/store/jobs.ts';
 import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
@@ -49,7 +55,16 @@ import {
 import { type RunningHttpServer, startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
+import { damageLine, prepareDataFolder } from './store/doctor.ts';
 import { startDynalite } from './store/dynalite.ts';
+import {
+  cleanUpProvisioning,
+  expireDeadClaims,
+  type RecoveryContext,
+  type RecoveryReport,
+  recoverJobs,
+  summarize,
+} from './store/recovery.ts';
 
 /**
  * The embedded runtime behind `fleetflow start`: the same CDK app synthesized and its state
@@ -105,6 +120,8 @@ export interface Runtime {
   engine: LocalEngine;
   /** Present when a config with schedules was given. */
   scheduler?: LocalScheduler;
+  /** What this start did with the jobs the last runtime left unfinished. */
+  recovery: RecoveryReport;
   close(): Promise<void>;
 }
 
@@ -129,22 +146,49 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   try {
     // ---- DynamoDB ----------------------------------------------------------------------
+    // Before dynalite opens the folder: its indexes are rebuilt from its items where a kill left
+    // them apart. Claims older than this moment belong to a process that is gone.
+    const bootTime = new Date();
+    const dynamoPath = options.persist === false ? undefined : join(dataDir, 'dynamo');
+    let damaged = false;
+    if (dynamoPath) damaged = (await prepareDataFolder(dynamoPath, log)) === undefined;
     const dynamo = await startDynalite({
-      ...(options.persist !== false && { path: join(dataDir, 'dynamo') }),
+      ...(dynamoPath && { path: dynamoPath }),
       credentials,
       allowHosts,
+      // A damaged data file: one line naming it; reads of that part answer 503, the rest works.
+      onDamage: (damage) => {
+        damaged = true;
+        log.error(damageLine(damage, dataDir));
+      },
     });
     closers.push(() => dynamo.close());
     const names = tableNames('fleetflow');
     const admin = createDynamo({ ...localDynamoConfig(dynamo.endpoint), credentials });
-    await ensureTables(admin.client, names);
-    admin.destroy();
+    try {
+      await ensureTables(admin.client, names, { timeoutMs: damaged ? 2_000 : 30_000 });
+    } catch (error) {
+      // A damaged table still lets the server up: what it holds answers 503 (the damage is logged).
+      if (!damaged && !isStoreUnavailable(error)) throw error;
+    } finally {
+      admin.destroy();
+    }
 
-    // ---- providers: the real API where credentials are set, else the simulator -----------
+    // ---- providers: as the config's accounts say (endpoint, credentials), else the real API
+    // where credentials are set, else a simulator in this process -----------------------------
     const simulators: Partial<Record<ProviderId, SimulatorBase>> = {};
     const accounts: AccountConfig[] = [];
+    const locations = new Map<string, string>();
     for (const def of Object.values(PROVIDERS)) {
       if (options.providers && !options.providers.includes(def.id)) continue;
+      const configured = (options.config?.accounts ?? []).filter((a) => a.provider === def.id);
+      if (configured.some((a) => a.endpoint || a.credentialsEnv)) {
+        for (const a of configured) {
+          accounts.push(configuredAccount(a, def, env));
+          locations.set(`${a.provider}/${a.account}`, a.locations[0]!);
+        }
+        continue;
+      }
       if (def.credentialsFromEnv(env)) {
         accounts.push({ provider: def.id, account: 'default' });
         continue;
@@ -263,10 +307,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await checkpoints.stop();
     });
 
-    // Executions that were running when the last runtime stopped resume (handlers need the
-    // environment above); jobs whose execution cannot resume or was lost are INTERRUPTED.
-    const recovery = await engine.recover();
-    await reconcileJobs(engine, recovery, log);
+    // Claims held by the dead process are expired first, so resumed steps take them over at once;
+    // then executions resume (handlers need the environment above); then each unfinished job is
+    // brought in line with its execution: resumed, closed, started, or ended with the reason.
+    const claimsExpired = await expireDeadClaims(stores(), bootTime, log);
+    const resumed = await engine.recover();
+    const recovery = await recoverJobs({
+      stores: stores(),
+      executionOf: executionLookup(engine, resumed, log),
+      cleanup: (job) => (job.kind === 'provision' ? cleanUpProvisioning(job) : Promise.resolve(undefined)),
+      log,
+    });
+    recovery.claimsExpired = claimsExpired;
+    if (recovery.jobs.length || recovery.claimsExpired || recovery.unreadable.length)
+      log.info('recovered after a restart', summarize(recovery));
 
     const http = await startHttpServer({
       port: options.port ?? 8787,
@@ -289,7 +343,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           engine,
           apiToken,
           fleetTargets: accounts.flatMap((a) => {
-            const location = simulators[a.provider]?.defaultLocation ?? PROVIDERS[a.provider].defaultLocation;
+            const location =
+              locations.get(`${a.provider}/${a.account}`) ??
+              simulators[a.provider]?.defaultLocation ??
+              PROVIDERS[a.provider].defaultLocation;
             return location ? [{ provider: a.provider, account: a.account, location }] : [];
           }),
           ...(options.config && { config: options.config }),
@@ -337,6 +394,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       simulators,
       accounts,
       engine,
+      recovery,
       ...(scheduler && { scheduler }),
       close,
     };
@@ -344,6 +402,38 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await close();
     throw error;
   }
+}
+
+/**
+ * A provider account of the config file that says where its API is (`endpoint`, e.g. simulators
+ * run by `fleetflow sim --all`, which keep their state across restarts of this runtime) or where
+ * its credentials are (`credentialsEnv`). Credentials are read from the environment here, never
+ * from the file.
+ */
+function configuredAccount(a: AccountEntry, def: ProviderDefinition, env: NodeJS.ProcessEnv): AccountConfig {
+  const name = `${a.provider} account '${a.account}'`;
+  let credentials: Record<string, string> | undefined;
+  if (a.credentialsEnv) {
+    credentials = {};
+    for (const [field, variable] of Object.entries(a.credentialsEnv)) {
+      const value = env[variable];
+      if (!value)
+        throw new AccountConfigError(
+          `${name}: the environment variable ${variable} (its ${field}) is not set`,
+        );
+      credentials[field] = value;
+    }
+  } else if (a.account === 'default') credentials = def.credentialsFromEnv(env);
+  if (!credentials)
+    throw new AccountConfigError(
+      `${name} has no credentials: set ${def.credentialEnv.join(' and ')}, or name the variables in its credentialsEnv`,
+    );
+  return {
+    provider: a.provider,
+    account: a.account,
+    ...(a.endpoint && { endpoint: a.endpoint }),
+    credentials,
+  };
 }
 
 /** An execution that ended without its job being closed (a machine timeout, an abort) closes it. */
@@ -376,38 +466,28 @@ async function settleJob(execution: ExecutionRecord, log: Logger): Promise<void>
 }
 
 /**
- * After a restart, brings each job that was QUEUED or RUNNING in line with its execution: a resumed
- * execution carries on; one that ended before the restart (its listener cut short) closes its job;
- * one that cannot resume, or that was never journaled, leaves its job INTERRUPTED with the reason.
+ * The engine's view of a job's execution after `recover()`: found by the job's execution ARN, else
+ * by name (= job id: a job cut before its first step had not recorded its execution yet).
  */
-async function reconcileJobs(engine: LocalEngine, recovery: Recovery, log: Logger): Promise<void> {
-  const { jobs } = stores();
-  const cannotResume = new Map(recovery.interrupted.map((i) => [i.executionArn, i.reason]));
+function executionLookup(
+  engine: LocalEngine,
+  recovered: Recovery,
+  log: Logger,
+): RecoveryContext['executionOf'] {
+  const cannotResume = new Map(recovered.interrupted.map((i) => [i.executionArn, i.reason]));
   const known = new Map<string, ExecutionRecord>();
   for (const arn of engine.knownExecutionArns()) {
     const record = engine.describeExecution(arn);
     known.set(arn, record);
-    // A job cut before its first step recorded its execution is found by name (= job id).
     if (!known.has(record.name)) known.set(record.name, record);
   }
-  for (const status of ['RUNNING', 'QUEUED'] as const) {
-    const found = [];
-    for await (const job of jobs.listAll({ status })) found.push(job);
-    for (const job of found) {
-      const execution = known.get(job.executionArn ?? job.jobId);
-      const reason = execution ? cannotResume.get(execution.executionArn) : undefined;
-      if (execution && reason === undefined) {
-        if (execution.status !== 'RUNNING') await settleJob(execution, log);
-        continue;
-      }
-      const error = {
-        code: 'Interrupted',
-        message: reason
-          ? `the runtime restarted and this job's execution cannot resume: ${reason}`
-          : 'the runtime stopped while this job ran; its execution was lost',
-      };
-      await jobs.transition(job.jobId, status === 'RUNNING' ? 'INTERRUPTED' : 'FAILED', { error });
-      log.warn('job interrupted by a restart', { jobId: job.jobId, reason: error.message });
-    }
-  }
+  return (job) => {
+    const execution = known.get(job.executionArn ?? job.jobId) ?? known.get(job.jobId);
+    if (!execution) return undefined;
+    const reason = cannotResume.get(execution.executionArn);
+    if (reason !== undefined) return { state: 'interrupted', reason };
+    if (execution.status === 'RUNNING') return { state: 'running' };
+    // It ended before the restart and its end listener was cut short: close the job now.
+    return { state: 'ended', settle: () => settleJob(execution, log) };
+  };
 }

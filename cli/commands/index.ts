@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as registerAudit } from './audit.ts';
 import { registerCompletion } from './completion.ts';
 import { registerConfig } from './config.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerInstances } from './instances.ts';
 import { register as registerJobs } from './jobs.ts';
 import { registerOverride } from './override.ts';
@@ -26,4 +27,5 @@ export const commands: Array<(program: Command) => void> = [
   registerReport,
   registerCompletion,
   registerPolicy,
+  registerDoctor,
 ];

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { InvalidAllowedHostError, parseAllowedHosts } from '../../local/auth/hosts.ts';
 import { startRuntime } from '../../local/runtime.ts';
+import { type RecoveryReport, summarize } from '../../local/store/recovery.ts';
 import { DEFAULT_DATA_DIR } from '../running-start.ts';
 import { configFrom } from './config.ts';
 
@@ -52,10 +53,13 @@ export function registerStart(program: Command): void {
       const config = configFrom(o.config);
       // Everything this process creates (LevelDB's files too) is its user's alone: files 600, folders 700.
       process.umask(0o077);
+      // FLEETFLOW_TIME_SCALE (0 < f ≤ 1) shortens every Wait and retry interval: for demos and tests.
+      const timeScale = Number(process.env.FLEETFLOW_TIME_SCALE);
       const runtime = await startRuntime({
         dataDir: o.dataDir,
         port: o.port,
         ...(config && { config }),
+        ...(timeScale > 0 && timeScale <= 1 && { timeScale }),
         ...(o.allowHost && { allowHosts: o.allowHost }),
       }).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'EADDRINUSE') throw error;
@@ -67,11 +71,12 @@ export function registerStart(program: Command): void {
         const providers = Object.fromEntries(
           runtime.accounts.map((a) => [
             a.provider,
-            runtime.simulators[a.provider] ? 'simulator' : 'real API',
+            runtime.simulators[a.provider] ? 'simulator' : a.endpoint ? `endpoint ${a.endpoint}` : 'real API',
           ]),
         );
+        const recovery = summarize(runtime.recovery);
         process.stdout.write(
-          `${JSON.stringify({ ...runtime.urls, dashboard: `${runtime.urls.http}/`, dataDir: o.dataDir, providers })}\n`,
+          `${JSON.stringify({ ...runtime.urls, dashboard: `${runtime.urls.http}/`, dataDir: o.dataDir, providers, recovery })}\n`,
         );
       }
       // The other commands find this start through its data folder, whatever its port.
@@ -81,7 +86,14 @@ export function registerStart(program: Command): void {
       );
       const real = runtime.accounts
         .filter((a) => !runtime.simulators[a.provider])
-        .map((a) => `    ${a.provider.padEnd(13)} real API (credentials from the environment)`);
+        .map((a) =>
+          a.endpoint
+            ? `    ${a.provider.padEnd(13)} ${a.endpoint} (account ${a.account}, from the config file)`
+            : `    ${a.provider.padEnd(13)} real API (credentials from the environment)`,
+        );
+      const recovered = runtime.recovery.jobs.length
+        ? [`  recovered  ${recoveryLine(runtime.recovery)} (the last run stopped with work unfinished)`]
+        : [];
       if (!o.json)
         process.stdout.write(
           [
@@ -95,6 +107,7 @@ export function registerStart(program: Command): void {
               .join(', ')})`,
             `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb}), private to you`,
             `  access     changes need the API token in ${o.dataDir}/api-token (the CLI and the dashboard send it); the engine and dynalite take the key pair in ${o.dataDir}/aws-credentials`,
+            ...recovered,
             ...(runtime.scheduler
               ? [
                   '  schedules',
@@ -125,4 +138,13 @@ export function registerStart(program: Command): void {
       if (!o.json) process.stdout.write('stopping…\n');
       await runtime.close();
     });
+}
+
+/** `3 jobs resumed, 1 started, 1 interrupted` */
+function recoveryLine(report: RecoveryReport): string {
+  const counts = new Map<string, number>();
+  for (const j of report.jobs) counts.set(j.action, (counts.get(j.action) ?? 0) + 1);
+  return [...counts]
+    .map(([action, n], i) => `${n}${i === 0 ? ` job${n === 1 ? '' : 's'}` : ''} ${action}`)
+    .join(', ');
 }

@@ -62,7 +62,10 @@ export function validateConfig(raw: unknown, file = 'config'): FleetflowConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(file, issue.path.map(String).join('.'), issue.message, { cause: parsed.error });
+    // A refused record key says why in its nested issue (e.g. a reserved name), not in "Invalid key".
+    const nested = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+    const message = nested ? `'${String(issue.path.at(-1))}' ${nested}` : issue.message;
+    throw new ConfigError(file, issue.path.map(String).join('.'), message, { cause: parsed.error });
   }
   const config = parsed.data;
   checkReferences(config, file);

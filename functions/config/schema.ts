@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { policiesSchema } from '../remediation/policy.ts';
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '../shared/keys.ts';
 
 /**
  * The fleetflow config file (`fleetflow.config.yaml` or `.json`): where fleetflow looks
@@ -39,7 +40,8 @@ const label = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / - only');
+  .regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / - only')
+  .refine((k) => !isReservedKey(k), RESERVED_KEY_MESSAGE);
 
 export const periodSchema = z
   .strictObject({
@@ -136,7 +138,12 @@ export const accountSchema = z
     provider: z.enum(PROVIDER_IDS),
     account: z.string().min(1).max(64).default('default'),
     locations: z.array(z.string().min(1)).min(1),
-    endpoint: z.url().optional().describe("the provider API's base URL, when not the public one"),
+    endpoint: z
+      .url()
+      .optional()
+      .describe(
+        "the provider API's base URL, when not the public one (a proxy, a simulator); `{location}` in it is replaced by the location",
+      ),
     requestsPerSecond: z
       .number()
       .positive()
@@ -144,6 +151,15 @@ export const accountSchema = z
       .optional()
       .describe(
         "the provider API's rate limit for this account: a schedule run acts on about this many instances a second (default: the provider's known limit, 20)",
+      ),
+    credentialsEnv: z
+      .record(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'a credential field such as apiKey'),
+        z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'an environment variable name such as EXO_KEY'),
+      )
+      .optional()
+      .describe(
+        "fleetflow start: where this account's credentials are read from, credential field → environment variable (default: the provider's own variables, account default only); on AWS they are in the account's Secrets Manager secret",
       ),
   })
   .describe('a provider account and the locations fleetflow may act in');
@@ -168,7 +184,10 @@ export const configSchema = z
     ),
     schedules: z
       .record(
-        z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lower-case letters, digits and - (at most 48)'),
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lower-case letters, digits and - (at most 48)')
+          .refine((k) => !isReservedKey(k), RESERVED_KEY_MESSAGE),
         scheduleSchema,
       )
       .default({}),

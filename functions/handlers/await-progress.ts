@@ -10,6 +10,14 @@ const input = z.object({ jobId: z.string(), target: targetSchema, wait: progress
 /** One poll of the call-and-wait loop; the workflow's Wait state does the waiting. */
 export const handler = taskHandler('await-progress', input, async ({ jobId, target, wait }) => {
   const next = await advance(wait as Progress, await providerFor(target));
+  // A create learns its instance id when its operation ends: on the job from then on.
+  if (next.step === 'create' && next.instanceId && !wait.instanceId)
+    await stores().jobs.recordResult(jobId, next.instanceId, {
+      status: 'PENDING',
+      provider: target.provider,
+      instanceId: next.instanceId,
+      detail: { location: target.location },
+    });
   if (next.done && next.journal !== false) {
     const now = new Date().toISOString();
     await stores().jobs.appendStep(jobId, {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { type Action, type Operation, TARGET_STATE } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';
-import { audited } from '../runtime/audited.ts';
+import { actOnce } from '../runtime/act-once.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { startProgress } from '../runtime/progress.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
@@ -31,32 +31,35 @@ const input = z.object({
  * never trips over a wrong-state error.
  */
 export const handler = taskHandler('instance-action', input, async (ctx) => {
-  const { idempotency, jobs } = stores();
+  const { jobs } = stores();
   const startedAt = new Date().toISOString();
   const provider = await providerFor(ctx.target);
-  const op = await idempotency.run(
-    `${ctx.jobId}:${ctx.step}`,
-    { action: ctx.action, instanceId: ctx.instanceId, params: ctx.params },
-    async () => {
-      if (ctx.action === 'start' || ctx.action === 'stop') {
-        const target = TARGET_STATE[ctx.action]!;
-        const current = await provider.get(ctx.instanceId);
-        if (current.state === target) {
-          return {
-            provider: provider.provider,
-            location: provider.location,
-            id: `noop:${ctx.step}`,
-            action: ctx.action,
-            status: 'succeeded',
-            instanceId: ctx.instanceId,
-          } satisfies Operation;
-        }
-      }
-      return audited(ctx, ctx.action, ctx.instanceId, ctx.params, () =>
-        call(ctx.action, ctx.instanceId, ctx.params),
-      );
+  const op = await actOnce({
+    ctx,
+    key: `${ctx.jobId}:${ctx.step}`,
+    payload: { action: ctx.action, instanceId: ctx.instanceId, params: ctx.params },
+    action: ctx.action,
+    instanceId: ctx.instanceId,
+    parameters: ctx.params,
+    provider,
+    call: () => call(ctx.action, ctx.instanceId, ctx.params),
+    ...(ctx.params.type && { scaleTo: ctx.params.type }),
+    ...(ctx.params.labels && { labels: ctx.params.labels }),
+    ...(ctx.params.enabled !== undefined && { protect: ctx.params.enabled }),
+    before: async () => {
+      if (ctx.action !== 'start' && ctx.action !== 'stop') return undefined;
+      const current = await provider.get(ctx.instanceId);
+      if (current.state !== TARGET_STATE[ctx.action]) return undefined;
+      return {
+        provider: provider.provider,
+        location: provider.location,
+        id: `noop:${ctx.step}`,
+        action: ctx.action,
+        status: 'succeeded',
+        instanceId: ctx.instanceId,
+      } satisfies Operation;
     },
-  );
+  });
   if (ctx.journal)
     await jobs.appendStep(ctx.jobId, {
       name: ctx.step,

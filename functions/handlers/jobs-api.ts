@@ -1,5 +1,6 @@
 import { logger } from '../log.ts';
 import { stores } from '../runtime/stores.ts';
+import { isStoreUnavailable } from '../store/dynamo.ts';
 import { StoreValidationError } from '../store/errors.ts';
 import { JOB_STATUSES, type JobStatus } from '../store/jobs.ts';
 import { TARGET_RESULT_STATUSES, type TargetResultStatus } from '../store/results.ts';
@@ -53,6 +54,15 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
     return json(200, page);
   } catch (error) {
     if (error instanceof StoreValidationError) return problem(400, 'invalid-request', error.message);
+    if (isStoreUnavailable(error)) {
+      log.error('jobs store unavailable', {
+        error: (error as Error).name,
+        message: (error as Error).message,
+      });
+      return problem(503, 'store-unavailable', 'the job store cannot be read now; try again later', {
+        'retry-after': '10',
+      });
+    }
     log.error('jobs api failed', { error: (error as Error).name, message: (error as Error).message });
     return problem(500, 'internal-error', 'internal error');
   }

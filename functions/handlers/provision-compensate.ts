@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { IDEMPOTENCY_LABEL } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';
-import { audited } from '../runtime/audited.ts';
+import { actOnce } from '../runtime/act-once.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { type Progress, startProgress } from '../runtime/progress.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
@@ -53,18 +53,32 @@ export const handler = taskHandler('provision-compensate', input, async (ctx): P
     await record({ decision: 'nothing-to-delete', reason: 'no instance was created for this job' });
     return nothing('nothing-to-delete');
   }
-  const current = await provider.get(instanceId).catch(() => undefined);
-  if (!current || current.state === 'deleted' || current.state === 'deleting') {
+  const gone = `already-gone:${instanceId}`;
+  const op = await actOnce({
+    ctx,
+    key: `${ctx.jobId}:compensate`,
+    payload: { instanceId },
+    action: 'delete',
+    instanceId,
+    parameters: { reason: `compensation after ${ctx.error.Error}` },
+    provider,
+    call: () => provider.delete(instanceId),
+    before: async () => {
+      const current = await provider.get(instanceId).catch(() => undefined);
+      if (current && current.state !== 'deleted' && current.state !== 'deleting') return undefined;
+      return {
+        provider: provider.provider,
+        location: provider.location,
+        id: gone,
+        action: 'delete',
+        status: 'succeeded',
+      };
+    },
+  });
+  if (op.id === gone) {
     await record({ decision: 'already-gone', instanceId });
     return nothing('already-gone');
   }
-  const op = await audited(
-    ctx,
-    'delete',
-    instanceId,
-    { reason: `compensation after ${ctx.error.Error}` },
-    () => provider.delete(instanceId),
-  );
   await jobs.appendStep(ctx.jobId, {
     name: 'compensate',
     status: 'STARTED',

@@ -3,6 +3,7 @@ import { remediationEventSchema } from '../remediation/events.ts';
 import { PolicyError } from '../remediation/policy.ts';
 import { policiesFromEnv } from '../remediation/source.ts';
 import { remediateEvent } from '../remediation/start.ts';
+import { isStoreUnavailable } from '../store/dynamo.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../webhooks/http-event.ts';
 import { summariseIssues } from '../webhooks/receive.ts';
 import { eventAnswer } from './webhook-alert.ts';
@@ -66,6 +67,10 @@ export async function httpHandler(event: HttpApiEvent): Promise<HttpApiResult> {
     }
   } catch (error) {
     if (error instanceof PolicyError) return problem(500, 'policies-invalid', error.message);
+    if (isStoreUnavailable(error))
+      return problem(503, 'not-accepted', 'the event could not be accepted now; send it again', {
+        'retry-after': '5',
+      });
     log.error('event failed', { error: (error as Error).name, message: (error as Error).message });
     return problem(500, 'internal-error', 'internal error');
   }

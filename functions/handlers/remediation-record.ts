@@ -9,6 +9,7 @@ import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { targetSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
+import { own } from '../shared/keys.ts';
 
 const common = {
   jobId: z.string().min(1),
@@ -114,7 +115,7 @@ export const handler = taskHandler('remediation-record', input, async (event) =>
     }
     case 'failed': {
       const name = event.error.Error;
-      const error = ADVICE[name]
+      const error = own(ADVICE, name)
         ? explainOwn(name, event.error.Cause)
         : explainFailure(name, event.error.Cause);
       const job = await jobs.get(event.jobId);

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, type Operation } from '../providers/port.ts';
 import { providerFor } from '../runtime/accounts.ts';
-import { audited } from '../runtime/audited.ts';
+import { actOnce } from '../runtime/act-once.ts';
 import { taskHandler } from '../runtime/handler.ts';
 import { targetSchema } from '../runtime/schemas.ts';
 import { stores } from '../runtime/stores.ts';
@@ -34,17 +34,20 @@ export const ACT_CLAIM_MS = 120_000;
  */
 export const handler = taskHandler('schedule-act', input, async (ctx) => {
   const provider = await providerFor(ctx.target);
-  const op = await stores().idempotency.run(
-    `${ctx.jobId}:${ctx.instanceId}:${ctx.action}`,
-    { action: ctx.action, instanceId: ctx.instanceId },
-    () =>
-      audited(ctx, ctx.action, ctx.instanceId, {}, () =>
-        ctx.action === 'start'
-          ? provider.start(ctx.instanceId)
-          : provider.stop(ctx.instanceId, { seen: ctx.state }),
-      ),
-    { inProgressMs: ACT_CLAIM_MS },
-  );
+  const op = await actOnce({
+    ctx,
+    key: `${ctx.jobId}:${ctx.instanceId}:${ctx.action}`,
+    payload: { action: ctx.action, instanceId: ctx.instanceId },
+    action: ctx.action,
+    instanceId: ctx.instanceId,
+    parameters: {},
+    provider,
+    call: () =>
+      ctx.action === 'start'
+        ? provider.start(ctx.instanceId)
+        : provider.stop(ctx.instanceId, { seen: ctx.state }),
+    times: { inProgressMs: ACT_CLAIM_MS },
+  });
   await stores().jobs.results.record(
     ctx.jobId,
     ctx.instanceId,

@@ -5,6 +5,8 @@ import { nextEdge } from '../schedule/calendar.ts';
 import { overrideStore } from '../schedule/context.ts';
 import { OverrideNotFoundError } from '../schedule/overrides.ts';
 import { previewPlan } from '../schedule/preview.ts';
+import { own } from '../shared/keys.ts';
+import { isStoreUnavailable } from '../store/dynamo.ts';
 import { StoreValidationError } from '../store/errors.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../webhooks/http-event.ts';
 
@@ -52,18 +54,24 @@ export function scheduleApi(config?: FleetflowConfig) {
         if (!id) return problem(400, 'missing-id', 'DELETE /overrides/{id}');
         return json(200, { cleared: await overrides.clear(id, { type: 'api', actor }) });
       }
-      let body: Record<string, unknown>;
+      let body: unknown;
       try {
-        body = JSON.parse(event.body ?? '{}') as Record<string, unknown>;
+        body = JSON.parse(event.body ?? '{}');
       } catch {
         return problem(400, 'invalid-json', 'the body is not JSON');
       }
-      const input = withUntil(body, config);
+      if (body === null || typeof body !== 'object' || Array.isArray(body))
+        return problem(400, 'invalid-override', 'the body must be a JSON object (an override)');
+      const input = withUntil(body as Record<string, unknown>, config);
       return json(201, { override: await overrides.set(input as never, { type: 'api', actor }) });
     } catch (error) {
       if (error instanceof OverrideNotFoundError) return problem(404, 'override-not-found', error.message);
       if (error instanceof StoreValidationError || error instanceof RangeError)
         return problem(400, 'invalid-override', error.message);
+      if (isStoreUnavailable(error))
+        return problem(503, 'store-unavailable', 'the override store cannot be read now; try again later', {
+          'retry-after': '10',
+        });
       log.error('schedule api failed', { error: (error as Error).name, message: (error as Error).message });
       return problem(500, 'internal-error', 'internal error');
     }
@@ -78,7 +86,7 @@ export function withUntil(
 ): Record<string, unknown> {
   if (body.until !== undefined || body.kind !== 'skip-next') return body;
   const scope = (body.scope ?? {}) as { schedule?: string };
-  const schedule = scope.schedule ? config?.schedules[scope.schedule] : undefined;
+  const schedule = scope.schedule ? own(config?.schedules, scope.schedule) : undefined;
   if (!schedule)
     throw new RangeError(
       'a skip-next override needs scope.schedule (a configured schedule) or an explicit until',

@@ -8,6 +8,7 @@ import { stores } from '../runtime/stores.ts';
 import { overrideStore } from '../schedule/context.ts';
 import { decide, selectCandidates } from '../schedule/plan.ts';
 import { cutIntoPages } from '../schedule/work.ts';
+import { own } from '../shared/keys.ts';
 import type { NewResult } from '../store/results.ts';
 import { triggerSchema } from '../store/schemas.ts';
 
@@ -39,7 +40,7 @@ export const handler = taskHandler('schedule-plan', input, async (event) => {
     if (error instanceof ConfigError) throw new InvalidInputError(error.message);
     throw error;
   }
-  if (!config.schedules[event.schedule])
+  if (!own(config.schedules, event.schedule))
     throw new InvalidInputError(`no schedule '${event.schedule}' in the execution input`);
   const dryRun = event.dryRun ?? config.schedules[event.schedule]!.dryRun;
   const { jobs } = stores();

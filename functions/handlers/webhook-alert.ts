@@ -4,6 +4,7 @@ import { PolicyError } from '../remediation/policy.ts';
 import { policiesFromEnv } from '../remediation/source.ts';
 import { remediateEvent } from '../remediation/start.ts';
 import { webhookSecrets } from '../runtime/webhook-secrets.ts';
+import { isStoreUnavailable } from '../store/dynamo.ts';
 import { type HttpApiEvent, type HttpApiResult, json, problem } from '../webhooks/http-event.ts';
 import { receiveSignedJson, toHttpError, WebhookRequestError } from '../webhooks/receive.ts';
 
@@ -31,6 +32,12 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
     if (error instanceof PolicyError) {
       log.error('policies unusable', { message: error.message });
       return problem(500, 'policies-invalid', error.message);
+    }
+    if (isStoreUnavailable(error)) {
+      log.error('alert not accepted', { error: (error as Error).name, message: (error as Error).message });
+      return problem(503, 'not-accepted', 'the alert could not be accepted now; send it again', {
+        'retry-after': '5',
+      });
     }
     if (error instanceof WebhookRequestError)
       log.info('alert rejected', { status: error.status, reason: error.message });

@@ -1,3 +1,4 @@
+import { own } from '../shared/keys.ts';
 import { definition as cloudca } from './cloudca/index.ts';
 import type { ProviderDefinition } from './definition.ts';
 import { definition as exoscale } from './exoscale/index.ts';
@@ -16,7 +17,7 @@ export const PROVIDERS: Readonly<Record<ProviderId, ProviderDefinition>> = {
 };
 
 export function providerDefinition(id: string): ProviderDefinition {
-  const def = (PROVIDERS as Record<string, ProviderDefinition | undefined>)[id];
+  const def = own(PROVIDERS as Record<string, ProviderDefinition>, id);
   if (!def) throw new RangeError(`unknown provider '${id}' (known: ${Object.keys(PROVIDERS).join(', ')})`);
   return def;
 }

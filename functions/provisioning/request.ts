@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { providerDefinition } from '../providers/registry.ts';
 import type { Target } from '../runtime/accounts.ts';
 import { secret, secretByKey, secretPositions } from '../secrets/marker.ts';
+import { plainRecord } from '../shared/keys.ts';
 
 /**
  * The provisioning request, as a webhook sends it. Each provider names its location its own way
@@ -15,7 +16,7 @@ const name = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'letters, digits, dots and dashes; at most 63');
 const labels = secretByKey(
-  z.record(
+  plainRecord(
     z.string().regex(/^[a-zA-Z0-9_.:/-]{1,63}$/, 'label keys: letters, digits and _.:/-'),
     z.string().max(255),
   ),
@@ -24,7 +25,7 @@ const labels = secretByKey(
 const extraKey = z
   .string()
   .regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/, 'option names: a letter, then letters, digits and _.-');
-const extra = secretByKey(z.record(extraKey, z.json()));
+const extra = secretByKey(plainRecord(extraKey, z.json()));
 
 const common = {
   account: z.string().min(1).max(64).default('default'),

@@ -60,7 +60,8 @@ export async function providerFor(
     (a) => a.provider === target.provider && a.account === target.account,
   );
   const credentials = await credentialsFor(def, target, account, env);
-  const endpoint = account?.endpoint;
+  // One endpoint for every location, or one per location with `{location}` in it (Exoscale's zones).
+  const endpoint = account?.endpoint?.replaceAll('{location}', target.location);
   const key = JSON.stringify([target, endpoint, credentials]);
   let adapter = adapters.get(key);
   if (!adapter) {

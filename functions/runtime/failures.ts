@@ -1,3 +1,5 @@
+import { own } from '../shared/keys.ts';
+
 /**
  * Turns a Step Functions error (name + cause) into a reason a person can act on. On AWS the cause
  * is Lambda's JSON (`{"errorMessage", "errorType"}`); on the local engine it is the message.
@@ -42,6 +44,6 @@ export function explainFailure(name: string, cause?: string): { code: string; me
   } catch {
     // a plain message (local engine)
   }
-  const advice = ADVICE[name] ?? 'an unexpected error stopped the workflow';
+  const advice = own(ADVICE, name) ?? 'an unexpected error stopped the workflow';
   return { code: name, message: (detail ? `${detail} — ${advice}` : advice).slice(0, 4000) };
 }

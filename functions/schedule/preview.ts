@@ -1,6 +1,7 @@
 import type { FleetflowConfig } from '../config/schema.ts';
 import type { Instance, InstanceFilter } from '../providers/port.ts';
 import type { Target } from '../runtime/accounts.ts';
+import { own } from '../shared/keys.ts';
 import { edgesBetween, nextEdge, runningMsBetween } from './calendar.ts';
 import { type Override, overrideFor } from './overrides.ts';
 import { selectCandidates } from './plan.ts';
@@ -56,7 +57,7 @@ export async function previewPlan(args: {
   const to = new Date(now.getTime() + args.days * 86_400_000);
   const out: PreviewInstance[] = [];
   for (const name of args.schedules ?? Object.keys(config.schedules)) {
-    const schedule = config.schedules[name];
+    const schedule = own(config.schedules, name);
     if (!schedule) throw new RangeError(`no schedule '${name}'`);
     const edges = edgesBetween(schedule, now, to);
     for (const { target, instance } of await selectCandidates(config, name, args.list)) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { FleetflowConfig } from '../config/schema.ts';
+import { own } from '../shared/keys.ts';
 import type { Trigger } from '../store/schemas.ts';
 import type { RunAction } from './plan.ts';
 
@@ -32,7 +33,7 @@ export function scheduleRunInput(
   action: RunAction,
   options: { dryRun?: boolean; trigger?: Trigger } = {},
 ): ScheduleRunInput {
-  const s = config.schedules[schedule];
+  const s = own(config.schedules, schedule);
   if (!s)
     throw new RangeError(
       `no schedule '${schedule}' (have: ${Object.keys(config.schedules).join(', ') || 'none'})`,

@@ -534,15 +534,12 @@ function digest(compute: () => string): string {
 
 /**
  * A job as verify sees it. A job "shows provider actions" when its log holds a provider operation:
- * an operation id in a step or a result (not a no-op), or an instance result that succeeded an action.
+ * an operation id in a step (not a no-op), or results that acted on an instance (counted when the
+ * job ended; a target left alone is SKIPPED, so a succeeded or still-pending one was acted on).
  */
 export function jobView(job: Job): JobView {
-  const details = [...job.steps.map((s) => s.detail), ...Object.values(job.results).map((r) => r.detail)];
-  const operation = details.some((d) => hasOperation(d));
-  const acted = Object.values(job.results).some(
-    (r) =>
-      r.status === 'SUCCEEDED' && typeof (r.detail as { action?: unknown } | undefined)?.action === 'string',
-  );
+  const operation = job.steps.some((s) => hasOperation(s.detail));
+  const acted = (job.counts?.succeeded ?? 0) + (job.counts?.pending ?? 0) > 0;
   return {
     jobId: job.jobId,
     status: job.status,

@@ -63,6 +63,13 @@ export async function ensureTables(
   const ids = Object.keys(TABLES) as TableId[];
   await Promise.all(
     ids.map(async (id) => {
+      // Described first: a table that is there is never created again (nor written to).
+      try {
+        await client.send(new DescribeTableCommand({ TableName: names[id] }));
+        return;
+      } catch (error) {
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+      }
       try {
         await client.send(new CreateTableCommand(createTableInput(TABLES[id], names[id])));
       } catch (error) {
@@ -103,5 +110,20 @@ export function isItemTooLarge(error: unknown): boolean {
     error instanceof Error &&
     error.name === 'ValidationException' &&
     /item size|maximum allowed size/i.test(error.message)
+  );
+}
+
+/**
+ * True when DynamoDB failed on its side (a 5xx after the SDK's retries: InternalServerError,
+ * ServiceUnavailable; locally also a damaged data file): the request was fine, the store could not
+ * serve it now. HTTP handlers answer 503 for it rather than 500.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return (
+    error.name === 'InternalServerError' ||
+    error.name === 'ServiceUnavailable' ||
+    (typeof status === 'number' && status >= 500 && (error as { $fault?: string }).$fault === 'server')
   );
 }

@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
@@ -20,13 +21,30 @@ import { assertItemSize, jsonValue, parseOrThrow } from './schemas.ts';
  * complete() stores the result (COMPLETED), which later begin() calls replay;
  * fail()     deletes an in-progress record so a retry runs the work again.
  *
+ * A claim whose holder died (a crash, a killed Lambda) blocks duplicates until its in-progress
+ * expiry; the next begin() then takes it over and is told so (`cutShort`), because the dead holder
+ * may have done part of the work: a handler that acts on a provider looks before acting again.
+ *
  * Expiry is enforced by the conditions, not by DynamoDB TTL (which deletes "within days" and
  * which dynalite does not run); the TTL attribute only keeps the table small on AWS.
  */
 
 export type IdempotencyStatus = 'INPROGRESS' | 'COMPLETED';
 
-export type BeginResult<T = unknown> = { state: 'started' } | { state: 'replay'; result: T };
+/**
+ * `started`: the caller holds the key now. `cutShort` says an earlier holder began the same work
+ * (same payload) and never finished it: its effect may or may not have happened.
+ */
+export type BeginResult<T = unknown> =
+  | { state: 'started'; cutShort?: { startedAt: string } }
+  | { state: 'replay'; result: T };
+
+/** An in-progress claim, as listed for recovery. */
+export interface InProgressClaim {
+  id: string;
+  createdAt?: string;
+  inProgressExpiresAt: number;
+}
 
 export interface IdempotencyTimes {
   /** How long a COMPLETED record is replayed (and the TTL of any record). Default 1 hour. */
@@ -63,6 +81,7 @@ interface StoredRecord {
   payloadHash: string;
   expiresAt: number;
   inProgressExpiresAt?: number;
+  createdAt?: string;
   result?: unknown;
 }
 
@@ -109,7 +128,7 @@ export class Idempotency {
       const nowMs = this.#now();
       const nowS = Math.floor(nowMs / 1000);
       try {
-        await this.doc.send(
+        const { Attributes: old } = await this.doc.send(
           new PutCommand({
             TableName: this.tableName,
             Item: {
@@ -124,8 +143,14 @@ export class Idempotency {
               'attribute_not_exists(id) OR expiresAt < :nowS OR (#status = :inprogress AND inProgressExpiresAt < :nowMs)',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':nowS': nowS, ':nowMs': nowMs, ':inprogress': 'INPROGRESS' },
+            // The record this put replaced, if any: a dead holder's claim on the same work.
+            ReturnValues: 'ALL_OLD',
           }),
         );
+        const cut = old as Partial<StoredRecord> | undefined;
+        if (cut?.status === 'INPROGRESS' && cut.payloadHash === hash && (cut.expiresAt ?? 0) >= nowS) {
+          return { state: 'started', cutShort: { startedAt: String(cut.createdAt ?? '') } };
+        }
         return { state: 'started' };
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
@@ -210,26 +235,105 @@ export class Idempotency {
   }
 
   /**
+   * begin(), but a key another invocation holds is waited for (up to `waitMs`, polling) instead of
+   * refused at once: concurrent copies of one request get the first copy's result. Still in
+   * progress after the wait: IdempotencyInProgressError.
+   */
+  async beginOrWait<T = unknown>(
+    key: string,
+    hash: string,
+    times: IdempotencyTimes = {},
+    waitMs = 5_000,
+  ): Promise<BeginResult<T>> {
+    const deadline = this.#now() + waitMs;
+    let pause = 20;
+    for (;;) {
+      try {
+        return await this.begin<T>(key, hash, times);
+      } catch (error) {
+        if (!(error instanceof IdempotencyInProgressError) || this.#now() + pause > deadline) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 250);
+    }
+  }
+
+  /**
    * begin → fn → complete, or fail and rethrow: the whole protocol for a handler.
    * The key names the operation (e.g. the webhook id), the payload is what must not change under it.
+   * `fn` learns whether an earlier holder was cut short (see BeginResult), so it can look before acting.
    */
   async run<T>(
     key: string,
     payload: unknown,
-    fn: () => Promise<T>,
+    fn: (begun: { cutShort?: { startedAt: string } }) => Promise<T>,
     times: IdempotencyTimes = {},
   ): Promise<T> {
     const started = await this.begin<T>(key, payloadHash(payload), times);
     if (started.state === 'replay') return started.result;
     let result: T;
     try {
-      result = await fn();
+      result = await fn(started.cutShort ? { cutShort: started.cutShort } : {});
     } catch (error) {
       await this.fail(key);
       throw error;
     }
     await this.complete(key, result, times);
     return result;
+  }
+
+  /** Every in-progress claim, read from the records themselves (a Scan). For recovery and doctor. */
+  async *inProgress(): AsyncGenerator<InProgressClaim> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          FilterExpression: '#status = :inprogress',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':inprogress': 'INPROGRESS' },
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const r = item as StoredRecord;
+        yield {
+          id: r.id,
+          ...(r.createdAt && { createdAt: r.createdAt }),
+          inProgressExpiresAt: r.inProgressExpiresAt ?? 0,
+        };
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /**
+   * Ends the in-progress window of a claim whose holder is known to be dead (the process that held
+   * it is gone), so the next begin() takes it over at once and is told it was cut short. Only the
+   * claim as it was seen is touched: one that completed or changed since is left alone.
+   */
+  async expireInProgress(claim: InProgressClaim): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: claim.id },
+          UpdateExpression: 'SET inProgressExpiresAt = :zero',
+          ConditionExpression: '#status = :inprogress AND inProgressExpiresAt = :seen',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':inprogress': 'INPROGRESS',
+            ':seen': claim.inProgressExpiresAt,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** The record unless it is absent or expired (TTL may not have removed it yet). */

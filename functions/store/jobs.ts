@@ -3,6 +3,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
@@ -340,6 +341,121 @@ export class JobStore {
     }
   }
 
+  /**
+   * Puts a job that ended without ever having had an execution (FAILED or INTERRUPTED, no
+   * executionArn: it was accepted, then cut before it started) back to QUEUED, so its trigger can
+   * start it after all. The only way out of a terminal status, and only for a job that did nothing;
+   * a step records why. Reopening a job that is QUEUED already is a no-op.
+   */
+  async reopen(jobId: string, reason: string): Promise<Job> {
+    const at = this.#now().toISOString();
+    const step: JobStep = {
+      name: 'reopen',
+      status: 'SUCCEEDED',
+      startedAt: at,
+      endedAt: at,
+      detail: { reason },
+    };
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression:
+            'SET #status = :queued, updatedAt = :at, steps = list_append(if_not_exists(steps, :empty), :step) REMOVE endedAt, #error',
+          ConditionExpression:
+            'attribute_exists(jobId) AND #status IN (:failed, :interrupted) AND attribute_not_exists(executionArn)',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+          ExpressionAttributeValues: {
+            ':queued': 'QUEUED',
+            ':failed': 'FAILED',
+            ':interrupted': 'INTERRUPTED',
+            ':at': at,
+            ':empty': [],
+            ':step': [step],
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toJob(Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const current = await this.get(jobId);
+      if (!current) throw new JobNotFoundError(jobId, { cause: error });
+      if (current.status === 'QUEUED') return current;
+      throw new IllegalTransitionError(
+        jobId,
+        current.status,
+        'QUEUED',
+        'only a job that never started can be reopened',
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /**
+   * Unbinds an execution that no longer exists from a job that is still QUEUED (it never ran a
+   * step), so the job can be started again under its name. Only the given execution is removed.
+   */
+  async forgetExecution(jobId: string, executionArn: string): Promise<Job> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression: 'SET updatedAt = :at REMOVE executionArn',
+          ConditionExpression: 'attribute_exists(jobId) AND #status = :queued AND executionArn = :arn',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':queued': 'QUEUED',
+            ':arn': executionArn,
+            ':at': this.#now().toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toJob(Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const current = await this.require(jobId);
+      if (current.status === 'QUEUED' && current.executionArn === undefined) return current;
+      throw new ExecutionConflictError(jobId, current.executionArn ?? '?', { cause: error });
+    }
+  }
+
+  /**
+   * Every job item, read from the items themselves (a consistent Scan), never through an index: an
+   * index may disagree with its items after a crash of a store that writes them apart (dynalite).
+   * For recovery and checks; one page at a time, so a damaged part fails only where it is.
+   */
+  async *scanItems(options: { statuses?: JobStatus[]; pageSize?: number } = {}): AsyncGenerator<Job> {
+    const statuses = options.statuses ?? [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          Limit: options.pageSize ?? 100,
+          FilterExpression: [
+            'recordType = :job',
+            ...(statuses.length ? [`#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`] : []),
+          ].join(' AND '),
+          ...(statuses.length && { ExpressionAttributeNames: { '#status': 'status' } }),
+          ExpressionAttributeValues: {
+            ':job': JOB_RECORD_TYPE,
+            ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
+          },
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      );
+      yield* (page.Items ?? []).map(toJob);
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
   /** Binds the job to its Step Functions execution; once set it never changes to another one. */
   async setExecutionArn(jobId: string, executionArn: string): Promise<Job> {
     const arn = parseOrThrow(z.string().min(1).max(2048), executionArn, 'execution ARN');
@@ -436,16 +552,22 @@ export class JobStore {
       throw new StoreValidationError(`unknown job status ${String(query.status)}`);
     }
     const byStatus = query.status !== undefined;
+    const pk = byStatus ? 'status' : 'recordType';
+    const pkValue = byStatus ? query.status : JOB_RECORD_TYPE;
+    const start = decodeCursor(page.cursor, ['jobId', pk, 'createdAt']);
+    // A cursor of another listing (another status) would be refused by DynamoDB: refuse it here.
+    if (start && start[pk] !== pkValue)
+      throw new StoreValidationError('invalid page cursor (from another listing)');
     const { Items, LastEvaluatedKey } = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: byStatus ? JOBS_BY_STATUS : JOBS_BY_TIME,
         KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': byStatus ? 'status' : 'recordType' },
-        ExpressionAttributeValues: { ':pk': byStatus ? query.status : JOB_RECORD_TYPE },
+        ExpressionAttributeNames: { '#pk': pk },
+        ExpressionAttributeValues: { ':pk': pkValue },
         ScanIndexForward: query.order === 'oldest',
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(page.cursor),
+        ExclusiveStartKey: start,
       }),
     );
     const cursor = encodeCursor(LastEvaluatedKey);

@@ -29,13 +29,29 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
   return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;
 }
 
-export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+/**
+ * The key a cursor carries. With `keys`, it must hold exactly those attributes (the table's and
+ * the index's key) with string or number values, as a LastEvaluatedKey of that query does: anything
+ * else is StoreValidationError, never a request DynamoDB would refuse.
+ */
+export function decodeCursor(
+  cursor: string | undefined,
+  keys?: readonly string[],
+): Record<string, unknown> | undefined {
   if (cursor === undefined) return undefined;
+  let key: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (key && typeof key === 'object' && !Array.isArray(key)) return key as Record<string, unknown>;
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
   } catch (error) {
     throw new StoreValidationError('invalid page cursor', [], { cause: error });
   }
-  throw new StoreValidationError('invalid page cursor');
+  if (!key || typeof key !== 'object' || Array.isArray(key))
+    throw new StoreValidationError('invalid page cursor');
+  const entries = Object.entries(key);
+  const shaped =
+    entries.length > 0 &&
+    entries.every(([, v]) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) &&
+    (keys === undefined || (entries.length === keys.length && keys.every((k) => Object.hasOwn(key, k))));
+  if (!shaped) throw new StoreValidationError('invalid page cursor');
+  return key as Record<string, unknown>;
 }

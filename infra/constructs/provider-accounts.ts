@@ -7,6 +7,8 @@ import type { ProviderId } from '../../functions/providers/port.ts';
 export interface AccountRef {
   provider: ProviderId;
   account: string;
+  /** The provider API's base URL when not the public one (the config file's `endpoint`). */
+  endpoint?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export class ProviderAccounts extends Construct {
         this.secrets.map((s) => ({
           provider: s.provider,
           account: s.account,
+          ...(s.endpoint && { endpoint: s.endpoint }),
           secretArn: s.secret.secretArn,
         })),
       ),

@@ -10,6 +10,7 @@ import { providerFor, type Target } from '../../functions/runtime/accounts.ts';
 import { stores } from '../../functions/runtime/stores.ts';
 import { redactValue } from '../../functions/shared/redact.ts';
 import { jobsSource } from '../../functions/store/audit-verify.ts';
+import { isStoreUnavailable } from '../../functions/store/dynamo.ts';
 import { StoreValidationError } from '../../functions/store/errors.ts';
 import { JOB_STATUSES, type Job, type JobStatus } from '../../functions/store/jobs.ts';
 import { TARGET_RESULT_STATUSES, type TargetResultStatus } from '../../functions/store/results.ts';
@@ -73,6 +74,11 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       try {
         return await fn(event);
       } catch (error) {
+        if (error instanceof StoreValidationError) return problem(400, 'invalid-query', error.message);
+        if (isStoreUnavailable(error))
+          return problem(503, 'store-unavailable', 'the job store cannot be read now; try again later', {
+            'retry-after': '10',
+          });
         // The message stays in the (redacted) log; the page gets the request id.
         log.error('dashboard route failed', {
           route: event.routeKey,

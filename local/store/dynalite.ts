@@ -4,6 +4,9 @@ import { createRequire } from 'node:module';
 import type { AddressInfo, Server } from 'node:net';
 import { guardAwsEndpoint, TEST_KEY_PAIR } from '../auth/aws-endpoint.ts';
 import type { AwsKeyPair } from '../auth/sigv4.ts';
+import { type DamageListener, guardAgainstDamage, openLevel } from './level.ts';
+
+export { DataFolderLockedError } from './level.ts';
 
 /**
  * dynalite in-process: the embedded DynamoDB of `fleetflow start`, the CLI and the tests.
@@ -24,7 +27,9 @@ interface DynaliteOptions {
   deleteTableMs?: number;
   updateTableMs?: number;
 }
-type DynaliteFactory = (options: DynaliteOptions) => Server & { closeAllConnections?: () => void };
+type DynaliteFactory = (
+  options: DynaliteOptions,
+) => Server & { closeAllConnections?: () => void; closeIdleConnections?: () => void };
 
 // dynalite is CommonJS without type declarations.
 const require = createRequire(import.meta.url);
@@ -44,42 +49,12 @@ memoryLevel.MemoryLevel = class extends MemoryLevel {
 };
 const dynalite = require('dynalite') as DynaliteFactory;
 
-interface LevelDb {
-  open(): Promise<void>;
-  close(): Promise<void>;
-}
-// The LevelDB class dynalite itself uses, resolved from dynalite so both always agree.
-const { Level } = createRequire(require.resolve('dynalite'))('level') as {
-  Level: new (path: string) => LevelDb;
-};
-
-/** The data folder is open in another process (LevelDB takes one writer per folder). */
-export class DataFolderLockedError extends Error {
-  override name = 'DataFolderLockedError';
-  readonly hint =
-    'stop the other fleetflow process, or point this one at its endpoint (<data-dir>/endpoints.json)';
-  constructor(
-    readonly path: string,
-    options?: ErrorOptions,
-  ) {
-    super(`the DynamoDB data folder ${path} is in use by another process`, options);
-  }
-}
-
 /**
  * dynalite opens LevelDB lazily and throws an uncatchable error from a callback when the folder
  * is locked, which would kill this process; opening it once here first turns that into an error.
  */
 async function assertFolderFree(path: string): Promise<void> {
-  const db = new Level(path);
-  try {
-    await db.open();
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') throw new DataFolderLockedError(path, { cause: error });
-    throw error;
-  }
-  await db.close();
+  await (await openLevel(path)).close();
 }
 
 export interface LocalDynamo {
@@ -93,6 +68,11 @@ export interface StartDynaliteOptions {
   path?: string;
   /** Port to listen on; 0 (default) lets the OS pick a free one. */
   port?: number;
+  /**
+   * Told once when a data file of `path` turns out damaged. Reads of the damaged part then fail
+   * with a DynamoDB InternalServerError naming the file and `fleetflow doctor`; the rest works.
+   */
+  onDamage?: DamageListener;
   /** The one key pair accepted (`fleetflow start`: the data folder's); the tests' local/local pair when absent. */
   credentials?: AwsKeyPair;
   /** Host names answered besides loopback (`fleetflow start --allow-host`). */
@@ -104,6 +84,9 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
     mkdirSync(options.path, { recursive: true });
     await assertFolderFree(options.path);
   }
+  const unguard = options.path
+    ? guardAgainstDamage(options.path, options.onDamage ?? (() => undefined))
+    : () => undefined;
   const server = dynalite({
     ...(options.path ? { path: options.path } : {}),
     createTableMs: 0,
@@ -130,15 +113,35 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
     });
   });
   const { port } = server.address() as AddressInfo;
+  // Requests being answered: dynalite throws (and kills the process) when its database closes
+  // between two steps of one request, so close() lets them finish first.
+  let active = 0;
+  let drained: (() => void) | undefined;
+  server.on('request', (_req, res) => {
+    active++;
+    res.once('close', () => {
+      if (--active === 0) drained?.();
+    });
+  });
   let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Idle keep-alive sockets from SDK clients would hold close() open.
+      closed ??= (async () => {
+        const done = new Promise<void>((resolve, reject) =>
+          server.close((error) => (error ? reject(error) : resolve())),
+        );
+        // Idle keep-alive sockets from SDK clients would hold close() open; busy ones finish first.
+        server.closeIdleConnections?.();
+        if (active > 0)
+          await new Promise<void>((resolve) => {
+            drained = resolve;
+            setTimeout(resolve, 5_000).unref();
+          });
         server.closeAllConnections?.();
-      });
+        await done;
+        unguard();
+      })();
       return closed;
     },
   };

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Instance } from '../../providers/port.ts';
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '../../shared/keys.ts';
 
 /** What a filter sees: the live instance and the account it was read with. */
 export type Subject = Instance & { account: string };
@@ -32,7 +33,11 @@ export const defineFilter = <V>(definition: FilterDefinition<V>): FilterDefiniti
 // ---- helpers the filter kinds share --------------------------------------------------------------
 
 export const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
-export const labelKey = z.string().min(1).max(128);
+export const labelKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((k) => !isReservedKey(k), RESERVED_KEY_MESSAGE);
 export const list = <T>(v: T | readonly T[]): T[] => (Array.isArray(v) ? [...v] : [v as T]);
 
 /** The condition's truth when the subject has the field, undefined when it does not. */

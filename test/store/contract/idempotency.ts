@@ -66,7 +66,52 @@ export function idempotencyContract(ctx: StoreContext): void {
       await at(t0).begin(key, hash, { inProgressMs: 60_000 });
 
       await expect(at(t0 + 59_000).begin(key, hash)).rejects.toThrow(IdempotencyInProgressError);
-      expect(await at(t0 + 61_000).begin(key, hash)).toEqual({ state: 'started' });
+      // Taken over, and told the earlier holder began the same work and never finished it.
+      expect(await at(t0 + 61_000).begin(key, hash)).toEqual({
+        state: 'started',
+        cutShort: { startedAt: new Date(t0).toISOString() },
+      });
+    });
+
+    it('a claim whose holder is known dead is expired at once, and run() tells the work it was cut short', async () => {
+      const key = newJobId('dead');
+      const t0 = Date.now();
+      await at(t0).begin(key, payloadHash({ n: 2 }), { inProgressMs: 600_000 });
+      const claims = [];
+      for await (const claim of idem.inProgress()) if (claim.id === key) claims.push(claim);
+      expect(claims).toEqual([
+        { id: key, createdAt: new Date(t0).toISOString(), inProgressExpiresAt: t0 + 600_000 },
+      ]);
+
+      expect(await idem.expireInProgress(claims[0]!)).toBe(true);
+      expect(await idem.expireInProgress(claims[0]!)).toBe(false); // already changed since it was seen
+      const seen: unknown[] = [];
+      const redo = async (begun: unknown) => {
+        seen.push(begun);
+        return 'redone';
+      };
+      expect(await idem.run(key, { n: 2 }, redo)).toBe('redone');
+      expect(seen).toEqual([{ cutShort: { startedAt: new Date(t0).toISOString() } }]);
+      const after = [];
+      for await (const claim of idem.inProgress()) if (claim.id === key) after.push(claim);
+      expect(after).toEqual([]);
+    });
+
+    it('beginOrWait(): copies wait for the first holder and replay its result; one still busy is refused', async () => {
+      const key = newJobId('wait');
+      const hash = payloadHash({ n: 3 });
+      expect(await idem.begin(key, hash)).toEqual({ state: 'started' });
+      const copies = Promise.all([1, 2, 3].map(() => idem.beginOrWait(key, hash, {}, 5_000)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await idem.complete(key, { jobId: 'j-1' });
+      expect(await copies).toEqual([1, 2, 3].map(() => ({ state: 'replay', result: { jobId: 'j-1' } })));
+
+      const busy = newJobId('busy');
+      await idem.begin(busy, hash);
+      await expect(idem.beginOrWait(busy, hash, {}, 150)).rejects.toThrow(IdempotencyInProgressError);
+      await expect(idem.beginOrWait(busy, payloadHash({ n: 4 }), {}, 150)).rejects.toThrow(
+        IdempotencyMismatchError,
+      );
     });
 
     it('a completed record is replayed until it expires, then the key is free again', async () => {
