@@ -53,7 +53,7 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
     });
     return json(200, page);
   } catch (error) {
-    if (error instanceof StoreValidationError) return problem(400, 'invalid-request', error.message);
+    if (error instanceof StoreValidationError) return problem(400, 'invalid-query', error.message);
     if (isStoreUnavailable(error)) {
       log.error('jobs store unavailable', {
         error: (error as Error).name,

@@ -34,7 +34,14 @@ import {
 } from './audit-verify.ts';
 import { isConditionalCheckFailed, isItemTooLarge } from './dynamo.ts';
 import { AuditAppendConflictError, StoreValidationError } from './errors.ts';
-import { decodeCursor, encodeCursor, type Page, type PageOptions, pageSize } from './pages.ts';
+import {
+  decodeCursor,
+  decodeCursorObject,
+  encodeCursor,
+  type Page,
+  type PageOptions,
+  pageSize,
+} from './pages.ts';
 import {
   assertItemSize,
   identifier,
@@ -362,7 +369,7 @@ export class AuditLog implements HeadReader, ChainReader {
   ): Promise<Page<AuditEvent>> {
     const newest = page.order !== 'oldest';
     const limit = pageSize(page.limit);
-    const state = page.cursor ? jobCursor(decodeCursor(page.cursor), jobId) : undefined;
+    const state = page.cursor ? jobCursor(decodeCursorObject(page.cursor), jobId) : undefined;
     const chains = state?.chains ?? (await this.chainsOfJob(jobId, false));
     const positions = state?.positions ?? {};
     const lists = await Promise.all(

@@ -29,6 +29,19 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
   return key ? Buffer.from(JSON.stringify(key), 'utf8').toString('base64url') : undefined;
 }
 
+/** A cursor's JSON object, whatever its fields (a listing that keeps more than a key checks them itself). */
+export function decodeCursorObject(cursor: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+  } catch (error) {
+    throw new StoreValidationError('invalid page cursor', [], { cause: error });
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new StoreValidationError('invalid page cursor');
+  return value as Record<string, unknown>;
+}
+
 /**
  * The key a cursor carries. With `keys`, it must hold exactly those attributes (the table's and
  * the index's key) with string or number values, as a LastEvaluatedKey of that query does: anything
@@ -39,19 +52,12 @@ export function decodeCursor(
   keys?: readonly string[],
 ): Record<string, unknown> | undefined {
   if (cursor === undefined) return undefined;
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  } catch (error) {
-    throw new StoreValidationError('invalid page cursor', [], { cause: error });
-  }
-  if (!key || typeof key !== 'object' || Array.isArray(key))
-    throw new StoreValidationError('invalid page cursor');
+  const key = decodeCursorObject(cursor);
   const entries = Object.entries(key);
   const shaped =
     entries.length > 0 &&
     entries.every(([, v]) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) &&
     (keys === undefined || (entries.length === keys.length && keys.every((k) => Object.hasOwn(key, k))));
   if (!shaped) throw new StoreValidationError('invalid page cursor');
-  return key as Record<string, unknown>;
+  return key;
 }

@@ -1,8 +1,11 @@
 import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from '../../functions/log.ts';
-import type { PendingIntent } from '../../functions/store/audit.ts';
+import { auditKeySource, LOCAL_KEY_FILES } from '../../functions/runtime/audit-key.ts';
+import type { AuditLogOptions, PendingIntent } from '../../functions/store/audit.ts';
 import { AuditLog } from '../../functions/store/audit.ts';
+import type { AuditKeyPurpose } from '../../functions/store/audit-keys.ts';
 import { createDynamo, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { Idempotency } from '../../functions/store/idempotency.ts';
 import { JOB_STATUSES, type JobStatus, JobStore } from '../../functions/store/jobs.ts';
@@ -158,7 +161,7 @@ export async function runDoctor(dataDir: string, options: { repair?: boolean } =
     }
 
     try {
-      const verified = await new AuditLog(doc, names.audit).verify();
+      const verified = await new AuditLog(doc, names.audit, folderAuditKeys(report.dataDir)).verify();
       report.audit = {
         ok: verified.ok,
         chains: verified.chains,
@@ -256,4 +259,15 @@ export function damageLine(
     ? damage.damaged.map((d) => `${d.file} (${d.problem})`).join(', ')
     : `a file in ${damage.folder} (${damage.problem})`;
   return `damaged data file: ${files}; what it holds cannot be read (answered with 503), the rest works; run \`fleetflow doctor --data-dir ${dataDir}\``;
+}
+
+/** The data folder's audit keys, read only: a folder without them is checked unkeyed (verify says so). */
+function folderAuditKeys(dataDir: string): AuditLogOptions {
+  const source = (purpose: AuditKeyPurpose) => {
+    const file = join(dataDir, LOCAL_KEY_FILES[purpose]);
+    return existsSync(file) ? auditKeySource(pathToFileURL(file).href, purpose) : undefined;
+  };
+  const key = source('chain');
+  const checkpointKey = source('checkpoint');
+  return { ...(key && { key }), ...(checkpointKey && { checkpointKey }) };
 }

@@ -30,8 +30,8 @@ describe('DataLayer', () => {
     return found[0] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
   };
 
-  it('creates exactly the four tables, on demand', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 4);
+  it('creates exactly the five tables (jobs, job items, audit, idempotency, sealed secrets), on demand', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 5);
     template.allResourcesProperties('AWS::DynamoDB::GlobalTable', { BillingMode: 'PAY_PER_REQUEST' });
   });
 

@@ -265,7 +265,7 @@ describe('function permissions', () => {
 describe('data, workflows, functions, API and alarms', () => {
   it('tables: point-in-time recovery everywhere (but on sealed secrets), deletion protection and Retain on the audit table', () => {
     const tables = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable');
-    expect(tables).toHaveLength(4);
+    expect(tables).toHaveLength(5);
     for (const [, t] of tables) {
       const replica = (t.Properties.Replicas as Json[])[0]!;
       const transient = (t.Properties.TableName as string).endsWith('-secrets');
