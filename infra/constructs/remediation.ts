@@ -104,6 +104,8 @@ export class Remediation extends Construct {
     });
     accounts.grantRead(sweep.fn);
     data.grantJobsWrite(sweep.fn);
+    // The idle filter's samples of CloudStack counters live in the idempotency table.
+    data.grantIdempotency(sweep.fn);
     this.workflow.stateMachine.grantStartExecution(sweep.fn);
     this.sweepWorkflow = new WorkflowStateMachine(this, 'SweepWorkflow', {
       name: SWEEP_MACHINE,
