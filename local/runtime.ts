@@ -24,7 +24,7 @@ import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { createSimulator } from '../sim/index.ts';
-import type { SimulatorBase } from '../sim/kit/index.ts';
+import type { SimulatorBase, SimulatorOptions } from '../sim/kit/index.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import {
   type ExecutionRecord,
@@ -57,7 +57,10 @@ export interface RuntimeOptions {
   /** Scales Wait states and retry intervals (tests use ~0.001); deadlines follow. */
   timeScale?: number;
   /** Simulator timing for providers without credentials. */
-  simulator?: { transitionMs?: number; operationMs?: number; fleetSize?: number; seed?: number };
+  simulator?: Pick<
+    SimulatorOptions,
+    'transitionMs' | 'operationMs' | 'fleetSize' | 'seed' | 'idleShare' | 'metricsStepMs'
+  >;
   /** Only these providers (default: all five). */
   providers?: ProviderId[];
   /** Where credentials are looked up; defaults to process.env. */

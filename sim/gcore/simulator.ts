@@ -292,6 +292,11 @@ export class GcoreSimulator extends SimulatorBase {
     [`DELETE ${INSTANCE_V2}/metadata_item`]: this.onInstance((req, inst) => this.metadataItem(req, inst)),
   });
 
+  /** Get Instance Metrics is a POST that changes nothing. */
+  protected override isMutation(req: SimRequest): boolean {
+    return req.method !== 'GET' && !req.path.replace(/\/+$/, '').endsWith('/metrics');
+  }
+
   protected route(req: SimRequest): SimResponse | Promise<SimResponse> {
     return this.dispatch(this.routes, req, req.path.replace(/\/+$/, ''));
   }
