@@ -9,6 +9,7 @@ import { HandlerFunction } from './constructs/handler-function.ts';
 import { PowerSchedule } from './constructs/power-schedule.ts';
 import { type AccountRef, ProviderAccounts } from './constructs/provider-accounts.ts';
 import { Remediation } from './constructs/remediation.ts';
+import { ScheduleWarnings } from './constructs/schedule-warnings.ts';
 import { TaskFunctions } from './constructs/task-functions.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -29,6 +30,7 @@ export class FleetflowStack extends Stack {
   readonly webhooks: WebhookApi;
   readonly powerSchedule: PowerSchedule;
   readonly remediation: Remediation;
+  readonly warnings: ScheduleWarnings;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: FleetflowStackProps = {}) {
@@ -74,6 +76,14 @@ export class FleetflowStack extends Stack {
       tasks: t,
       api: this.webhooks.api,
       webhookSecret: this.webhooks.webhookSecret,
+      ...(props.config && { config: props.config }),
+    });
+
+    // Warnings before stops, and the snooze links in them.
+    this.warnings = new ScheduleWarnings(this, 'Warnings', {
+      data: this.data,
+      accounts,
+      api: this.webhooks.api,
       ...(props.config && { config: props.config }),
     });
 

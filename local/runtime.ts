@@ -6,6 +6,7 @@ import type { FleetflowConfig } from '../functions/config/schema.ts';
 import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
 import { httpHandler as postEvents } from '../functions/handlers/remediation-event.ts';
 import { scheduleApi } from '../functions/handlers/schedule-api.ts';
+import { handler as snooze } from '../functions/handlers/snooze.ts';
 import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts';
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
@@ -18,6 +19,8 @@ import { REMEDIATE_MACHINE, SWEEP_MACHINE } from '../functions/remediation/start
 import type { AccountConfig } from '../functions/runtime/accounts.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
+import { WARN_MACHINE } from '../functions/schedule/warn.ts';
+import { generateSnoozeKey } from '../functions/schedule/warn-key.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../functions/store/dynamo.ts';
 import { isTerminal } from '../functions/store/jobs.ts';
 import { tableNames } from '../functions/store/tables.ts';
@@ -36,7 +39,7 @@ import {
 } from './engine/index.ts';
 import { startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
-import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
+import { type LocalScheduler, type SchedulerClock, startLocalScheduler } from './scheduler.ts';
 import { startDynalite } from './store/dynalite.ts';
 
 /**
@@ -75,6 +78,8 @@ export interface RuntimeOptions {
   /** The loaded config file: its schedules run on the local scheduler (`scheduler: false` to not). */
   config?: FleetflowConfig;
   scheduler?: boolean;
+  /** The local scheduler's clock (tests run schedules on a scaled one); the real one by default. */
+  schedulerClock?: SchedulerClock;
 }
 
 export interface Runtime {
@@ -88,6 +93,8 @@ export interface Runtime {
   scheduler?: LocalScheduler;
   close(): Promise<void>;
 }
+
+let publicUrlWeSet: string | undefined;
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
@@ -141,6 +148,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             return s;
           })());
 
+    // ---- the key that signs snooze links: the user's, else one kept in the data folder -------
+    const snoozeKeyFile = join(dataDir, 'snooze-key');
+    const snoozeKey =
+      env.FLEETFLOW_SNOOZE_KEY ??
+      (existsSync(snoozeKeyFile)
+        ? readFileSync(snoozeKeyFile, 'utf8').trim()
+        : (() => {
+            const k = generateSnoozeKey();
+            writeFileSync(snoozeKeyFile, `${k}\n`, { mode: 0o600 });
+            return k;
+          })());
+
     // ---- the handlers' configuration, exactly the variables Lambda would have -------------
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
@@ -152,6 +171,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       FLEETFLOW_IDEMPOTENCY_TABLE: names.idempotency,
       FLEETFLOW_ACCOUNTS: JSON.stringify(accounts),
       FLEETFLOW_WEBHOOK_SECRET: webhookSecret,
+      FLEETFLOW_SNOOZE_KEY: snoozeKey,
       FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
       FLEETFLOW_EVENT_LOG: join(dataDir, 'events.jsonl'),
       // The config file's notifications, unless the environment already says where they go.
@@ -192,6 +212,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     process.env.FLEETFLOW_POWER_SCHEDULE_STATE_MACHINE_ARN = engine.stateMachineArn(POWER_SCHEDULE_MACHINE);
     process.env.FLEETFLOW_REMEDIATE_STATE_MACHINE_ARN = engine.stateMachineArn(REMEDIATE_MACHINE);
     process.env.FLEETFLOW_SWEEP_STATE_MACHINE_ARN = engine.stateMachineArn(SWEEP_MACHINE);
+    process.env.FLEETFLOW_WARN_STATE_MACHINE_ARN = engine.stateMachineArn(WARN_MACHINE);
     // The remediation policies reach the handlers as FLEETFLOW_POLICIES, as on Lambda: from the
     // environment as given, else the file FLEETFLOW_CONFIG names, else the runtime's config.
     if (!process.env.FLEETFLOW_POLICIES) {
@@ -218,6 +239,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         { method: 'POST', path: '/overrides', handler: scheduleApi(options.config) },
         { method: 'DELETE', path: '/overrides/{id}', handler: scheduleApi(options.config) },
         { method: 'GET', path: '/schedules/plan', handler: scheduleApi(options.config) },
+        // Snooze links from warnings: authorized by their own signed token, like the webhooks' signatures.
+        { method: 'GET', path: '/snooze', handler: snooze },
+        { method: 'POST', path: '/snooze', handler: snooze },
         // The dashboard at `/`: each configured account listed at its simulator's (or the default) location.
         ...dashboardRoutes({
           engine,
@@ -230,6 +254,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ],
     });
     closers.push(() => http.close());
+    // The base of the snooze links in warnings: this server, unless the user says otherwise
+    // (a value an earlier runtime of this process set is not the user's).
+    const given = env.FLEETFLOW_PUBLIC_URL;
+    process.env.FLEETFLOW_PUBLIC_URL = given && given !== publicUrlWeSet ? given : http.url;
+    publicUrlWeSet = process.env.FLEETFLOW_PUBLIC_URL === given ? publicUrlWeSet : http.url;
 
     // ---- the config's schedules, started through the Step Functions API as on AWS ----------
     let scheduler: LocalScheduler | undefined;
@@ -239,7 +268,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         config: options.config,
         sfn: client,
         stateMachineArn: engine.stateMachineArn(POWER_SCHEDULE_MACHINE),
+        warnStateMachineArn: engine.stateMachineArn(WARN_MACHINE),
         log,
+        ...(options.schedulerClock && { clock: options.schedulerClock }),
       });
       closers.push(async () => {
         scheduler?.stop();

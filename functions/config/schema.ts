@@ -1,7 +1,8 @@
 import * as z from 'zod';
-import { notificationsSchema } from '../notify/config.ts';
+import { notificationsSchema, notificationTargetSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { policiesSchema } from '../remediation/policy.ts';
+import { durationSchema, parseDurationSeconds } from '../shared/duration.ts';
 
 /**
  * The fleetflow config file (`fleetflow.config.yaml` or `.json`): where fleetflow looks
@@ -94,6 +95,37 @@ const cap = z.union([
 
 export const MANUAL_START_RULES = ['respect-until-next-edge', 'enforce'] as const;
 
+const warnBefore = durationSchema.refine((d) => {
+  const s = parseDurationSeconds(d) ?? 0;
+  return s >= 60 && s <= 86_400 && s % 60 === 0;
+}, 'whole minutes, from 1m to 24h');
+
+/**
+ * A notice before each stop (functions/schedule/warn.ts): `warn: 30m`, or the long form. The
+ * short form means the defaults: owners by the `owner` label, notices to the config's
+ * notifications.
+ */
+export const warnSchema = z
+  .union([
+    warnBefore,
+    z.strictObject({
+      before: warnBefore.describe('how long before each stop the notice goes out'),
+      ownerLabel: label
+        .default('owner')
+        .describe('label naming who owns an instance; each owner gets one notice for their instances'),
+      notifications: z
+        .array(notificationTargetSchema)
+        .min(1)
+        .optional()
+        .describe("where the notices go (default: the config's notifications that take schedule.warning)"),
+    }),
+  ])
+  .transform((w) => (typeof w === 'string' ? { before: w, ownerLabel: 'owner' } : w))
+  .describe(
+    'before each stop, one notice per owner listing the instances that will stop, with signed links to keep them running',
+  );
+export type WarnConfig = z.output<typeof warnSchema>;
+
 export const scheduleSchema = z
   .strictObject({
     description: z.string().max(512).optional(),
@@ -128,6 +160,7 @@ export const scheduleSchema = z
         'an instance started by hand during a stop window: respect-until-next-edge leaves it running until the next stop edge; enforce stops it at the next hourly sweep',
       ),
     skipProtected: z.boolean().default(true).describe('leave instances with deletion protection alone'),
+    warn: warnSchema.optional(),
   })
   .describe('a power schedule');
 
