@@ -142,15 +142,18 @@ export class ScheduleWarnings extends Construct {
             description: `fleetflow: warning ${schedule.warn.before} before each stop of schedule ${name} (${expression} ${schedule.timezone})`,
             schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(schedule.timezone)),
             target: new targets.StepFunctionsStartExecution(this.workflow.stateMachine, {
-              input: scheduler.ScheduleTargetInput.fromObject(
-                warnRunInput(config, name, {
+              input: scheduler.ScheduleTargetInput.fromObject({
+                ...warnRunInput(config, name, {
                   trigger: {
                     type: 'schedule',
                     actor: 'eventbridge-scheduler',
                     source: `warning for ${name}`,
                   },
                 }),
-              ),
+                // The time the warning was due, as the local scheduler passes it: a late delivery
+                // still warns about the right stop.
+                at: scheduler.ContextAttribute.scheduledTime,
+              }),
               retryAttempts: 3,
             }),
           }),
