@@ -158,8 +158,9 @@ describe('storm control', () => {
     expect(firstView.job.status).toBe('SUCCEEDED');
     expect(auditLine(firstView)).toEqual(['reboot:ok']);
 
-    // A later window: a new job, which the cooldown stops before any provider call.
-    await new Promise((r) => setTimeout(r, 1100));
+    // A later window: a new job, which the cooldown stops before any provider call. Windows and
+    // cooldowns expire to the second (the idempotency table's expiry), so a 1 s window ends within 2 s.
+    await new Promise((r) => setTimeout(r, 2100));
     const since = Date.now();
     const second = (await postEvent(t.runtime, unhealthy(target, instance.id))).json as Answer;
     expect(second.jobs[0]!.jobId).not.toBe(first.jobs[0]!.jobId);
