@@ -12,6 +12,7 @@ import { startSweep } from '../../functions/remediation/start.ts';
 import { providerFor } from '../../functions/runtime/accounts.ts';
 import { type Runtime, startRuntime } from '../../local/runtime.ts';
 import { createInstance, targetOn, waitForJob } from '../remediation/support.ts';
+import { runCli } from '../support/cli.ts';
 
 /**
  * Idle stops end to end on the local engine with the simulators: a periodic policy with an idle
@@ -163,6 +164,26 @@ describe('an idle-stop policy', () => {
       expect(await state(`busy-${provider}`)).toBe('running');
     }
   }, 60_000);
+
+  it('`report savings` counts the idle stops apart (the dry run is not one)', async () => {
+    const r = await runCli('report', 'savings', '--endpoint', runtime.urls.dynamodb, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      totals: { idleStops: number };
+      idleStops: Array<{ policy: string; instance: string; idle: string }>;
+    };
+    expect(report.totals.idleStops).toBe(2);
+    expect(report.idleStops.map((s) => s.instance).sort()).toEqual(
+      PROVIDERS_UNDER_TEST.map((p) => instances[`idle-${p}`]!.id).sort(),
+    );
+    for (const s of report.idleStops) {
+      expect(s.policy).toBe('idle-stop');
+      expect(s.idle).toMatch(/^idle for 2s \(cpu < 5%, network < 10 KiB\/s\): cpu max 1\.5%/);
+    }
+    const text = await runCli('report', 'savings', '--endpoint', runtime.urls.dynamodb);
+    expect(text.stdout).toContain('idle stops in');
+    expect(text.stdout).toContain('2 instance(s) stopped by idle policies');
+  });
 
   it('`policy check` explains the idle filter per instance with the figures it used', async () => {
     const file = join(dataDir, 'check.yaml');
