@@ -84,6 +84,7 @@ export class FleetflowStack extends Stack {
       data: this.data,
       accounts,
       api: this.webhooks.api,
+      sweep: this.remediation.sweep,
       ...(props.config && { config: props.config }),
     });
 

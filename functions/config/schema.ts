@@ -1,8 +1,9 @@
 import * as z from 'zod';
-import { notificationsSchema, notificationTargetSchema } from '../notify/config.ts';
+import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { policiesSchema } from '../remediation/policy.ts';
-import { durationSchema, parseDurationSeconds } from '../shared/duration.ts';
+import { warnSchema } from '../schedule/warn-config.ts';
+import { parseDurationSeconds } from '../shared/duration.ts';
 
 /**
  * The fleetflow config file (`fleetflow.config.yaml` or `.json`): where fleetflow looks
@@ -95,36 +96,7 @@ const cap = z.union([
 
 export const MANUAL_START_RULES = ['respect-until-next-edge', 'enforce'] as const;
 
-const warnBefore = durationSchema.refine((d) => {
-  const s = parseDurationSeconds(d) ?? 0;
-  return s >= 60 && s <= 86_400 && s % 60 === 0;
-}, 'whole minutes, from 1m to 24h');
-
-/**
- * A notice before each stop (functions/schedule/warn.ts): `warn: 30m`, or the long form. The
- * short form means the defaults: owners by the `owner` label, notices to the config's
- * notifications.
- */
-export const warnSchema = z
-  .union([
-    warnBefore,
-    z.strictObject({
-      before: warnBefore.describe('how long before each stop the notice goes out'),
-      ownerLabel: label
-        .default('owner')
-        .describe('label naming who owns an instance; each owner gets one notice for their instances'),
-      notifications: z
-        .array(notificationTargetSchema)
-        .min(1)
-        .optional()
-        .describe("where the notices go (default: the config's notifications that take schedule.warning)"),
-    }),
-  ])
-  .transform((w) => (typeof w === 'string' ? { before: w, ownerLabel: 'owner' } : w))
-  .describe(
-    'before each stop, one notice per owner listing the instances that will stop, with signed links to keep them running',
-  );
-export type WarnConfig = z.output<typeof warnSchema>;
+export { type WarnConfig, warnSchema } from '../schedule/warn-config.ts';
 
 export const scheduleSchema = z
   .strictObject({
@@ -161,6 +133,11 @@ export const scheduleSchema = z
       ),
     skipProtected: z.boolean().default(true).describe('leave instances with deletion protection alone'),
     warn: warnSchema.optional(),
+  })
+  // A schedule's warnings are cron times like its edges: whole minutes before the stop.
+  .refine((s) => !s.warn || (parseDurationSeconds(s.warn.before) ?? 0) % 60 === 0, {
+    message: 'a schedule warns a whole number of minutes before its stops (1m to 24h)',
+    path: ['warn'],
   })
   .describe('a power schedule');
 

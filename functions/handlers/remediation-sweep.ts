@@ -5,6 +5,7 @@ import { capCount, type Policy, PolicyError } from '../remediation/policy.ts';
 import { policyFromInput } from '../remediation/source.ts';
 import { type Started, startRemediation, windowStart } from '../remediation/start.ts';
 import { evaluateWithUsage } from '../remediation/usage.ts';
+import { warnBeforeStopping } from '../remediation/warn.ts';
 import { providerFor, type Target } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { stores } from '../runtime/stores.ts';
@@ -124,8 +125,32 @@ export const handler = taskHandler('remediation-sweep', input, async (event) => 
       await jobs.transition(jobId, 'FAILED', { error });
       return { jobId, matched: matches.length, cap, started: 0 };
     }
+    // With `warn`, a match is warned first and stopped by a later sweep (functions/remediation/warn.ts).
+    let due = matches;
+    if (policy.warn && !policy.dryRun) {
+      const warned = await warnBeforeStopping({ policy, matches });
+      due = warned.act;
+      for (const h of warned.held) {
+        await jobs.recordResult(jobId, h.subject.id, {
+          status: 'SKIPPED',
+          provider: h.target.provider,
+          instanceId: h.subject.id,
+          detail: { reason: h.reason, name: h.subject.name },
+        });
+      }
+      if (warned.notices.length > 0) {
+        const at = new Date().toISOString();
+        await jobs.appendStep(jobId, {
+          name: 'warn',
+          status: 'SUCCEEDED',
+          startedAt: at,
+          endedAt: at,
+          detail: { notices: warned.notices },
+        });
+      }
+    }
     const started: Started[] = [];
-    for (const m of matches) {
+    for (const m of due) {
       const s = await startRemediation({
         loaded: { policy, raw: event.policy },
         target: m.target,

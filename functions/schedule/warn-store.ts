@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { createDynamo, isConditionalCheckFailed } from '../store/dynamo.ts';
 import { assertItemSize } from '../store/schemas.ts';
 import { tableNamesFromEnv } from '../store/tables.ts';
@@ -114,4 +120,54 @@ export function warningStore(env: NodeJS.ProcessEnv = process.env): WarningStore
     built = { key, store: new WarningStore(doc, table) };
   }
   return built.store;
+}
+
+/**
+ * A policy's pending stop of one instance: warned at `warnedAt`, to be stopped by the first sweep
+ * at or after `dueAt` unless snoozed. Expires a sweep after it fell due, so an instance a later
+ * sweep finds idle again is warned afresh.
+ */
+export interface PendingStop {
+  warnedAt: number;
+  dueAt: number;
+  group: string;
+}
+
+export class PendingStops {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(key: string): Promise<PendingStop | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { id: `pending-stop#${key}` }, ConsistentRead: true }),
+    );
+    if (!Item || (typeof Item.expiresAt === 'number' && Item.expiresAt * 1000 < Date.now())) return undefined;
+    return { warnedAt: Item.warnedAt as number, dueAt: Item.dueAt as number, group: Item.group as string };
+  }
+
+  async put(key: string, stop: PendingStop, expiresAt: number): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { id: `pending-stop#${key}`, ...stop, expiresAt } }),
+    );
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { id: `pending-stop#${key}` } }));
+  }
+}
+
+let builtPending: { key: string; store: PendingStops } | undefined;
+
+export function pendingStops(env: NodeJS.ProcessEnv = process.env): PendingStops {
+  const table = tableNamesFromEnv(env).idempotency;
+  const key = JSON.stringify([table, env.AWS_ENDPOINT_URL_DYNAMODB ?? '']);
+  if (builtPending?.key !== key) {
+    const { doc } = createDynamo(
+      env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {},
+    );
+    builtPending = { key, store: new PendingStops(doc, table) };
+  }
+  return builtPending.store;
 }

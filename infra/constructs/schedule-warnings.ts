@@ -27,6 +27,8 @@ export interface ScheduleWarningsProps {
   api: apigw.HttpApi;
   /** The config file: schedules with `warn` get their warn schedules; none without it. */
   config?: FleetflowConfig;
+  /** The remediation sweep's function, for periodic policies with `warn`. */
+  sweep?: HandlerFunction;
   eventBus?: string;
 }
 
@@ -131,6 +133,23 @@ export class ScheduleWarnings extends Construct {
 
     const config = props.config;
     if (!config) return;
+    // Periodic policies with `warn`: their sweeps send the notices, with links signed by this key.
+    const warned = config.policies.filter((p) => p.warn);
+    if (warned.length > 0 && props.sweep) {
+      const fn = props.sweep.fn;
+      fn.addEnvironment('FLEETFLOW_SNOOZE_KEY_ARN', this.snoozeKey.secretArn);
+      fn.addEnvironment('FLEETFLOW_PUBLIC_URL', props.api.apiEndpoint);
+      fn.addEnvironment('FLEETFLOW_NOTIFICATIONS', JSON.stringify(config.notifications));
+      this.snoozeKey.grantRead(fn);
+      const policyTopics = new Set<string>();
+      for (const p of warned)
+        for (const t of p.warn?.notifications ?? config.notifications)
+          if (t.type === 'sns') policyTopics.add(t.topicArn);
+      if (policyTopics.size > 0)
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [...policyTopics] }),
+        );
+    }
     for (const [name, schedule] of Object.entries(config.schedules)) {
       if (!schedule.warn) continue;
       const before = warnSeconds(schedule.warn);

@@ -54,6 +54,7 @@ const config = validateConfig({
       scope: [{ provider: 'gcore', locations: ['1/76'] }],
       filters: { idle: { cpuBelow: '5%', for: '2h' } },
       actions: ['stop'],
+      warn: { before: '30m', notifications: [{ type: 'sns', topicArn: `${TOPIC}-idle` }] },
     },
   ],
 });
@@ -190,9 +191,22 @@ describe('warnings and idle stops on AWS', () => {
     expect(warn.actions).not.toContain('states:StartExecution');
     expect(warn.json).toContain(TOPIC);
     expect(warn.json.match(/arn:aws:sns/g)).toHaveLength(1);
-    // The sweep stores its samples of counter providers: the idempotency table.
+    // The sweep stores its samples of counter providers (the idempotency table) and, for a policy
+    // with warn, signs links with the key and publishes to that policy's topic only.
     const sweep = grants('functions/handlers/remediation-sweep.ts');
     expect(sweep.json).toContain(id(stack.data.idempotencyTable));
+    expect(sweep.json).toContain(key);
+    expect(sweep.json).toContain(`${TOPIC}-idle`);
+    expect(sweep.json.match(/arn:aws:sns/g)).toHaveLength(1);
+    const sweepFn = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        r.Metadata?.[ENTRY_METADATA] === 'functions/handlers/remediation-sweep.ts',
+    )!;
+    const variables = (sweepFn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(variables)).toEqual(
+      expect.arrayContaining(['FLEETFLOW_SNOOZE_KEY_ARN', 'FLEETFLOW_PUBLIC_URL', 'FLEETFLOW_NOTIFICATIONS']),
+    );
   });
 
   it('keeps the snooze key out of the template', () => {
