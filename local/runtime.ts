@@ -7,6 +7,7 @@ import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
 import { httpHandler as postEvents } from '../functions/handlers/remediation-event.ts';
 import { scheduleApi } from '../functions/handlers/schedule-api.ts';
 import { handler as snooze } from '../functions/handlers/snooze.ts';
+import { handler as snoozeSlack } from '../functions/handlers/snooze-slack.ts';
 import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts';
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
@@ -242,6 +243,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         // Snooze links from warnings: authorized by their own signed token, like the webhooks' signatures.
         { method: 'GET', path: '/snooze', handler: snooze },
         { method: 'POST', path: '/snooze', handler: snooze },
+        // A Slack app's interactivity URL: signed by Slack, and each button carries its token.
+        { method: 'POST', path: '/snooze/slack', handler: snoozeSlack },
         // The dashboard at `/`: each configured account listed at its simulator's (or the default) location.
         ...dashboardRoutes({
           engine,

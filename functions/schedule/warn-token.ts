@@ -85,7 +85,11 @@ export function verifySnoozeToken(token: string, keys: readonly Buffer[], now = 
     );
   const [payload, signature] = token.split('.') as [string, string];
   const given = Buffer.from(signature, 'base64url');
-  if (!keys.some((key) => timingSafeEqual(mac(key, payload), given)))
+  // One spelling per signature: base64url's spare bits in the last character must be zero.
+  if (
+    given.toString('base64url') !== signature ||
+    !keys.some((key) => timingSafeEqual(mac(key, payload), given))
+  )
     throw new SnoozeTokenError('bad-signature', 'this link was altered or was not issued by this fleetflow');
   let claims: SnoozeClaims;
   try {

@@ -39,6 +39,9 @@ export interface ScheduleWarningsProps {
  * the schedule's timezone), and GET/POST /snooze on the HTTP API for the links.
  */
 export class ScheduleWarnings extends Construct {
+  /** Present when a warning goes to Slack: the app's signing secret (its value set by you). */
+  slackSigningSecret?: secretsmanager.Secret;
+  snoozeSlack?: HandlerFunction;
   readonly snoozeKey: secretsmanager.Secret;
   readonly warn: HandlerFunction;
   readonly snooze: HandlerFunction;
@@ -133,6 +136,14 @@ export class ScheduleWarnings extends Construct {
 
     const config = props.config;
     if (!config) return;
+    // Slack targets: Slack posts button clicks to POST /snooze/slack, signed with the app's secret.
+    const slackTargets = [
+      ...Object.keys(config.schedules).flatMap((n) =>
+        config.schedules[n]?.warn ? warnTargets(config, n) : [],
+      ),
+      ...config.policies.flatMap((p) => (p.warn ? (p.warn.notifications ?? config.notifications) : [])),
+    ].some((t) => t.type === 'slack');
+    if (slackTargets) this.#slackRoute(props);
     // Periodic policies with `warn`: their sweeps send the notices, with links signed by this key.
     const warned = config.policies.filter((p) => p.warn);
     if (warned.length > 0 && props.sweep) {
@@ -178,6 +189,44 @@ export class ScheduleWarnings extends Construct {
           }),
         );
       }
+    }
+  }
+
+  #slackRoute(props: ScheduleWarningsProps): void {
+    this.slackSigningSecret = new secretsmanager.Secret(this, 'SlackSigningSecret', {
+      description:
+        'The Slack app signing secret for warning buttons: {"secrets":["…"]} (set the value yourself)',
+    });
+    Validations.of(this.slackSigningSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "The Slack signing secret is issued by Slack for the user's Slack app and can only be rotated in Slack's app settings; the secret holds a list, so old and new are both accepted while it changes (docs/deploy.md).",
+    });
+    this.snoozeSlack = new HandlerFunction(this, 'SnoozeSlack', {
+      entry: 'functions/handlers/snooze-slack.ts',
+      description: 'Applies a snooze from a Slack button click (signed by Slack, carrying its token)',
+      environment: {
+        ...props.data.environment(),
+        FLEETFLOW_SNOOZE_KEY_ARN: this.snoozeKey.secretArn,
+        FLEETFLOW_SLACK_SIGNING_SECRET_ARN: this.slackSigningSecret.secretArn,
+      },
+      invokedSynchronouslyBy: 'API Gateway (HTTP API Lambda proxy integration; Slack retries a failed click)',
+    });
+    props.data.grantJobsWrite(this.snoozeSlack.fn);
+    props.data.grantAuditAppend(this.snoozeSlack.fn);
+    props.data.grantIdempotency(this.snoozeSlack.fn);
+    this.snoozeKey.grantRead(this.snoozeSlack.fn);
+    this.slackSigningSecret.grantRead(this.snoozeSlack.fn);
+    for (const route of props.api.addRoutes({
+      path: '/snooze/slack',
+      methods: [apigw.HttpMethod.POST],
+      integration: new integrations.HttpLambdaIntegration('SnoozeSlackIntegration', this.snoozeSlack.fn),
+    })) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          "Slack cannot sign with SigV4: every click is authenticated by Slack's own HMAC signature with a five-minute timestamp tolerance, and carries a signed snooze token the function verifies too, before anything is read or written.",
+      });
     }
   }
 }

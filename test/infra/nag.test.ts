@@ -117,7 +117,9 @@ describe('cdk-nag on the fleetflow stack', () => {
     const apig4 = acks.filter((a) => a.id === 'AwsSolutions-APIG4').map((a) => a.path);
     expect(apig4).toContain('Fleetflow/Webhooks/Api/POST--webhooks--provision');
     for (const path of apig4)
-      expect(path).toMatch(/^Fleetflow\/Webhooks\/Api\/(POST--webhooks--[a-z-]+|(GET|POST)--snooze)$/);
+      expect(path).toMatch(
+        /^Fleetflow\/Webhooks\/Api\/(POST--webhooks--[a-z-]+|(GET|POST)--snooze|POST--snooze--slack)$/,
+      );
   });
 
   it('fails on a finding nobody acknowledged (the check is live)', () => {

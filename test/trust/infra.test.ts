@@ -43,7 +43,7 @@ const config = validateConfig({
       timezone: 'America/Toronto',
       periods: [{ days: ['fri'], start: '20:00', stop: '00:15' }],
       targets: [{ provider: 'gcore', labels: { app: 'batch' } }],
-      warn: '45m',
+      warn: { before: '45m', notifications: [{ type: 'slack', urlEnv: 'BATCH_SLACK_URL' }] },
     },
   },
   policies: [
@@ -139,7 +139,13 @@ describe('warnings and idle stops on AWS', () => {
       .filter((r) => (r.Properties.AuthorizationType ?? 'NONE') === 'NONE')
       .map((r) => r.Properties.RouteKey)
       .sort();
-    expect(open).toEqual(['GET /snooze', 'POST /snooze', 'POST /webhooks/alert', 'POST /webhooks/provision']);
+    expect(open).toEqual([
+      'GET /snooze',
+      'POST /snooze',
+      'POST /snooze/slack',
+      'POST /webhooks/alert',
+      'POST /webhooks/provision',
+    ]);
   });
 
   it('gives the snooze and warn functions exactly what they need', () => {
@@ -184,6 +190,11 @@ describe('warnings and idle stops on AWS', () => {
     // The key it verifies with, and no provider's credentials.
     expect(snooze.json).toContain(key);
     expect(snooze.json).not.toMatch(/ProviderAccounts/);
+    // Slack's clicks: the key, the Slack signing secret, the override tables; no provider.
+    const slack = grants('functions/handlers/snooze-slack.ts');
+    expect(slack.actions).toEqual(snooze.actions);
+    expect(slack.json).toContain(id(stack.warnings.slackSigningSecret!));
+    expect(slack.json).not.toMatch(/ProviderAccounts/);
     const warn = grants('functions/handlers/schedule-warn.ts');
     expect(warn.actions).toEqual(
       expect.arrayContaining(['events:PutEvents', 'sns:Publish', 'secretsmanager:GetSecretValue']),

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,6 +42,7 @@ let server: Server;
 let receiverUrl: string;
 const notices: Received[] = [];
 const slack: Received[] = [];
+const replies: Received[] = [];
 let runtime: Runtime;
 let dataDir: string;
 let clock: ReturnType<typeof scaledClock>;
@@ -54,7 +56,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const r = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: clock.now() };
-      (req.url === '/slack' ? slack : notices).push(r);
+      (req.url === '/slack' ? slack : req.url === '/slack-response' ? replies : notices).push(r);
       res.writeHead(req.url === '/slack' ? 200 : 204);
       res.end(req.url === '/slack' ? 'ok' : undefined);
     });
@@ -316,6 +318,45 @@ describe('a warning before a stop', () => {
     expect(clock.now().getTime()).toBeGreaterThan(expires.getTime());
   }, 90_000);
 
+  it('a Slack button click (signed by Slack) applies its token, audited with the Slack user', async () => {
+    const signing = 'slack-signing-secret-for-tests';
+    process.env.FLEETFLOW_SLACK_SIGNING_SECRET = signing;
+    try {
+      const token = new URL(byOwner(undefined).data.links.skip!.url).searchParams.get('t')!;
+      const body = new URLSearchParams({
+        payload: JSON.stringify({
+          type: 'block_actions',
+          user: { id: 'U123', username: 'carol' },
+          team: { domain: 'acme' },
+          actions: [{ action_id: 'fleetflow_snooze_skip', value: token }],
+          response_url: `${receiverUrl}/slack-response`,
+        }),
+      }).toString();
+      const click = (headers: Record<string, string>) =>
+        fetch(`${runtime.urls.http}/snooze/slack`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+          body,
+        });
+      const before = (await overrideStore().list({ all: true })).length;
+      // Not signed by Slack: refused, nothing changed.
+      expect((await click({})).status).toBe(401);
+      expect((await overrideStore().list({ all: true })).length).toBe(before);
+      const ts = String(Math.floor(Date.now() / 1000));
+      const signature = `v0=${createHmac('sha256', signing).update(`v0:${ts}:${body}`).digest('hex')}`;
+      const res = await click({ 'x-slack-request-timestamp': ts, 'x-slack-signature': signature });
+      expect(res.status).toBe(200);
+      const [created] = (await overrideStore().list({ all: true })).filter(
+        (o) => o.scope.instanceId === fleet['shop-exoscale-4']!.id,
+      );
+      expect(created).toMatchObject({ kind: 'skip-next', action: 'stop', createdBy: 'slack:carol (U123)' });
+      const reply = replies.find((n) => n.body.includes('"response_type":"ephemeral"'));
+      expect(JSON.parse(reply!.body).text).toMatch(/^Done: skip the .* stop for shop-exoscale-4\./);
+    } finally {
+      delete process.env.FLEETFLOW_SLACK_SIGNING_SECRET;
+    }
+  });
+
   it('an expired, altered or foreign link is refused with its own status and changes nothing', async () => {
     const count = (await overrideStore().list({ all: true })).length;
     const link = new URL(byOwner('bob@example.com').data.links['1h']!.url);
@@ -326,11 +367,12 @@ describe('a warning before a stop', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: new URLSearchParams({ t }).toString(),
       });
-    // Altered: one character of the signature changed.
-    const sig = token.slice(-1) === 'A' ? 'B' : 'A';
-    const altered = await send(token.slice(0, -1) + sig);
-    expect(altered.status).toBe(403);
-    expect(await altered.json()).toMatchObject({ error: { code: 'link-altered' } });
+    // Altered: one character of the signature changed, in the middle or at the very end.
+    for (const at of [token.length - 20, token.length - 1]) {
+      const altered = await send(token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1));
+      expect(altered.status).toBe(403);
+      expect(await altered.json()).toMatchObject({ error: { code: 'link-altered' } });
+    }
     // Foreign: the same claims for another schedule, still signed with the old signature.
     const [payload, signature] = token.split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;

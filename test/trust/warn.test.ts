@@ -114,6 +114,20 @@ describe('snooze tokens', () => {
     }
   });
 
+  it('have one spelling: a signature with its spare bits set is refused', () => {
+    const token = signSnoozeToken(claims, [key]);
+    const last = token.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // 32 bytes in 43 characters: the last one carries 2 spare bits, which flipping 1 sets.
+    const twin = token.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1];
+    expect(Buffer.from(twin.split('.')[1]!, 'base64url')).toEqual(
+      Buffer.from(token.split('.')[1]!, 'base64url'),
+    );
+    expect(() => verifySnoozeToken(twin, [key], now)).toThrow(
+      expect.objectContaining({ problem: 'bad-signature' }),
+    );
+  });
+
   it('are refused when signed by another key, expired, or not a token at all', () => {
     const other = decodeSnoozeKey(generateSnoozeKey());
     expect(() => verifySnoozeToken(signSnoozeToken(claims, [other]), [key], now)).toThrow(SnoozeTokenError);
