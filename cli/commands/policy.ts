@@ -125,7 +125,7 @@ function checkText(r: Awaited<ReturnType<typeof checkPolicies>>): string {
   for (const { policy } of r.set.policies) {
     const when = policy.mode === 'event' ? `on ${policy.events?.join(', ')}` : `every ${policy.every}`;
     lines.push(
-      `  ${policy.name}: ${when} → ${policy.actions.map((a) => a.action).join(', ')}${policy.dryRun ? ' (dry run)' : ''}; cap ${policy.maxTargets}, cooldown ${policy.cooldown}`,
+      `  ${policy.name}: ${when} → ${policy.actions.map((a) => a.action).join(', ')}${policy.dryRun ? ' (dry run)' : ''}; cap ${policy.maxTargets}, cooldown ${policy.cooldown}${policy.warn ? `; owners warned ${policy.warn.before} before a stop` : ''}`,
     );
   }
   for (const e of r.explanations) {
