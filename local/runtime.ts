@@ -63,7 +63,14 @@ export interface RuntimeOptions {
   /** Simulator timing for providers without credentials. */
   simulator?: Pick<
     SimulatorOptions,
-    'transitionMs' | 'operationMs' | 'fleetSize' | 'seed' | 'idleShare' | 'metricsStepMs'
+    | 'transitionMs'
+    | 'operationMs'
+    | 'fleetSize'
+    | 'seed'
+    | 'idleShare'
+    | 'metricsStepMs'
+    | 'latencyMs'
+    | 'rateLimitRps'
   >;
   /** Only these providers (default: all five). */
   providers?: ProviderId[];
