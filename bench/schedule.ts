@@ -93,7 +93,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
     const sfn = new SFNClient({
       endpoint: runtime.urls.sfn,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: runtime.credentials,
     });
     const total = per * PROVIDER_IDS.length;
     const results: Record<string, unknown> = {};

@@ -124,7 +124,7 @@ export async function run(argv: string[]): Promise<void> {
     const sfn = new SFNClient({
       endpoint: runtime.urls.sfn,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: runtime.credentials,
     });
     const mark = sims.exoscale.requestLog.length;
     const t0 = performance.now();

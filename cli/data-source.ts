@@ -12,6 +12,7 @@ import {
 } from '../functions/store/dynamo.ts';
 import { JobStore } from '../functions/store/jobs.ts';
 import { DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../functions/store/tables.ts';
+import { newKeyPair, readLocalKeyPair } from '../local/auth/data-folder.ts';
 import { startDynalite } from '../local/store/dynalite.ts';
 import { DATA_DIR_HELP, DEFAULT_DATA_DIR, ENDPOINTS_FILE, publishedEndpoints } from './running-start.ts';
 
@@ -19,12 +20,14 @@ export { DEFAULT_DATA_DIR, ENDPOINTS_FILE };
 
 /**
  * Which DynamoDB a command reads, decided in one place:
- * 1. `--endpoint URL`: that server (local credentials when it is on loopback);
+ * 1. `--endpoint URL`: that server (on loopback: signed with the data folder's key pair, which a
+ *    running start's dynalite requires, or a placeholder pair for another local server);
  * 2. `--table-prefix` / `--region`: a deployed stack, with the AWS SDK's usual configuration
  *    (environment, profile, SSO, role);
  * 3. otherwise the local data folder (`--data-dir`, default ./.fleetflow): the endpoint a running
  *    `fleetflow start` published in <data-dir>/endpoints.json if it answers (LevelDB admits one
- *    process per folder), else the folder opened with an in-process dynalite.
+ *    process per folder), signed with the key pair the start keeps in the folder; else the folder
+ *    opened with an in-process dynalite that accepts a key pair made for this command only.
  */
 
 /** dynalite's LevelDB folder inside the data folder. */
@@ -70,10 +73,12 @@ export function addDataSourceOptions(command: Command): Command {
 }
 
 export async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   if (options.endpoint) {
     const loopback = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(options.endpoint);
+    const folderPair = readLocalKeyPair(dataDir);
     const config: DynamoConfig = loopback
-      ? localDynamoConfig(options.endpoint)
+      ? { ...localDynamoConfig(options.endpoint), ...(folderPair && { credentials: folderPair }) }
       : { endpoint: options.endpoint, ...(options.region ? { region: options.region } : {}) };
     return wrap(createDynamo(config), tableNames(options.tablePrefix), options.endpoint, async () => {});
   }
@@ -83,10 +88,10 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
     return wrap(dynamo, tableNames(prefix), `DynamoDB tables ${prefix}-*`, async () => {});
   }
 
-  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const published = publishedEndpoints(dataDir);
-  if (published?.dynamodb) {
-    const dynamo = createDynamo(localDynamoConfig(published.dynamodb));
+  const pair = readLocalKeyPair(dataDir);
+  if (published?.dynamodb && pair) {
+    const dynamo = createDynamo({ ...localDynamoConfig(published.dynamodb), credentials: pair });
     if (await answers(dynamo)) {
       return wrap(
         dynamo,
@@ -99,8 +104,10 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
   }
   const folder = join(dataDir, DYNAMO_FOLDER);
   if (!existsSync(folder)) throw new NoLocalDataError(dataDir);
-  const local = await startDynalite({ path: folder });
-  const dynamo = createDynamo(localDynamoConfig(local.endpoint));
+  // Listening on loopback while the command runs: only this command can sign for it.
+  const ownPair = newKeyPair();
+  const local = await startDynalite({ path: folder, credentials: ownPair });
+  const dynamo = createDynamo({ ...localDynamoConfig(local.endpoint), credentials: ownPair });
   const names = tableNames(published?.tablePrefix);
   try {
     await ensureTables(dynamo.client, names);

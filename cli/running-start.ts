@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { ProviderDefinition } from '../functions/providers/definition.ts';
 import { registerSecret } from '../functions/shared/redact.ts';
+import { API_TOKEN_FILE, readApiToken, readLocalKeyPair } from '../local/auth/data-folder.ts';
+import type { AwsKeyPair } from '../local/auth/sigv4.ts';
 
 /**
  * How a command reaches a running `fleetflow start`, the same way everywhere: `--data-dir` (default
@@ -73,6 +75,31 @@ export function httpBase(o: StartOptions): string {
   if (!base) throw new NotRunningError(dataDir, ', or pass --url');
   return base.replace(/\/+$/, '');
 }
+
+/**
+ * The AWS key pair the running start's Step Functions and DynamoDB endpoints accept, from its data
+ * folder (readable by its user only); throws NotRunningError when the folder has none.
+ */
+export function localKeyPair(dataDir = DEFAULT_DATA_DIR): AwsKeyPair {
+  const pair = readLocalKeyPair(resolve(dataDir));
+  if (!pair) throw new NotRunningError(dataDir);
+  return pair;
+}
+
+/**
+ * The headers that authenticate a request to `url` as this user: the local API token, but only when
+ * `url` is the running start's own HTTP API (published in the data folder). Another URL (a deployed
+ * stack, any other server) never gets it.
+ */
+export function apiTokenHeaders(url: string, dataDir = DEFAULT_DATA_DIR): Record<string, string> {
+  const published = publishedEndpoints(dataDir).http;
+  if (!published || new URL(url).origin !== new URL(published).origin) return {};
+  const token = readApiToken(resolve(dataDir));
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** For a 401 from the running start: where the token is. */
+export const API_TOKEN_HINT = `the running start's API token is read from <data-dir>/${API_TOKEN_FILE}: pass the start's --data-dir`;
 
 /**
  * A route under a base URL, keeping the base's own path (an API Gateway stage). A URL that

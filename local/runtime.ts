@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { App } from 'aws-cdk-lib';
@@ -29,6 +29,15 @@ import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { createSimulator } from '../sim/index.ts';
 import type { SimulatorBase, SimulatorOptions } from '../sim/kit/index.ts';
+import {
+  API_TOKEN_FILE,
+  AWS_CREDENTIALS_FILE,
+  ensureApiToken,
+  ensureLocalKeyPair,
+  secureDataFolder,
+  tightenedLine,
+} from './auth/data-folder.ts';
+import type { AwsKeyPair } from './auth/sigv4.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import {
   type ExecutionRecord,
@@ -38,7 +47,7 @@ import {
   type Recovery,
   startSfnEndpoint,
 } from './engine/index.ts';
-import { startHttpServer } from './http/server.ts';
+import { type RunningHttpServer, startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, type SchedulerClock, startLocalScheduler } from './scheduler.ts';
 import { startDynalite } from './store/dynalite.ts';
@@ -88,11 +97,19 @@ export interface RuntimeOptions {
   scheduler?: boolean;
   /** The local scheduler's clock (tests run schedules on a scaled one); the real one by default. */
   schedulerClock?: SchedulerClock;
+  /** Host names the local endpoints answer to besides loopback (`fleetflow start --allow-host`). */
+  allowHosts?: readonly string[];
 }
 
 export interface Runtime {
   urls: { http: string; sfn: string; dynamodb: string };
   webhookSecret: string;
+  /** The local API token the HTTP API's state-changing routes require (<dataDir>/api-token). */
+  apiToken: string;
+  /** The one AWS key pair the local Step Functions and DynamoDB endpoints accept (<dataDir>/aws-credentials). */
+  credentials: AwsKeyPair;
+  /** The HTTP API's routes and the access rule each is served under. */
+  httpRoutes: RunningHttpServer['routes'];
   /** Provider → the simulator serving it (absent when the real API is used). */
   simulators: Partial<Record<ProviderId, SimulatorBase>>;
   accounts: AccountConfig[];
@@ -108,7 +125,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
   const log = options.logger ?? createLogger({ component: 'runtime' });
   const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // Private to this user before anything is read or written: folders 0700, files 0600.
+  const tightened = secureDataFolder(dataDir);
+  const line = tightenedLine(options.dataDir, tightened);
+  if (line) log.warn(line);
+  // The endpoints' credentials; a copy others could read is replaced, not trusted.
+  const exposed = new Set(tightened.paths);
+  const credentials = ensureLocalKeyPair(dataDir, { replace: exposed.has(AWS_CREDENTIALS_FILE) });
+  const apiToken = ensureApiToken(dataDir, { replace: exposed.has(API_TOKEN_FILE) });
+  const allowHosts = options.allowHosts ?? [];
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -117,10 +142,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   try {
     // ---- DynamoDB ----------------------------------------------------------------------
-    const dynamo = await startDynalite(options.persist === false ? {} : { path: join(dataDir, 'dynamo') });
+    const dynamo = await startDynalite({
+      ...(options.persist !== false && { path: join(dataDir, 'dynamo') }),
+      credentials,
+      allowHosts,
+    });
     closers.push(() => dynamo.close());
     const names = tableNames('fleetflow');
-    const admin = createDynamo(localDynamoConfig(dynamo.endpoint));
+    const admin = createDynamo({ ...localDynamoConfig(dynamo.endpoint), credentials });
     await ensureTables(admin.client, names);
     admin.destroy();
 
@@ -171,8 +200,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // ---- the handlers' configuration, exactly the variables Lambda would have -------------
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      // The handlers' SDK clients sign with the data folder's key pair, as a Lambda's role would.
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       FLEETFLOW_JOBS_TABLE: names.jobs,
       FLEETFLOW_AUDIT_TABLE: names.audit,
@@ -187,6 +217,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ? { FLEETFLOW_NOTIFICATIONS: JSON.stringify(options.config.notifications) }
         : {}),
     });
+    // A session token of the user's own AWS credentials would ride along with the key pair above
+    // (the SDK reads both from the environment) and the local endpoints would refuse it.
+    delete process.env.AWS_SESSION_TOKEN;
 
     // ---- the same app as on AWS, its state machines on the local engine --------------------
     // No bundling and no built-in template validation (8 s of WebAssembly per synth): the local
@@ -213,7 +246,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // A handler that cannot load fails the start, not the first webhook.
     await engine.preloadHandlers();
     closers.push(() => engine.close());
-    const sfn = await startSfnEndpoint(engine);
+    const sfn = await startSfnEndpoint(engine, { credentials, allowHosts });
     closers.push(() => sfn.close());
     process.env.AWS_ENDPOINT_URL_SFN = sfn.url;
     process.env.FLEETFLOW_PROVISION_STATE_MACHINE_ARN = engine.stateMachineArn('provision');
@@ -237,9 +270,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const http = await startHttpServer({
       port: options.port ?? 8787,
+      apiToken,
+      allowHosts,
+      // GET routes read; every other route needs the API token, but the signed webhooks.
       routes: [
-        { method: 'POST', path: '/webhooks/provision', handler: webhookProvision },
-        { method: 'POST', path: '/webhooks/alert', handler: webhookAlert },
+        { method: 'POST', path: '/webhooks/provision', handler: webhookProvision, access: 'signed' },
+        { method: 'POST', path: '/webhooks/alert', handler: webhookAlert, access: 'signed' },
         { method: 'POST', path: '/events', handler: postEvents },
         { method: 'GET', path: '/jobs', handler: jobsApi },
         { method: 'GET', path: '/jobs/{id}', handler: jobsApi },
@@ -247,14 +283,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         { method: 'POST', path: '/overrides', handler: scheduleApi(options.config) },
         { method: 'DELETE', path: '/overrides/{id}', handler: scheduleApi(options.config) },
         { method: 'GET', path: '/schedules/plan', handler: scheduleApi(options.config) },
-        // Snooze links from warnings: authorized by their own signed token, like the webhooks' signatures.
+        // Snooze links from warnings: no API token (they are opened from a notice), but each carries
+        // its own signed token, which the handler checks like a webhook's signature. GET only shows.
         { method: 'GET', path: '/snooze', handler: snooze },
-        { method: 'POST', path: '/snooze', handler: snooze },
+        { method: 'POST', path: '/snooze', handler: snooze, access: 'signed' },
         // A Slack app's interactivity URL: signed by Slack, and each button carries its token.
-        { method: 'POST', path: '/snooze/slack', handler: snoozeSlack },
+        { method: 'POST', path: '/snooze/slack', handler: snoozeSlack, access: 'signed' },
         // The dashboard at `/`: each configured account listed at its simulator's (or the default) location.
         ...dashboardRoutes({
           engine,
+          apiToken,
           fleetTargets: accounts.flatMap((a) => {
             const location = simulators[a.provider]?.defaultLocation ?? PROVIDERS[a.provider].defaultLocation;
             return location ? [{ provider: a.provider, account: a.account, location }] : [];
@@ -273,7 +311,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // ---- the config's schedules, started through the Step Functions API as on AWS ----------
     let scheduler: LocalScheduler | undefined;
     if (options.config && options.scheduler !== false && Object.keys(options.config.schedules).length > 0) {
-      const client = new SFNClient({ endpoint: sfn.url });
+      const client = new SFNClient({ endpoint: sfn.url, region: 'us-east-1', credentials });
       scheduler = startLocalScheduler({
         config: options.config,
         sfn: client,
@@ -295,14 +333,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
 
     const urls = { http: http.url, sfn: sfn.url, dynamodb: dynamo.endpoint };
-    writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`);
+    writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify(urls, null, 2)}\n`, { mode: 0o600 });
     closers.push(async () => writeFileSync(join(dataDir, 'endpoints.json'), '{}\n'));
     // The simulators and the demo credentials they accept, for `fleetflow instances` and `policy check`.
     const simulatorsFile = join(dataDir, 'simulators.json');
     const described = Object.fromEntries(Object.entries(simulators).map(([id, sim]) => [id, sim.describe()]));
     writeFileSync(simulatorsFile, `${JSON.stringify(described, null, 2)}\n`, { mode: 0o600 });
     closers.push(async () => writeFileSync(simulatorsFile, '{}\n'));
-    return { urls, webhookSecret, simulators, accounts, engine, ...(scheduler && { scheduler }), close };
+    return {
+      urls,
+      webhookSecret,
+      apiToken,
+      credentials,
+      httpRoutes: http.routes,
+      simulators,
+      accounts,
+      engine,
+      ...(scheduler && { scheduler }),
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

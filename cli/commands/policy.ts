@@ -17,9 +17,12 @@ import { postJson, sendSigned } from '../../functions/webhooks/send.ts';
 import { openDataSource } from '../data-source.ts';
 import { print } from '../output.ts';
 import {
+  API_TOKEN_HINT,
+  apiTokenHeaders,
   DEFAULT_DATA_DIR,
   dataDirOption,
   httpBase,
+  localKeyPair,
   providerAccess,
   routeUrl,
   runningStart,
@@ -187,10 +190,17 @@ export async function sendEvent(file: string, o: SendOptions): Promise<{ status:
       id: `msg_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
     });
   } else {
-    answer = await postJson({ url, body: payload, headers: { 'content-type': 'application/json' } });
+    answer = await postJson({
+      url,
+      body: payload,
+      headers: { 'content-type': 'application/json', ...apiTokenHeaders(url, o.dataDir) },
+    });
   }
   if (answer.status >= 300)
-    throw new PolicyCommandError(`event rejected with ${answer.status}: ${answer.text.slice(0, 500)}`);
+    throw new PolicyCommandError(
+      `event rejected with ${answer.status}: ${answer.text.slice(0, 500)}`,
+      answer.status === 401 ? API_TOKEN_HINT : undefined,
+    );
   return { status: answer.status, body: answer.json ?? answer.text };
 }
 
@@ -241,16 +251,20 @@ export function registerPolicy(program: Command): void {
       if (loaded.policy.mode !== 'periodic')
         throw new PolicyCommandError(`policy ${name} is event-mode; send it an event instead`);
       const sfnUrl = runningStart(o.dataDir).sfn;
-      const client = new SFNClient({
-        endpoint: sfnUrl,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      });
+      const credentials = localKeyPair(o.dataDir);
+      const client = new SFNClient({ endpoint: sfnUrl, region: 'us-east-1', credentials });
       try {
         const machines = await client.send(new ListStateMachinesCommand({}));
         const arn = machines.stateMachines?.find((m) => m.name === SWEEP_MACHINE)?.stateMachineArn;
         if (!arn) throw new PolicyCommandError('the running runtime has no sweep workflow');
-        process.env.AWS_ENDPOINT_URL_SFN = sfnUrl;
+        // startSweep's client finds the endpoint and its key pair as a handler does: in the environment.
+        Object.assign(process.env, {
+          AWS_ENDPOINT_URL_SFN: sfnUrl,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        });
+        delete process.env.AWS_SESSION_TOKEN;
         const started = await startSweep({
           loaded,
           scope: sweepScope(loaded.policy, set),

@@ -9,7 +9,14 @@ import {
 } from '../../functions/schedule/run.ts';
 import { stateMachineArn } from '../../local/engine/index.ts';
 import { print } from '../output.ts';
-import { dataDirOption, httpBase, routeUrl, runningStart, urlOption } from '../running-start.ts';
+import {
+  dataDirOption,
+  httpBase,
+  localKeyPair,
+  routeUrl,
+  runningStart,
+  urlOption,
+} from '../running-start.ts';
 import { configFrom } from './config.ts';
 
 const days = (v: string) => {
@@ -76,7 +83,7 @@ export function registerSchedule(program: Command): void {
           : new SFNClient({
               endpoint: runningStart(o.dataDir).sfn,
               region: 'us-east-1',
-              credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+              credentials: localKeyPair(o.dataDir),
             });
         try {
           const started = await startScheduleRun({

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { InvalidAllowedHostError, parseAllowedHosts } from '../../local/auth/hosts.ts';
 import { startRuntime } from '../../local/runtime.ts';
 import { DEFAULT_DATA_DIR } from '../running-start.ts';
 import { configFrom } from './config.ts';
@@ -8,6 +9,23 @@ const port = (value: string) => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be 0-65535');
   return n;
 };
+
+const allowHost = (value: string, previous: string[] = []) => {
+  try {
+    return [...previous, ...parseAllowedHosts([value])];
+  } catch (error) {
+    if (error instanceof InvalidAllowedHostError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+};
+
+interface StartCommandOptions {
+  port: number;
+  dataDir: string;
+  config?: string;
+  json?: boolean;
+  allowHost?: string[];
+}
 
 /** `fleetflow start`: the whole product on this machine, until Ctrl-C. */
 export function registerStart(program: Command): void {
@@ -23,14 +41,22 @@ export function registerStart(program: Command): void {
       DEFAULT_DATA_DIR,
     )
     .option('--config <file>', 'config file with schedules (default ./fleetflow.config.yaml when present)')
+    .option(
+      '--allow-host <name>',
+      'another host name the dashboard and APIs answer to (e.g. a name in /etc/hosts), NAME or NAME:PORT; repeatable (127.0.0.1, localhost and [::1] always are)',
+      allowHost,
+    )
     .option('--json', 'print one JSON line with the endpoints when ready, instead of the banner')
-    .action(async (o: { port: number; dataDir: string; config?: string; json?: boolean }) => {
+    .action(async (o: StartCommandOptions) => {
       // A bad config stops here, before anything starts.
       const config = configFrom(o.config);
+      // Everything this process creates (LevelDB's files too) is its user's alone: files 600, folders 700.
+      process.umask(0o077);
       const runtime = await startRuntime({
         dataDir: o.dataDir,
         port: o.port,
         ...(config && { config }),
+        ...(o.allowHost && { allowHosts: o.allowHost }),
       }).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'EADDRINUSE') throw error;
         throw Object.assign(new Error(`port ${o.port} is already in use`), {
@@ -67,7 +93,8 @@ export function registerStart(program: Command): void {
               .stateMachines()
               .map((m) => m.name)
               .join(', ')})`,
-            `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb})`,
+            `  data       ${o.dataDir} (dynalite at ${runtime.urls.dynamodb}), private to you`,
+            `  access     changes need the API token in ${o.dataDir}/api-token (the CLI and the dashboard send it); the engine and dynalite take the key pair in ${o.dataDir}/aws-credentials`,
             ...(runtime.scheduler
               ? [
                   '  schedules',

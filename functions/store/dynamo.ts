@@ -17,7 +17,11 @@ export interface DynamoConfig {
   maxAttempts?: number;
 }
 
-/** Settings for a local server (dynalite, DynamoDB Local): they accept any credentials. */
+/**
+ * Settings for a local server, signing with the tests' key pair (local/local): DynamoDB Local takes
+ * any, a dynalite started without a key pair of its own takes this one. `fleetflow start`'s dynalite
+ * takes only its data folder's pair: override `credentials` for it.
+ */
 export function localDynamoConfig(endpoint: string): DynamoConfig {
   return { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 }

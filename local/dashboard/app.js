@@ -66,8 +66,13 @@ function resultNote(result) {
   return '';
 }
 
+// The local API token, written into this page by the server that sent it (pages of other sites cannot
+// read it); sent with every request as the CLI sends it.
+const API_TOKEN = document.querySelector('meta[name="fleetflow-api-token"]')?.getAttribute('content') ?? '';
+const AUTH = API_TOKEN ? { authorization: `Bearer ${API_TOKEN}` } : {};
+
 async function getJson(path) {
-  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  const response = await fetch(path, { headers: { accept: 'application/json', ...AUTH } });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(body?.error?.message ?? `${response.status}`);

@@ -53,6 +53,12 @@ export interface DashboardOptions {
   fleetTargets: Target[];
   /** The config file fleetflow runs with, for the schedule plan panel. */
   config?: FleetflowConfig;
+  /**
+   * The local API token, written into the page itself: a page of another site can neither read it
+   * (the same-origin policy; no CORS here) nor frame it (frame-ancestors 'none'), and a rebinding
+   * name never gets the page (Host allow-list).
+   */
+  apiToken?: string;
 }
 
 export function dashboardRoutes(options: DashboardOptions): Route[] {
@@ -76,11 +82,11 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
       }
     };
   return [
-    { method: 'GET', path: '/', handler: guard(() => asset('index.html')) },
+    { method: 'GET', path: '/', handler: guard(() => asset('index.html', options.apiToken)) },
     {
       method: 'GET',
       path: '/dashboard/{file}',
-      handler: guard(async (e) => asset(e.pathParameters?.file ?? '')),
+      handler: guard(async (e) => asset(e.pathParameters?.file ?? '', options.apiToken)),
     },
     { method: 'GET', path: '/api/dashboard/jobs', handler: guard(listJobs) },
     { method: 'GET', path: '/api/dashboard/jobs/{id}', handler: guard((e) => jobDetail(e, options)) },
@@ -90,10 +96,16 @@ export function dashboardRoutes(options: DashboardOptions): Route[] {
   ];
 }
 
-async function asset(file: string): Promise<HttpApiResult> {
+const TOKEN_META = '<meta name="fleetflow-api-token" content="">';
+
+async function asset(file: string, apiToken = ''): Promise<HttpApiResult> {
   const known = Object.hasOwn(FILES, file) ? FILES[file] : undefined;
   if (!known) return problem(404, 'not-found', 'no such dashboard file');
-  const body = await readFile(known.path(), 'utf8');
+  let body = await readFile(known.path(), 'utf8');
+  if (file === 'index.html') {
+    const escaped = apiToken.replace(/[^A-Za-z0-9_-]/g, (c) => `&#${c.charCodeAt(0)};`);
+    body = body.replace(TOKEN_META, `<meta name="fleetflow-api-token" content="${escaped}">`);
+  }
   return { statusCode: 200, headers: { 'content-type': known.type, ...SECURITY_HEADERS }, body };
 }
 

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../../functions/log.ts';
+import { guardAwsEndpoint, TEST_KEY_PAIR } from '../auth/aws-endpoint.ts';
+import type { AwsKeyPair } from '../auth/sigv4.ts';
 import type { ExecutionRecord, ExecutionStatus, HistoryEvent, LocalEngine } from './engine.ts';
 import { EngineClosedError, InvalidTokenError, SfnApiError, ValidationError } from './errors.ts';
 
@@ -10,8 +12,9 @@ import { EngineClosedError, InvalidTokenError, SfnApiError, ValidationError } fr
  * protocol as @aws-sdk/client-sfn sends it (`POST /`, `X-Amz-Target: AWSStepFunctions.<Op>`), so
  * the product starts and inspects executions with the unchanged SDK pointed here by `endpoint`.
  *
- * Loopback only, which is why any SigV4 Authorization is accepted without checking; it is never
- * logged.
+ * Loopback only, and as on AWS every request must be signed (Signature Version 4) by the one key
+ * pair the endpoint accepts, with an allowed Host (../auth/aws-endpoint.ts); anything else is
+ * refused before an operation runs. The Authorization header is never logged.
  */
 
 export interface SfnEndpointOptions {
@@ -20,6 +23,10 @@ export interface SfnEndpointOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   logger?: Logger;
+  /** The one key pair accepted (`fleetflow start`: the data folder's); the tests' local/local pair when absent. */
+  credentials?: AwsKeyPair;
+  /** Host names answered besides loopback (`fleetflow start --allow-host`). */
+  allowHosts?: readonly string[];
 }
 
 export interface SfnEndpoint {
@@ -342,9 +349,19 @@ export async function startSfnEndpoint(
   const host = options.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host)) throw new RangeError(`the SFN endpoint only listens on loopback, not ${host}`);
   const log = options.logger ?? createLogger({ component: 'sfn-endpoint' });
-  const server = createServer((req, res) => {
-    void handle(engine, log, req, res);
-  });
+  const server = createServer(
+    guardAwsEndpoint(
+      (req, res) => {
+        void handle(engine, log, req, res);
+      },
+      {
+        service: 'states',
+        credentials: options.credentials ?? TEST_KEY_PAIR,
+        ...(options.allowHosts && { allowHosts: options.allowHosts }),
+        maxBodyBytes: MAX_BODY_BYTES,
+      },
+    ),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

@@ -11,6 +11,7 @@ import {
 import { type RouteMatch, RouteTable } from '../../functions/shared/routes.ts';
 import type { HttpApiEvent, HttpApiResult } from '../../functions/webhooks/http-event.ts';
 import { problem } from '../../functions/webhooks/http-event.ts';
+import { createGuard, defaultAccess, type RouteAccess } from './guard.ts';
 
 /**
  * The local stand-in for API Gateway (HTTP API, payload format 2.0): it turns a Node request into
@@ -18,6 +19,9 @@ import { problem } from '../../functions/webhooks/http-event.ts';
  * therefore run unchanged here and on AWS. Deliberate API Gateway behaviours kept: lower-case
  * headers joined with commas, cookies split out, repeated query keys joined with commas, a body
  * that is not UTF-8 passed as base64, a request id in `apigw-requestid`, a handler time limit.
+ * In front of every route, the rules of ./guard.ts: an allowed Host always; for state-changing
+ * routes, no foreign Origin, and the local API token with a JSON body unless the route is a signed
+ * webhook. A refused request never reaches its handler, and its body is not read.
  */
 
 export type RouteHandler = (event: HttpApiEvent) => Promise<HttpApiResult>;
@@ -28,6 +32,8 @@ export interface Route {
   /** API Gateway route syntax: `/jobs/{id}`, `/files/{path+}` (greedy, last segment only). */
   path: string;
   handler: RouteHandler;
+  /** Who may call it; by default GET and HEAD are `read` and every other method needs the token. */
+  access?: RouteAccess;
 }
 
 export interface HttpServerOptions {
@@ -39,11 +45,23 @@ export interface HttpServerOptions {
   /** API Gateway gives an integration at most 30 s, then answers 503. */
   handlerTimeoutMs?: number;
   logger?: Logger;
+  /** The local API token the `token` routes require; without one they are all refused. */
+  apiToken?: string;
+  /** Host names answered besides loopback and the bound address (`fleetflow start --allow-host`). */
+  allowHosts?: readonly string[];
 }
 
-export type RunningHttpServer = ListeningServer;
+export interface RunningHttpServer extends ListeningServer {
+  /** Every route with the access rule it is served under. */
+  routes: Array<{ method: string; path: string; access: RouteAccess }>;
+}
 
-function toEvent(req: IncomingMessage, body: Buffer, hit: RouteMatch<RouteHandler>): HttpApiEvent {
+function toEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  hit: RouteMatch<RouteHandler>,
+  access: RouteAccess,
+): HttpApiEvent {
   const target = req.url ?? '/';
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);
@@ -54,6 +72,8 @@ function toEvent(req: IncomingMessage, body: Buffer, hit: RouteMatch<RouteHandle
   let cookies: string[] | undefined;
   for (const [name, values] of Object.entries(req.headersDistinct)) {
     if (!values) continue;
+    // The local API token stops here: no handler, log or stored request ever sees it.
+    if (name === 'authorization' && access === 'token') continue;
     if (name === 'cookie') cookies = values.flatMap((v) => v.split(/;\s*/)).filter(Boolean);
     else headers[name] = values.join(',');
   }
@@ -134,6 +154,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const handlerTimeoutMs = options.handlerTimeoutMs ?? 30_000;
   const log = options.logger ?? createLogger({ component: 'http' });
+  const guard = createGuard({
+    ...(options.apiToken !== undefined && { apiToken: options.apiToken }),
+    ...(options.allowHosts && { allowHosts: options.allowHosts }),
+  });
 
   const server = createServer(async (req, res) => {
     const started = performance.now();
@@ -157,6 +181,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
 
     try {
+      const misdirected = guard.host(req);
+      if (misdirected) {
+        req.resume();
+        return answer(misdirected);
+      }
       const found = routes.lookup(method, rawPath);
       if (!found.hit) {
         req.resume();
@@ -167,6 +196,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
             allow,
           }),
         );
+      }
+
+      const access = (found.hit.route as Route).access ?? defaultAccess(method);
+      const refused = guard.access(req, access);
+      if (refused) {
+        req.resume();
+        return answer(refused);
       }
 
       let body: Buffer;
@@ -180,7 +216,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         return;
       }
 
-      const event = toEvent(req, body, found.hit);
+      const event = toEvent(req, body, found.hit, access);
       requestId = event.requestContext.requestId;
       const result = await withTimeout(found.hit.handler(event), handlerTimeoutMs);
       if (result === TIMED_OUT) {
@@ -206,5 +242,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     }
   });
 
-  return listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const listening = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  return {
+    ...listening,
+    routes: options.routes.map((r) => ({
+      method: r.method.toUpperCase(),
+      path: r.path,
+      access: r.access ?? defaultAccess(r.method),
+    })),
+  };
 }

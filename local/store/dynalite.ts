@@ -1,13 +1,22 @@
 import { mkdirSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo, Server } from 'node:net';
+import { guardAwsEndpoint, TEST_KEY_PAIR } from '../auth/aws-endpoint.ts';
+import type { AwsKeyPair } from '../auth/sigv4.ts';
 
 /**
  * dynalite in-process: the embedded DynamoDB of `fleetflow start`, the CLI and the tests.
  * Listens on 127.0.0.1 with a port the OS picks (its CLI would turn port 0 into 4567).
  * With `path` the tables persist in LevelDB under that folder (e.g. `.fleetflow/dynamo`);
  * LevelDB allows one process per folder, which is why `fleetflow start` publishes its endpoint.
+ * As DynamoDB does, it answers only requests signed (Signature Version 4) by the one key pair it
+ * accepts, with an allowed Host: dynalite itself checks that a signature is there, never that it
+ * is right, so ../auth/aws-endpoint.ts checks it before dynalite sees the request.
  */
+
+/** dynalite's own limit on a request body. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 interface DynaliteOptions {
   path?: string;
@@ -70,6 +79,10 @@ export interface StartDynaliteOptions {
   path?: string;
   /** Port to listen on; 0 (default) lets the OS pick a free one. */
   port?: number;
+  /** The one key pair accepted (`fleetflow start`: the data folder's); the tests' local/local pair when absent. */
+  credentials?: AwsKeyPair;
+  /** Host names answered besides loopback (`fleetflow start --allow-host`). */
+  allowHosts?: readonly string[];
 }
 
 export async function startDynalite(options: StartDynaliteOptions = {}): Promise<LocalDynamo> {
@@ -83,6 +96,18 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  // dynalite's own handler now runs only behind the signature check.
+  const [inner] = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on(
+    'request',
+    guardAwsEndpoint(inner!, {
+      service: 'dynamodb',
+      credentials: options.credentials ?? TEST_KEY_PAIR,
+      ...(options.allowHosts && { allowHosts: options.allowHosts }),
+      maxBodyBytes: MAX_REQUEST_BYTES,
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

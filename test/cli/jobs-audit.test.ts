@@ -8,6 +8,7 @@ import { AuditLog } from '../../functions/store/audit.ts';
 import { createDynamo, type Dynamo, ensureTables, localDynamoConfig } from '../../functions/store/dynamo.ts';
 import { JobStore } from '../../functions/store/jobs.ts';
 import { tableNames } from '../../functions/store/tables.ts';
+import { ensureLocalKeyPair } from '../../local/auth/data-folder.ts';
 import { startDynalite } from '../../local/store/dynalite.ts';
 import { runCli } from '../support/cli.ts';
 
@@ -150,7 +151,11 @@ describe('fleetflow jobs and audit commands', () => {
   });
 
   it('uses the endpoint a running `fleetflow start` published, and ignores a stale one', async () => {
-    const running = await startDynalite({ path: join(dataDir, DYNAMO_FOLDER) }); // holds the LevelDB lock
+    // As `fleetflow start` runs it: holding the LevelDB lock, taking only the folder's key pair.
+    const running = await startDynalite({
+      path: join(dataDir, DYNAMO_FOLDER),
+      credentials: ensureLocalKeyPair(dataDir),
+    });
     try {
       writeFileSync(join(dataDir, ENDPOINTS_FILE), JSON.stringify({ dynamodb: running.endpoint }));
       const viaEndpoint = await run('jobs', 'list', '--data-dir', dataDir, '--json');

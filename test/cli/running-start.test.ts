@@ -158,8 +158,17 @@ describe('commands against a running fleetflow start', () => {
     expect(r.stderr).toContain('exoscale needs credentials: set EXOSCALE_API_KEY and EXOSCALE_API_SECRET');
   });
 
-  it('event send --url takes the base URL', async () => {
-    const r = await runCli('event', 'send', 'examples/event.json', '--url', runtime.urls.http, '--json');
+  it('event send --url takes the base URL (and the API token from the start’s data folder)', async () => {
+    const r = await runCli(
+      'event',
+      'send',
+      'examples/event.json',
+      '--url',
+      runtime.urls.http,
+      '--data-dir',
+      dataDir,
+      '--json',
+    );
     expect(r.code).toBe(0);
     const answer = JSON.parse(r.stdout) as {
       status: number;

@@ -395,7 +395,7 @@ describe('bad input over HTTP', () => {
       const sfn = new SFNClient({
         endpoint: t.runtime.urls.sfn,
         region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: t.runtime.credentials,
       });
       const listExecutions = async () =>
         (

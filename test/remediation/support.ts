@@ -120,7 +120,7 @@ export async function postEvent(runtime: Runtime, body: unknown): Promise<HttpAn
   return answer(
     await fetch(`${runtime.urls.http}/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${runtime.apiToken}` },
       body: JSON.stringify(body),
     }),
   );

@@ -90,7 +90,7 @@ describe('power-schedule: tiers, blast-radius cap, overrides (exoscale simulator
     const until = new Date(Date.now() + 1500).toISOString();
     const res = await fetch(`${fleet.runtime.urls.http}/overrides`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${fleet.runtime.apiToken}` },
       body: JSON.stringify({
         kind: 'keep-running',
         scope: { schedule: 'shop', instanceId: kept.id },

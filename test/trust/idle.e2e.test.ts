@@ -166,7 +166,15 @@ describe('an idle-stop policy', () => {
   }, 60_000);
 
   it('`report savings` counts the idle stops apart (the dry run is not one)', async () => {
-    const r = await runCli('report', 'savings', '--endpoint', runtime.urls.dynamodb, '--json');
+    const r = await runCli(
+      'report',
+      'savings',
+      '--endpoint',
+      runtime.urls.dynamodb,
+      '--data-dir',
+      dataDir,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as {
       totals: { idleStops: number };
@@ -180,7 +188,14 @@ describe('an idle-stop policy', () => {
       expect(s.policy).toBe('idle-stop');
       expect(s.idle).toMatch(/^idle for 2s \(cpu < 5%, network < 10 KiB\/s\): cpu max 1\.5%/);
     }
-    const text = await runCli('report', 'savings', '--endpoint', runtime.urls.dynamodb);
+    const text = await runCli(
+      'report',
+      'savings',
+      '--endpoint',
+      runtime.urls.dynamodb,
+      '--data-dir',
+      dataDir,
+    );
     expect(text.stdout).toContain('idle stops in');
     expect(text.stdout).toContain('2 instance(s) stopped by idle policies');
   });

@@ -119,7 +119,7 @@ beforeAll(async () => {
   const sfn = new SFNClient({
     endpoint: runtime.urls.sfn,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: runtime.credentials,
   });
   const scheduler = startLocalScheduler({
     config,
@@ -225,10 +225,12 @@ describe('a warning before a stop', () => {
     ).blocks;
     expect(blocks.find((b) => b.type === 'actions')!.elements).toHaveLength(4);
     // The job records who was warned, and never a link.
-    const job = await stores().jobs.get(
-      `warn-office-${stopAt.toISOString().slice(0, 16).replace(/[-:]/g, '')}`,
-    );
-    expect(job?.status).toBe('SUCCEEDED');
+    const jobId = `warn-office-${stopAt.toISOString().slice(0, 16).replace(/[-:]/g, '')}`;
+    const job = await until('the warning job', async () => {
+      const j = await stores().jobs.get(jobId);
+      return j?.status === 'SUCCEEDED' ? j : undefined;
+    });
+    expect(job.steps[0]).toMatchObject({ name: 'warn', detail: { instances: 4 } });
     expect(JSON.stringify(job)).not.toContain('/snooze?t=');
   }, 90_000);
 

@@ -24,6 +24,7 @@ beforeAll(async () => {
       {
         method: 'POST',
         path: '/webhooks/provision',
+        access: 'signed',
         handler: async (event) => {
           try {
             const delivery = receiveSignedJson(event, { secrets: [secret], schema });

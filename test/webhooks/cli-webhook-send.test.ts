@@ -26,6 +26,7 @@ beforeAll(async () => {
       {
         method: 'POST',
         path: '/webhooks/provision',
+        access: 'signed',
         handler: async (event) => {
           try {
             const delivery = receiveSignedJson(event, { secrets: [secret], schema });
@@ -36,7 +37,12 @@ beforeAll(async () => {
           }
         },
       },
-      { method: 'POST', path: '/stage/webhooks/provision', handler: async () => json(202, { staged: true }) },
+      {
+        method: 'POST',
+        path: '/stage/webhooks/provision',
+        access: 'signed',
+        handler: async () => json(202, { staged: true }),
+      },
     ],
   });
   dir = await mkdtemp(join(tmpdir(), 'fleetflow-webhook-'));

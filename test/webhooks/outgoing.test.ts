@@ -33,6 +33,7 @@ function signedRoute(path: string, script: (n: number) => HttpApiResult | Promis
   return {
     method: 'POST',
     path,
+    access: 'signed' as const,
     handler: async (event: HttpApiEvent) => {
       const n = count(path);
       try {
@@ -67,6 +68,7 @@ beforeAll(async () => {
       {
         method: 'POST',
         path: '/services/T000/B000/slack-token-XYZ123',
+        access: 'signed',
         handler: async (event) => {
           const n = count('slack');
           deliveries.push({ route: 'slack', verified: false, body: JSON.parse(event.body ?? 'null') });

@@ -19,6 +19,7 @@ import { createLogger } from '../../../functions/log.ts';
 import { type CfnTemplateJson, loadTemplate } from '../../../local/engine/asl.ts';
 import { LocalEngine } from '../../../local/engine/engine.ts';
 import { type SfnEndpoint, startSfnEndpoint } from '../../../local/engine/sfn-endpoint.ts';
+import { signedPost } from '../../support/aws-signing.ts';
 import { synthFixture } from './fixtures/stack.ts';
 
 let engine: LocalEngine;
@@ -211,14 +212,14 @@ describe('SFN endpoint through @aws-sdk/client-sfn', () => {
 });
 
 describe('SFN endpoint on the wire', () => {
+  // Signed as the SDK signs, so that what is checked is the protocol, not the signature.
   const post = (target: string | undefined, body: string) =>
-    fetch(`${endpoint.url}/`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-amz-json-1.0',
-        ...(target !== undefined ? { 'x-amz-target': target } : {}),
-      },
+    signedPost({
+      url: `${endpoint.url}/`,
+      service: 'states',
+      ...(target !== undefined && { target }),
       body,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
 
   it('answers protocol errors as JSON 1.0 errors', async () => {
@@ -233,8 +234,10 @@ describe('SFN endpoint on the wire', () => {
     const missing = await post('AWSStepFunctions.DescribeExecution', '{}');
     expect(await missing.json()).toMatchObject({ __type: 'ValidationException' });
 
+    // An unsigned request is refused before anything else, as AWS refuses it.
     const get = await fetch(`${endpoint.url}/`);
-    expect(get.status).toBe(404);
+    expect(get.status).toBe(400);
+    expect(await get.json()).toMatchObject({ __type: expect.stringMatching(/MissingAuthenticationToken/) });
   });
 
   it('refuses to listen beyond loopback', async () => {

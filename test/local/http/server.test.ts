@@ -10,10 +10,13 @@ import { type RunningHttpServer, startHttpServer } from '../../../local/http/ser
 const logLines: string[] = [];
 const seen: HttpApiEvent[] = [];
 let server: RunningHttpServer;
+const TOKEN = 'fft_test-token-for-the-http-server-tests';
+const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
 beforeAll(async () => {
   server = await startHttpServer({
     port: 0,
+    apiToken: TOKEN,
     maxBodyBytes: 1024,
     handlerTimeoutMs: 300,
     logger: createLogger({ component: 'http' }, 'info', (line) => logLines.push(line)),
@@ -71,7 +74,13 @@ async function call(
   path: string,
   init: { body?: string | Buffer; headers?: Record<string, string> } = {},
 ) {
-  const answer = await request(`${server.url}${path}`, { method: method as 'GET', ...init });
+  // State-changing calls carry the API token and a JSON type unless a test says otherwise.
+  const headers = method === 'GET' ? init.headers : { ...AUTH, ...init.headers };
+  const answer = await request(`${server.url}${path}`, {
+    method: method as 'GET',
+    ...init,
+    ...(headers && { headers }),
+  });
   const text = await answer.body.text();
   return {
     status: answer.statusCode,
@@ -161,6 +170,7 @@ describe('local HTTP server (API Gateway HTTP API v2 events)', () => {
     }
     const answer = await request(`${server.url}/echo`, {
       method: 'POST',
+      headers: AUTH,
       body: Readable.from(chunks()),
     }).catch((error) => error);
     if (answer instanceof Error) {
@@ -176,7 +186,9 @@ describe('local HTTP server (API Gateway HTTP API v2 events)', () => {
 
   it('413 over a raw socket: the answer comes before the body is sent', async () => {
     const socket = connect(server.port, '127.0.0.1');
-    socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n');
+    socket.write(
+      `POST /echo HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`,
+    );
     const head = await new Promise<string>((resolve) => socket.once('data', (data) => resolve(String(data))));
     socket.destroy();
     expect(head).toMatch(/^HTTP\/1\.1 413/);
@@ -204,10 +216,7 @@ describe('local HTTP server (API Gateway HTTP API v2 events)', () => {
 
   it('writes one access log line per request: method, path, status, ms; no query, headers or body', async () => {
     logLines.length = 0;
-    await call('POST', '/echo?token=abc123', {
-      body: '{"secret":"body-value"}',
-      headers: { authorization: 'Bearer xyz' },
-    });
+    await call('POST', '/echo?token=abc123', { body: '{"secret":"body-value"}' });
     const lines = logLines.map((l) => JSON.parse(l)).filter((l) => l.message === 'http request');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
@@ -218,6 +227,218 @@ describe('local HTTP server (API Gateway HTTP API v2 events)', () => {
     });
     expect(typeof lines[0].ms).toBe('number');
     const text = logLines.join('\n');
-    for (const leak of ['abc123', 'body-value', 'xyz', 'token']) expect(text).not.toContain(leak);
+    for (const leak of ['abc123', 'body-value', TOKEN, 'token']) expect(text).not.toContain(leak);
+  });
+});
+
+describe('who may call it: Host, Origin, API token, JSON', () => {
+  const FOREIGN = 'rebind.attacker.example';
+  let signed: RunningHttpServer;
+  let tokenless: RunningHttpServer;
+  let named: RunningHttpServer;
+  const signedSeen: HttpApiEvent[] = [];
+
+  beforeAll(async () => {
+    const echo = (into: HttpApiEvent[]) => async (event: HttpApiEvent) => {
+      into.push(event);
+      return json(202, { ok: true });
+    };
+    signed = await startHttpServer({
+      port: 0,
+      apiToken: TOKEN,
+      routes: [{ method: 'POST', path: '/webhooks/in', access: 'signed', handler: echo(signedSeen) }],
+    });
+    tokenless = await startHttpServer({
+      port: 0,
+      routes: [{ method: 'POST', path: '/echo', handler: echo([]) }],
+    });
+    named = await startHttpServer({
+      port: 0,
+      apiToken: TOKEN,
+      allowHosts: ['fleetflow.test', 'proxy.test:8443'],
+      routes: [{ method: 'GET', path: '/jobs', handler: async () => json(200, { items: [] }) }],
+    });
+  });
+
+  afterAll(async () => {
+    await Promise.all([signed.close(), tokenless.close(), named.close()]);
+  });
+
+  async function send(
+    target: RunningHttpServer,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ) {
+    const answer = await request(`${target.url}${path}`, {
+      method: method as 'GET',
+      headers,
+      ...(body !== undefined && { body }),
+    });
+    const text = await answer.body.text();
+    return { status: answer.statusCode, headers: answer.headers, body: text ? JSON.parse(text) : undefined };
+  }
+
+  it('answers every route, and every unknown path, only under its own Host (421 otherwise)', async () => {
+    seen.length = 0;
+    const paths = [
+      ...server.routes.map((r) => ({
+        method: r.method === 'ANY' ? 'PUT' : r.method,
+        path: r.path.replace(/\{[^}]+\}/g, 'x'),
+      })),
+      { method: 'GET', path: '/nope' },
+    ];
+    for (const { method, path } of paths) {
+      for (const host of [
+        FOREIGN,
+        `${FOREIGN}:${server.port}`,
+        `127.0.0.1:${server.port + 1}`,
+        'localhost',
+      ]) {
+        const answer = await send(
+          server,
+          method,
+          path,
+          { ...AUTH, host },
+          method === 'GET' ? undefined : '{}',
+        );
+        expect([`${method} ${path} Host ${host}`, answer.status, answer.body.error.code]).toEqual([
+          `${method} ${path} Host ${host}`,
+          421,
+          'misdirected-request',
+        ]);
+      }
+    }
+    expect(seen).toEqual([]);
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]) {
+      expect((await send(server, 'GET', '/jobs/7', { host })).status, host).toBe(200);
+    }
+  });
+
+  it('refuses a request without Host (HTTP/1.0 over a raw socket)', async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    socket.write('GET /jobs/1 HTTP/1.0\r\n\r\n');
+    const head = await new Promise<string>((resolve) => socket.once('data', (data) => resolve(String(data))));
+    socket.destroy();
+    expect(head).toMatch(/^HTTP\/1\.[01] 421/);
+  });
+
+  it('admits the names given with allowHosts, at this port or at the port given', async () => {
+    for (const host of [`fleetflow.test:${named.port}`, `FLEETFLOW.TEST.:${named.port}`, 'proxy.test:8443']) {
+      expect((await send(named, 'GET', '/jobs', { host })).status, host).toBe(200);
+    }
+    for (const host of [
+      'fleetflow.test:1',
+      'proxy.test',
+      `proxy.test:${named.port}`,
+      `evil.fleetflow.test:${named.port}`,
+    ]) {
+      expect((await send(named, 'GET', '/jobs', { host })).status, host).toBe(421);
+    }
+  });
+
+  it('a state-changing route needs the token and JSON; a foreign Origin is refused even with both', async () => {
+    seen.length = 0;
+    const cases: Array<[string, Record<string, string>, number, string]> = [
+      ['no token', { 'content-type': 'application/json' }, 401, 'unauthorized'],
+      [
+        'another token',
+        { 'content-type': 'application/json', authorization: 'Bearer fft_guess' },
+        401,
+        'unauthorized',
+      ],
+      [
+        'the token in another scheme',
+        { 'content-type': 'application/json', authorization: `Basic ${TOKEN}` },
+        401,
+        'unauthorized',
+      ],
+      [
+        'text/plain (a "simple" request)',
+        { ...AUTH, 'content-type': 'text/plain' },
+        415,
+        'unsupported-media-type',
+      ],
+      [
+        'a form',
+        { ...AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+        415,
+        'unsupported-media-type',
+      ],
+      ['no content type', { authorization: AUTH.authorization }, 415, 'unsupported-media-type'],
+      ['a foreign Origin', { ...AUTH, origin: 'http://attacker.example' }, 403, 'foreign-origin'],
+      ['a sandboxed page (Origin null)', { ...AUTH, origin: 'null' }, 403, 'foreign-origin'],
+      [
+        'another local origin',
+        { ...AUTH, origin: `http://127.0.0.1:${server.port + 1}` },
+        403,
+        'foreign-origin',
+      ],
+    ];
+    for (const [label, headers, status, code] of cases) {
+      const answer = await send(server, 'POST', '/echo', headers, '{"a":1}');
+      expect([label, answer.status, answer.body.error.code]).toEqual([label, status, code]);
+      if (status === 401) expect(answer.headers['www-authenticate']).toBe('Bearer realm="fleetflow"');
+      expect(answer.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    expect(seen).toEqual([]);
+
+    // The dashboard's own origin, with the token and JSON: accepted; the handler never sees the token.
+    const own = await send(
+      server,
+      'POST',
+      '/echo',
+      { ...AUTH, origin: `http://127.0.0.1:${server.port}` },
+      '{"a":1}',
+    );
+    expect(own.status).toBe(201);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(seen[0])).not.toContain(TOKEN);
+    // A bodiless DELETE needs no content type, but the token all the same.
+    expect((await send(server, 'DELETE', '/jobs/1', { authorization: AUTH.authorization })).status).toBe(204);
+    expect((await send(server, 'DELETE', '/jobs/1', {})).status).toBe(401);
+  });
+
+  it('a signed webhook needs no token (its handler checks the signature) but refuses a foreign Origin', async () => {
+    signedSeen.length = 0;
+    const plain = { 'content-type': 'application/json', 'webhook-signature': 'v1,sig' };
+    expect((await send(signed, 'POST', '/webhooks/in', plain, '{}')).status).toBe(202);
+    expect(signedSeen[0]!.headers['webhook-signature']).toBe('v1,sig');
+    const foreign = await send(
+      signed,
+      'POST',
+      '/webhooks/in',
+      { ...plain, origin: 'https://attacker.example' },
+      '{}',
+    );
+    expect([foreign.status, foreign.body.error.code]).toEqual([403, 'foreign-origin']);
+    const rebound = await send(signed, 'POST', '/webhooks/in', { ...plain, host: FOREIGN }, '{}');
+    expect(rebound.status).toBe(421);
+    expect(signedSeen).toHaveLength(1);
+  });
+
+  it('a server given no token refuses every state-changing route (it never falls open)', async () => {
+    const answer = await send(tokenless, 'POST', '/echo', { 'content-type': 'application/json' }, '{}');
+    expect([answer.status, answer.body.error.code]).toEqual([401, 'unauthorized']);
+    const guessed = await send(
+      tokenless,
+      'POST',
+      '/echo',
+      { 'content-type': 'application/json', authorization: 'Bearer ' },
+      '{}',
+    );
+    expect(guessed.status).toBe(401);
+  });
+
+  it('lists each route with the rule it is served under', () => {
+    expect(signed.routes).toEqual([{ method: 'POST', path: '/webhooks/in', access: 'signed' }]);
+    expect(server.routes.find((r) => r.path === '/echo')).toEqual({
+      method: 'POST',
+      path: '/echo',
+      access: 'token',
+    });
+    expect(server.routes.find((r) => r.path === '/jobs/{id}' && r.method === 'GET')?.access).toBe('read');
   });
 });

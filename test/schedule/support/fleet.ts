@@ -70,7 +70,7 @@ export async function startFleet(options: Partial<RuntimeOptions> = {}): Promise
   const sfn = new SFNClient({
     endpoint: runtime.urls.sfn,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: runtime.credentials,
   });
   return {
     runtime,
