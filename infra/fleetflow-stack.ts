@@ -11,6 +11,7 @@ import { PowerSchedule } from './constructs/power-schedule.ts';
 import { type AccountRef, ProviderAccounts } from './constructs/provider-accounts.ts';
 import { Remediation } from './constructs/remediation.ts';
 import { SealedSecrets } from './constructs/sealed-secrets.ts';
+import { ScheduleWarnings } from './constructs/schedule-warnings.ts';
 import { TaskFunctions } from './constructs/task-functions.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -33,6 +34,7 @@ export class FleetflowStack extends Stack {
   readonly powerSchedule: PowerSchedule;
   readonly remediation: Remediation;
   readonly auditTrail: AuditTrail;
+  readonly warnings: ScheduleWarnings;
   readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: FleetflowStackProps = {}) {
@@ -102,6 +104,14 @@ export class FleetflowStack extends Stack {
     for (const fn of [t.create, t.action, t.compensate, this.powerSchedule.plan, this.powerSchedule.act]) {
       this.auditTrail.grantAppend(fn.fn);
     }
+    // Warnings before stops, and the snooze links in them.
+    this.warnings = new ScheduleWarnings(this, 'Warnings', {
+      data: this.data,
+      accounts,
+      api: this.webhooks.api,
+      sweep: this.remediation.sweep,
+      ...(props.config && { config: props.config }),
+    });
 
     // Alarms on every workflow and every function of the stack, found in the construct
     // tree so constructs added above get theirs too. Keep this last.

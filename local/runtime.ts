@@ -6,6 +6,8 @@ import type { AccountEntry, FleetflowConfig } from '../functions/config/schema.t
 import { handler as jobsApi } from '../functions/handlers/jobs-api.ts';
 import { httpHandler as postEvents } from '../functions/handlers/remediation-event.ts';
 import { scheduleApi } from '../functions/handlers/schedule-api.ts';
+import { handler as snooze } from '../functions/handlers/snooze.ts';
+import { handler as snoozeSlack } from '../functions/handlers/snooze-slack.ts';
 import { handler as webhookAlert } from '../functions/handlers/webhook-alert.ts';
 import { handler as webhookProvision } from '../functions/handlers/webhook-provision.ts';
 import { createLogger, type Logger } from '../functions/log.ts';
@@ -20,6 +22,8 @@ import { type AccountConfig, AccountConfigError } from '../functions/runtime/acc
 import { AUDIT_KEY_ENV, ensureLocalAuditKeys } from '../functions/runtime/audit-key.ts';
 import { stores } from '../functions/runtime/stores.ts';
 import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
+import { WARN_MACHINE } from '../functions/schedule/warn.ts';
+import { generateSnoozeKey } from '../functions/schedule/warn-key.ts';
 import { ensureLocalSecretsKey, SECRETS_KEY_ENV } from '../functions/secrets/keys.ts';
 import {
   createDynamo,
@@ -32,7 +36,7 @@ import { tableNames } from '../functions/store/tables.ts';
 import { generateSecret } from '../functions/webhooks/standard-webhooks.ts';
 import { FleetflowStack } from '../infra/fleetflow-stack.ts';
 import { createSimulator } from '../sim/index.ts';
-import type { SimulatorBase } from '../sim/kit/index.ts';
+import type { SimulatorBase, SimulatorOptions } from '../sim/kit/index.ts';
 import { startCheckpointTimer } from './audit-checkpoints.ts';
 import {
   API_TOKEN_FILE,
@@ -54,7 +58,7 @@ import {
 } from './engine/index.ts';
 import { type RunningHttpServer, startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
-import { type LocalScheduler, startLocalScheduler } from './scheduler.ts';
+import { type LocalScheduler, type SchedulerClock, startLocalScheduler } from './scheduler.ts';
 import { damageLine, prepareDataFolder } from './store/doctor.ts';
 import { startDynalite } from './store/dynalite.ts';
 import {
@@ -84,7 +88,17 @@ export interface RuntimeOptions {
   /** Scales Wait states and retry intervals (tests use ~0.001); deadlines follow. */
   timeScale?: number;
   /** Simulator timing for providers without credentials. */
-  simulator?: { transitionMs?: number; operationMs?: number; fleetSize?: number; seed?: number };
+  simulator?: Pick<
+    SimulatorOptions,
+    | 'transitionMs'
+    | 'operationMs'
+    | 'fleetSize'
+    | 'seed'
+    | 'idleShare'
+    | 'metricsStepMs'
+    | 'latencyMs'
+    | 'rateLimitRps'
+  >;
   /** Only these providers (default: all five). */
   providers?: ProviderId[];
   /** Where credentials are looked up; defaults to process.env. */
@@ -101,6 +115,8 @@ export interface RuntimeOptions {
   scheduler?: boolean;
   /** How often the audit trail is checkpointed (default every 5 minutes; also at each job's end). */
   checkpointEveryMs?: number;
+  /** The local scheduler's clock (tests run schedules on a scaled one); the real one by default. */
+  schedulerClock?: SchedulerClock;
   /** Host names the local endpoints answer to besides loopback (`fleetflow start --allow-host`). */
   allowHosts?: readonly string[];
 }
@@ -124,6 +140,8 @@ export interface Runtime {
   recovery: RecoveryReport;
   close(): Promise<void>;
 }
+
+let publicUrlWeSet: string | undefined;
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
@@ -225,6 +243,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         checkpoint: auditKeys.checkpoint ?? local.checkpoint,
       };
     }
+    // ---- the key that signs snooze links: the user's, else one kept in the data folder -------
+    const snoozeKeyFile = join(dataDir, 'snooze-key');
+    const snoozeKey =
+      env.FLEETFLOW_SNOOZE_KEY ??
+      (existsSync(snoozeKeyFile)
+        ? readFileSync(snoozeKeyFile, 'utf8').trim()
+        : (() => {
+            const k = generateSnoozeKey();
+            writeFileSync(snoozeKeyFile, `${k}\n`, { mode: 0o600 });
+            return k;
+          })());
 
     // ---- the handlers' configuration, exactly the variables Lambda would have -------------
     Object.assign(process.env, {
@@ -243,6 +272,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       [SECRETS_KEY_ENV]: env[SECRETS_KEY_ENV] ?? ensureLocalSecretsKey(dataDir),
       [AUDIT_KEY_ENV.chain]: auditKeys.chain,
       [AUDIT_KEY_ENV.checkpoint]: auditKeys.checkpoint,
+      FLEETFLOW_SNOOZE_KEY: snoozeKey,
       FLEETFLOW_TIME_SCALE: String(options.timeScale ?? 1),
       FLEETFLOW_EVENT_LOG: join(dataDir, 'events.jsonl'),
       // The config file's notifications, unless the environment already says where they go.
@@ -286,6 +316,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     process.env.FLEETFLOW_POWER_SCHEDULE_STATE_MACHINE_ARN = engine.stateMachineArn(POWER_SCHEDULE_MACHINE);
     process.env.FLEETFLOW_REMEDIATE_STATE_MACHINE_ARN = engine.stateMachineArn(REMEDIATE_MACHINE);
     process.env.FLEETFLOW_SWEEP_STATE_MACHINE_ARN = engine.stateMachineArn(SWEEP_MACHINE);
+    process.env.FLEETFLOW_WARN_STATE_MACHINE_ARN = engine.stateMachineArn(WARN_MACHINE);
     // The remediation policies reach the handlers as FLEETFLOW_POLICIES, as on Lambda: from the
     // environment as given, else the file FLEETFLOW_CONFIG names, else the runtime's config.
     if (!process.env.FLEETFLOW_POLICIES) {
@@ -338,6 +369,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         { method: 'POST', path: '/overrides', handler: scheduleApi(options.config) },
         { method: 'DELETE', path: '/overrides/{id}', handler: scheduleApi(options.config) },
         { method: 'GET', path: '/schedules/plan', handler: scheduleApi(options.config) },
+        // Snooze links from warnings: no API token (they are opened from a notice), but each carries
+        // its own signed token, which the handler checks like a webhook's signature. GET only shows.
+        { method: 'GET', path: '/snooze', handler: snooze },
+        { method: 'POST', path: '/snooze', handler: snooze, access: 'signed' },
+        // A Slack app's interactivity URL: signed by Slack, and each button carries its token.
+        { method: 'POST', path: '/snooze/slack', handler: snoozeSlack, access: 'signed' },
         // The dashboard at `/`: each configured account listed at its simulator's (or the default) location.
         ...dashboardRoutes({
           engine,
@@ -354,6 +391,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ],
     });
     closers.push(() => http.close());
+    // The base of the snooze links in warnings: this server, unless the user says otherwise
+    // (a value an earlier runtime of this process set is not the user's).
+    const given = env.FLEETFLOW_PUBLIC_URL;
+    process.env.FLEETFLOW_PUBLIC_URL = given && given !== publicUrlWeSet ? given : http.url;
+    publicUrlWeSet = process.env.FLEETFLOW_PUBLIC_URL === given ? publicUrlWeSet : http.url;
 
     // ---- the config's schedules, started through the Step Functions API as on AWS ----------
     let scheduler: LocalScheduler | undefined;
@@ -363,7 +405,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         config: options.config,
         sfn: client,
         stateMachineArn: engine.stateMachineArn(POWER_SCHEDULE_MACHINE),
+        warnStateMachineArn: engine.stateMachineArn(WARN_MACHINE),
         log,
+        ...(options.schedulerClock && { clock: options.schedulerClock }),
       });
       closers.push(async () => {
         scheduler?.stop();

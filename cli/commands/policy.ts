@@ -2,15 +2,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
+import { UsageStore } from '../../functions/metrics/store.ts';
+import { readUsage } from '../../functions/metrics/usage.ts';
 import { closeAllPools } from '../../functions/providers/http/client.ts';
 import { type ComputeProvider, type Instance, PROVIDER_IDS } from '../../functions/providers/port.ts';
 import { providerDefinition } from '../../functions/providers/registry.ts';
 import { type Explanation, explain } from '../../functions/remediation/explain.ts';
+import { usageWindow } from '../../functions/remediation/filters/idle.ts';
 import { readPolicyFile } from '../../functions/remediation/policy-file.ts';
 import { type PolicySet, sweepScope } from '../../functions/remediation/source.ts';
 import { SWEEP_MACHINE, startSweep } from '../../functions/remediation/start.ts';
 import { registerSecret } from '../../functions/shared/redact.ts';
 import { postJson, sendSigned } from '../../functions/webhooks/send.ts';
+import { openDataSource } from '../data-source.ts';
 import { print } from '../output.ts';
 import {
   API_TOKEN_HINT,
@@ -87,8 +91,32 @@ export async function checkPolicies(
     const instances: Instance[] = o.instance
       ? [await adapter.get(o.instance)]
       : (await adapter.list()).filter((i) => i.state !== 'deleted');
-    for (const instance of instances)
-      explanations.push(explain(set.policies, instance, o.account, adapter.capabilities));
+    // The idle filter's figures: the provider's history, or the samples the running start's sweeps
+    // stored (read only: a check never adds one).
+    const window = Math.max(0, ...set.policies.map((p) => usageWindow(p.policy.filters) ?? 0));
+    const source =
+      window > 0 && adapter.capabilities.metrics.supported
+        ? await openDataSource({ dataDir: o.dataDir ?? DEFAULT_DATA_DIR }).catch(() => undefined)
+        : undefined;
+    try {
+      for (const instance of instances) {
+        const usage =
+          window > 0
+            ? await readUsage({
+                provider: adapter,
+                target: { provider: def.id, account: o.account, location: adapter.location },
+                instance,
+                windowSeconds: window,
+                ...(source && { store: new UsageStore(source.dynamo.doc, source.names.idempotency) }),
+              })
+            : undefined;
+        explanations.push(
+          explain(set.policies, instance, o.account, adapter.capabilities, Date.now(), usage),
+        );
+      }
+    } finally {
+      await source?.close();
+    }
   }
   return { file, set, explanations };
 }
@@ -100,7 +128,7 @@ function checkText(r: Awaited<ReturnType<typeof checkPolicies>>): string {
   for (const { policy } of r.set.policies) {
     const when = policy.mode === 'event' ? `on ${policy.events?.join(', ')}` : `every ${policy.every}`;
     lines.push(
-      `  ${policy.name}: ${when} → ${policy.actions.map((a) => a.action).join(', ')}${policy.dryRun ? ' (dry run)' : ''}; cap ${policy.maxTargets}, cooldown ${policy.cooldown}`,
+      `  ${policy.name}: ${when} → ${policy.actions.map((a) => a.action).join(', ')}${policy.dryRun ? ' (dry run)' : ''}; cap ${policy.maxTargets}, cooldown ${policy.cooldown}${policy.warn ? `; owners warned ${policy.warn.before} before a stop` : ''}`,
     );
   }
   for (const e of r.explanations) {
@@ -110,6 +138,9 @@ function checkText(r: Awaited<ReturnType<typeof checkPolicies>>): string {
     );
     for (const p of e.policies) {
       lines.push(`  ${p.match ? '✓' : '✗'} ${p.policy}`);
+      // The idle condition is explained with its figures whichever way it came out.
+      if (p.match)
+        for (const reason of p.reasons.filter((x) => x.includes('idle for'))) lines.push(`      ${reason}`);
       if (p.match) for (const s of p.plan ?? []) lines.push(`      would ${s}`);
       else for (const reason of p.reasons.filter((x) => !x.startsWith('✓'))) lines.push(`      ${reason}`);
     }

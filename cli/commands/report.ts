@@ -123,6 +123,55 @@ export function stoppedSavings(results: Pick<ResultStore, 'all'>): StoppedSaving
   };
 }
 
+export interface IdleStopRow {
+  job: string;
+  policy: string;
+  at: string;
+  provider: string;
+  instance: string;
+  /** What the idle filter measured, as the remediation recorded it. */
+  idle: string;
+}
+
+/**
+ * Idle stops of the month, counted apart from schedule savings: remediation jobs that stopped an
+ * instance because a policy's idle filter held (its evaluate step says so, with the figures), not
+ * dry runs. How long each stays off is not known in advance, so no hours are claimed for them.
+ */
+export async function idleStopRows(
+  jobs: Job[],
+  monthPrefix: string,
+  results: Pick<ResultStore, 'get'>,
+): Promise<IdleStopRow[]> {
+  const rows: IdleStopRow[] = [];
+  for (const job of jobs) {
+    if (job.kind !== 'remediation' || !job.createdAt.startsWith(monthPrefix) || job.status !== 'SUCCEEDED')
+      continue;
+    const evaluate = job.steps.find((s) => s.name === 'evaluate')?.detail as
+      | { reasons?: string[] }
+      | undefined;
+    const plan = job.steps.find((s) => s.name === 'plan')?.detail as
+      | { dryRun?: boolean; steps?: string[] }
+      | undefined;
+    const idle = evaluate?.reasons?.find((r) => r.startsWith('✓ idle for'));
+    if (!idle || plan?.dryRun || !plan?.steps?.some((s) => /: stop$/.test(s))) continue;
+    const request = job.request as { policy?: string; target?: { provider?: string }; instanceId?: string };
+    const result = request.instanceId
+      ? (await results.get(job.jobId, [request.instanceId])).get(request.instanceId)
+      : undefined;
+    if (result?.status !== 'SUCCEEDED') continue;
+    rows.push({
+      job: job.jobId,
+      policy: request.policy ?? '',
+      at: job.endedAt ?? job.updatedAt,
+      provider: request.target?.provider ?? '',
+      instance: request.instanceId ?? '',
+      idle: idle.slice(2),
+    });
+  }
+  return rows.sort((a, b) => a.at.localeCompare(b.at));
+}
+
 // ---- activity -----------------------------------------------------------------------------------
 
 export interface ActivityRow {
@@ -215,20 +264,20 @@ export function registerReport(program: Command): void {
     report
       .command('savings')
       .description(
-        'instance-hours (and money, where the config prices types) saved by schedule stop runs in a month',
+        'instance-hours (and money, where the config prices types) saved by schedule stop runs in a month, and the idle stops of that month, counted apart',
       )
       .option('--month <YYYY-MM>', 'the month (default: this month, UTC)', month)
       .option('--json', 'print JSON')
       .option('--csv', 'print CSV'),
   ).action(async (o: ReportOptions & { month?: string }) => {
     const m = o.month ?? new Date().toISOString().slice(0, 7);
-    const rows = await withDataSource(o, async ({ jobs }) => {
+    const { rows, idle } = await withDataSource(o, async ({ jobs }) => {
       const all: Job[] = [];
       for await (const job of jobs.listAll({}, { pageSize: 100 })) {
         if (job.createdAt < m) break; // newest first: the month is behind us
         all.push(job);
       }
-      return savingsRows(all, m, stoppedSavings(jobs.results));
+      return { rows: await savingsRows(all, m, stoppedSavings(jobs.results)), idle: await idleStopRows(all, m, jobs.results) };
     });
     const currencies = [...new Set(rows.map((r) => r.currency).filter(Boolean))];
     const priced = rows.filter((r) => r.money !== undefined);
@@ -242,27 +291,46 @@ export function registerReport(program: Command): void {
         }),
     };
     const none = `no schedule stop runs with savings figures in ${m}: nothing was saved by schedules that month (or no schedule ran). Savings come only from recorded runs; none are estimated.`;
+    const idleLine =
+      idle.length === 0
+        ? `idle stops in ${m}: none`
+        : `idle stops in ${m}: ${idle.length} instance(s) stopped by idle policies (counted apart; how long each stays off is not estimated)`;
     output(
-      { month: m, totals, runs: rows },
+      { month: m, totals: { ...totals, idleStops: idle.length }, runs: rows, idleStops: idle },
       rows as unknown as Array<Record<string, unknown>>,
       ['job', 'schedule', 'at', 'status', 'instanceHours', 'money', 'currency'],
       o,
       () =>
-        rows.length === 0
-          ? none
-          : [
-              table(rows as unknown as Array<Record<string, unknown>>, [
-                'at',
-                'schedule',
-                'job',
-                'status',
-                'instanceHours',
-                'money',
-                'currency',
-              ]),
-              '',
-              `${m}: ${totals.runs} stop run(s), ${totals.instanceHours} instance-hours saved${'money' in totals ? `, ${totals.money} ${totals.currency}` : ' (no prices configured for these types)'}`,
-            ].join('\n'),
+        [
+          rows.length === 0
+            ? none
+            : [
+                table(rows as unknown as Array<Record<string, unknown>>, [
+                  'at',
+                  'schedule',
+                  'job',
+                  'status',
+                  'instanceHours',
+                  'money',
+                  'currency',
+                ]),
+                '',
+                `${m}: ${totals.runs} stop run(s), ${totals.instanceHours} instance-hours saved${'money' in totals ? `, ${totals.money} ${totals.currency}` : ' (no prices configured for these types)'}`,
+              ].join('\n'),
+          '',
+          idleLine,
+          ...(idle.length > 0
+            ? [
+                table(idle as unknown as Array<Record<string, unknown>>, [
+                  'at',
+                  'policy',
+                  'provider',
+                  'instance',
+                  'idle',
+                ]),
+              ]
+            : []),
+        ].join('\n'),
     );
   });
 

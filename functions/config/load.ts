@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { PROVIDERS } from '../providers/registry.ts';
+import { metricsRefusal } from '../remediation/metrics-check.ts';
 import { configSchema, type FleetflowConfig } from './schema.ts';
 
 /** A config file that cannot be used: one line naming the file, the place in it, and what is wrong. */
@@ -74,6 +75,10 @@ export function validateConfig(raw: unknown, file = 'config'): FleetflowConfig {
 
 /** What zod cannot see: targets must name configured accounts and locations, and select by what the provider has. */
 function checkReferences(config: FleetflowConfig, file: string): void {
+  config.policies.forEach((policy, i) => {
+    const refused = metricsRefusal(policy, config.accounts);
+    if (refused) throw new ConfigError(file, `policies.${i}.filters.idle`, refused);
+  });
   const seen = new Set<string>();
   config.accounts.forEach((a, i) => {
     const key = `${a.provider}/${a.account}`;

@@ -3,6 +3,8 @@ import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { policiesSchema } from '../remediation/policy.ts';
 import { isReservedKey, RESERVED_KEY_MESSAGE } from '../shared/keys.ts';
+import { warnSchema } from '../schedule/warn-config.ts';
+import { parseDurationSeconds } from '../shared/duration.ts';
 
 /**
  * The fleetflow config file (`fleetflow.config.yaml` or `.json`): where fleetflow looks
@@ -96,6 +98,8 @@ const cap = z.union([
 
 export const MANUAL_START_RULES = ['respect-until-next-edge', 'enforce'] as const;
 
+export { type WarnConfig, warnSchema } from '../schedule/warn-config.ts';
+
 export const scheduleSchema = z
   .strictObject({
     description: z.string().max(512).optional(),
@@ -130,6 +134,12 @@ export const scheduleSchema = z
         'an instance started by hand during a stop window: respect-until-next-edge leaves it running until the next stop edge; enforce stops it at the next hourly sweep',
       ),
     skipProtected: z.boolean().default(true).describe('leave instances with deletion protection alone'),
+    warn: warnSchema.optional(),
+  })
+  // A schedule's warnings are cron times like its edges: whole minutes before the stop.
+  .refine((s) => !s.warn || (parseDurationSeconds(s.warn.before) ?? 0) % 60 === 0, {
+    message: 'a schedule warns a whole number of minutes before its stops (1m to 24h)',
+    path: ['warn'],
   })
   .describe('a power schedule');
 

@@ -2,10 +2,10 @@ import * as z from 'zod';
 import { ProviderNotFoundError } from '../providers/errors.ts';
 import type { Instance } from '../providers/port.ts';
 import { type Plan, planActions } from '../remediation/actions/index.ts';
-import { evaluateFilter } from '../remediation/filters/index.ts';
 import { beginCooldown, claimHourlySlot } from '../remediation/guards.ts';
 import { type Policy, PolicyError } from '../remediation/policy.ts';
 import { policyFromInput } from '../remediation/source.ts';
+import { evaluateWithUsage } from '../remediation/usage.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { callContextSchema } from '../runtime/schemas.ts';
@@ -74,7 +74,12 @@ export const handler = taskHandler('remediation-prepare', input, async (event) =
     if (error instanceof ProviderNotFoundError) return finish('the instance does not exist (any more)');
     throw error;
   }
-  const filter = evaluateFilter(policy.filters, { ...instance, account: event.target.account });
+  const [evaluated] = await evaluateWithUsage(
+    policy.filters,
+    [{ target: event.target, subject: { ...instance, account: event.target.account } }],
+    { record: true },
+  );
+  const filter = evaluated!.result;
   await step('evaluate', {
     match: filter.match === true,
     reasons: filter.reasons,

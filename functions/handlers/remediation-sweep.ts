@@ -1,9 +1,11 @@
 import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
-import { evaluateFilter, type Subject } from '../remediation/filters/index.ts';
+import type { Subject } from '../remediation/filters/index.ts';
 import { capCount, type Policy, PolicyError } from '../remediation/policy.ts';
 import { policyFromInput } from '../remediation/source.ts';
 import { type Started, startRemediation, windowStart } from '../remediation/start.ts';
+import { evaluateWithUsage } from '../remediation/usage.ts';
+import { warnBeforeStopping } from '../remediation/warn.ts';
 import { providerFor, type Target } from '../runtime/accounts.ts';
 import { InvalidInputError, taskHandler } from '../runtime/handler.ts';
 import { stores } from '../runtime/stores.ts';
@@ -81,7 +83,9 @@ export const handler = taskHandler('remediation-sweep', input, async (event) => 
         }
       }
     }
-    const matches = subjects.filter(({ subject }) => evaluateFilter(policy.filters, subject).match === true);
+    // Usage (the idle filter) is read only for instances the other conditions leave in play.
+    const evaluated = await evaluateWithUsage(policy.filters, subjects, { record: true });
+    const matches = evaluated.filter((e) => e.result.match === true);
     const cap = capCount(policy.maxTargets, subjects.length);
     await jobs.appendStep(jobId, {
       name: 'evaluate',
@@ -93,6 +97,16 @@ export const handler = taskHandler('remediation-sweep', input, async (event) => 
         matched: matches.length,
         cap,
         matches: matches.slice(0, 50).map((m) => `${m.target.provider}:${m.subject.id} ${m.subject.name}`),
+        // What the idle filter saw, per instance it read usage for (the figures it used).
+        ...(evaluated.some((e) => e.subject.usage) && {
+          usage: evaluated
+            .filter((e) => e.subject.usage)
+            .slice(0, 50)
+            .map(
+              (e) =>
+                `${e.subject.name}: ${e.result.reasons.filter((r) => r.includes('idle for')).join('; ')}`,
+            ),
+        }),
       },
     });
     if (matches.length > cap) {
@@ -116,8 +130,32 @@ export const handler = taskHandler('remediation-sweep', input, async (event) => 
       await jobs.transition(jobId, 'FAILED', { error });
       return { jobId, matched: matches.length, cap, started: 0 };
     }
+    // With `warn`, a match is warned first and stopped by a later sweep (functions/remediation/warn.ts).
+    let due = matches;
+    if (policy.warn && !policy.dryRun) {
+      const warned = await warnBeforeStopping({ policy, matches });
+      due = warned.act;
+      for (const h of warned.held) {
+        await jobs.recordResult(jobId, h.subject.id, {
+          status: 'SKIPPED',
+          provider: h.target.provider,
+          instanceId: h.subject.id,
+          detail: { reason: h.reason, name: h.subject.name },
+        });
+      }
+      if (warned.notices.length > 0) {
+        const at = new Date().toISOString();
+        await jobs.appendStep(jobId, {
+          name: 'warn',
+          status: 'SUCCEEDED',
+          startedAt: at,
+          endedAt: at,
+          detail: { notices: warned.notices },
+        });
+      }
+    }
     const started: Started[] = [];
-    for (const m of matches) {
+    for (const m of due) {
       const s = await startRemediation({
         loaded: { policy, raw: event.policy },
         target: m.target,

@@ -17,7 +17,7 @@ import * as z from 'zod';
  * sets on Lambda and the local runtime sets from the config file.
  */
 
-export const NOTIFICATION_EVENTS = ['job.ended', 'instance.action'] as const;
+export const NOTIFICATION_EVENTS = ['job.ended', 'instance.action', 'schedule.warning'] as const;
 export type NotificationEventType = (typeof NOTIFICATION_EVENTS)[number];
 
 const envName = z

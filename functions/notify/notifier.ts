@@ -26,6 +26,12 @@ export interface NotificationEvent {
   /** A line for people (Slack, the SNS subject). */
   summary: string;
   data: Record<string, unknown>;
+  /** Plain text for people (email-ready: SNS sends it as the message instead of the JSON event). */
+  text?: string;
+  /** Slack Block Kit blocks (buttons); Slack gets `summary` as the fallback text. */
+  slackBlocks?: unknown[];
+  /** String attributes a subscriber may filter on (SNS message attributes), e.g. the owner. */
+  attributes?: Record<string, string>;
 }
 
 export interface Notifier {
@@ -86,7 +92,12 @@ class SlackNotifier implements Notifier {
   async send(event: NotificationEvent): Promise<DeliveryResult> {
     const url = (this.options.env ?? process.env)[this.target.urlEnv]?.trim();
     if (!url) return missing(this.target.urlEnv);
-    return sendSlack({ ...this.options.delivery, url, text: event.summary });
+    return sendSlack({
+      ...this.options.delivery,
+      url,
+      text: event.summary,
+      ...(event.slackBlocks && { blocks: event.slackBlocks }),
+    });
   }
 }
 
@@ -111,13 +122,24 @@ class SnsNotifier implements Notifier {
         new PublishCommand({
           TopicArn: this.target.topicArn,
           Subject: event.summary.replace(/[^\x20-\x7e]/g, '').slice(0, 99) || event.type,
-          Message: JSON.stringify({
-            id: event.id,
-            type: event.type,
-            timestamp: event.timestamp,
-            data: event.data,
-          }),
-          MessageAttributes: { type: { DataType: 'String', StringValue: event.type } },
+          // Text for people where the event has it (an email subscription shows it as the mail).
+          Message:
+            event.text ??
+            JSON.stringify({
+              id: event.id,
+              type: event.type,
+              timestamp: event.timestamp,
+              data: event.data,
+            }),
+          MessageAttributes: {
+            type: { DataType: 'String', StringValue: event.type },
+            ...Object.fromEntries(
+              Object.entries(event.attributes ?? {}).map(([k, v]) => [
+                k,
+                { DataType: 'String', StringValue: v },
+              ]),
+            ),
+          },
           ...(fifo && {
             MessageGroupId: String(event.data.jobId ?? 'fleetflow'),
             MessageDeduplicationId: event.id,

@@ -17,6 +17,7 @@ import {
   type Operation,
   type OperationRef,
   type ProviderId,
+  type UsageReading,
 } from './port.ts';
 
 /** A create spec whose type and template have been resolved through the catalogue. */
@@ -73,6 +74,9 @@ export abstract class BaseProvider implements ComputeProvider {
   }
   protected _setLabels(_id: string, _changes: Record<string, string | null>): Promise<Operation> {
     return this.unsupported('labels');
+  }
+  protected _usage(_id: string, _options: { since: Date; seen?: Instance }): Promise<UsageReading> {
+    return this.unsupported('metrics');
   }
   /**
    * Finds an instance created with this idempotency key. The default looks for the label; an
@@ -160,6 +164,10 @@ export abstract class BaseProvider implements ComputeProvider {
   async setLabels(id: string, changes: Record<string, string | null>): Promise<Operation> {
     this.require('labels');
     return this._setLabels(this.checkId(id), changes);
+  }
+  async usage(id: string, options: { since: Date; seen?: Instance }): Promise<UsageReading> {
+    this.require('metrics');
+    return this._usage(this.checkId(id), options);
   }
   async operation(ref: OperationRef): Promise<Operation> {
     if (ref.provider !== this.provider) {

@@ -65,6 +65,7 @@ export const ACTIONS = [
   'delete',
   'protection',
   'labels',
+  'metrics',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -131,6 +132,28 @@ export interface CatalogueEntry {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * Usage the provider measured over one interval: CPU in percent of the instance's capacity (100 =
+ * all of it, however many cores) and network traffic in and out together, in KiB per second.
+ * A figure the provider did not report is left out, never guessed.
+ */
+export interface UsageSample {
+  from: string;
+  to: string;
+  cpuPercent?: number;
+  networkKBps?: number;
+}
+
+/**
+ * What `usage()` returns, in the provider's own model: a history the provider keeps (Gcore's
+ * instance metrics), or a point reading whose network figure is a running counter (CloudStack's
+ * `cpuused` and `networkkbsread`/`networkkbswrite`), which only turns into rates once it is
+ * sampled again later (functions/metrics/ keeps those samples).
+ */
+export type UsageReading =
+  | { kind: 'series'; samples: UsageSample[] }
+  | { kind: 'counters'; at: string; cpuPercent?: number; networkKB?: number };
+
 /** The label/tag key adapters use to carry a create's idempotency key. */
 export const IDEMPOTENCY_LABEL = 'fleetflow-idempotency-key';
 
@@ -163,6 +186,11 @@ export interface ComputeProvider {
    * labels declare `labels` unsupported, and then instances always have `labels: {}`.
    */
   setLabels(id: string, changes: Record<string, string | null>): Promise<Operation>;
+  /**
+   * Usage figures since `since` (see `capabilities.metrics`). `seen`: the instance as just listed;
+   * an adapter whose listing already carries the figures uses them instead of another call.
+   */
+  usage(id: string, options: { since: Date; seen?: Instance }): Promise<UsageReading>;
   /** Current status of asynchronous work started by one of the calls above. */
   operation(ref: OperationRef): Promise<Operation>;
 

@@ -1,3 +1,4 @@
+import type { UsageHistory } from '../metrics/usage.ts';
 import type { Capabilities, Instance } from '../providers/port.ts';
 import { planActions } from './actions/index.ts';
 import { evaluateFilter } from './filters/index.ts';
@@ -16,6 +17,8 @@ export function explain(
   account: string,
   capabilities: Capabilities,
   now = Date.now(),
+  /** What the idle filter reads, when a policy has one (else that condition stays unknown). */
+  usage?: UsageHistory,
 ): Explanation {
   return {
     instance: {
@@ -26,7 +29,7 @@ export function explain(
       type: instance.type,
     },
     policies: policies.map(({ policy }) => {
-      const r = evaluateFilter(policy.filters, { ...instance, account }, now);
+      const r = evaluateFilter(policy.filters, { ...instance, account, ...(usage && { usage }) }, now);
       const match = r.match === true;
       return {
         policy: policy.name,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
+import { warnSchema } from '../schedule/warn-config.ts';
 import { durationSchema, parseDurationSeconds } from '../shared/duration.ts';
 import { actionSchema } from './actions/index.ts';
 import { filterSchema } from './filters/index.ts';
@@ -76,6 +77,11 @@ export const policySchema = z
       .default('5m')
       .describe('events for one instance within one window start one remediation'),
     allowDeleteWithoutSnapshot: z.boolean().default(false),
+    warn: warnSchema
+      .optional()
+      .describe(
+        'periodic policies that stop: warn the owners this long before a stop, with links to keep the instances running; the stop happens at the first sweep after that',
+      ),
   })
   .superRefine((p, ctx) => {
     if (p.mode === 'event' && !p.events)
@@ -91,6 +97,12 @@ export const policySchema = z
         message: 'an event-mode policy caps with a count (instances per hour); a percentage needs a sweep',
       });
     }
+    if (p.warn && (p.mode !== 'periodic' || !p.actions.some((a) => a.action === 'stop')))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warn'],
+        message: 'warn is for periodic policies that stop instances (a sweep warns, a later sweep stops)',
+      });
     const deleteAt = p.actions.findIndex((a) => a.action === 'delete');
     if (
       deleteAt >= 0 &&

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { PROVIDER_IDS } from '../providers/port.ts';
+import { metricsRefusal } from './metrics-check.ts';
 import { type Policy, PolicyError, parsePolicies, policySchema } from './policy.ts';
 
 /**
@@ -37,6 +38,11 @@ export function policySetFrom(doc: unknown, where = 'config'): PolicySet {
   const policies = parsePolicies(rawList, `${where}: policies`);
   const raws = rawList as unknown[];
   const accounts = accountsSchema.safeParse(Array.isArray(doc) ? [] : (obj.accounts ?? []));
+  // A filter that can never hold on a provider of the config is refused here, with the reason.
+  for (const policy of policies) {
+    const refused = metricsRefusal(policy, accounts.success ? accounts.data : []);
+    if (refused) throw new PolicyError(`${where}: ${refused}`);
+  }
   return {
     policies: policies.map((policy, i) => ({ policy, raw: raws[i] })),
     accounts: accounts.success ? accounts.data : [],

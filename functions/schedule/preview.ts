@@ -5,6 +5,7 @@ import { own } from '../shared/keys.ts';
 import { edgesBetween, nextEdge, runningMsBetween } from './calendar.ts';
 import { type Override, overrideFor } from './overrides.ts';
 import { selectCandidates } from './plan.ts';
+import { warningTimes, warnSeconds } from './warn.ts';
 
 /**
  * `fleetflow schedule plan --days N`: per instance, what each schedule will do when over the next
@@ -16,6 +17,8 @@ export interface PreviewEvent {
   action: 'start' | 'stop';
   /** Absent when it will happen; else why not (holiday, override, opt-out…). */
   skipped?: string;
+  /** A stop of a schedule with `warn`: when the owners get their notice. */
+  warnAt?: string;
 }
 
 export interface PreviewInstance {
@@ -34,12 +37,22 @@ export interface PreviewInstance {
   saved?: number;
 }
 
+/** A notice that will go out before a stop: when, for which stop, about how many instances. */
+export interface PreviewWarning {
+  schedule: string;
+  warnAt: string;
+  stopAt: string;
+  instances: number;
+}
+
 export interface Preview {
   from: string;
   to: string;
   days: number;
   currency: string;
   instances: PreviewInstance[];
+  /** Upcoming warnings (schedules with `warn`), soonest first. */
+  warnings: PreviewWarning[];
   totals: { instances: number; hoursSaved: number; saved?: number };
 }
 
@@ -89,7 +102,16 @@ export async function previewPlan(args: {
           : o
             ? `override ${o.id} (${o.kind})`
             : undefined;
-        return { at: e.at.toISOString(), action: e.action, ...(skipped && { skipped }) };
+        const warnAt =
+          schedule.warn && e.action === 'stop' && !skipped
+            ? new Date(e.at.getTime() - warnSeconds(schedule.warn) * 1000).toISOString()
+            : undefined;
+        return {
+          at: e.at.toISOString(),
+          action: e.action,
+          ...(skipped && { skipped }),
+          ...(warnAt && { warnAt }),
+        };
       });
       const hoursSaved = round(stoppedHours(schedule, now, to, events));
       const price = config.prices[target.provider]?.[instance.type];
@@ -102,12 +124,25 @@ export async function previewPlan(args: {
     }
   }
   const priced = out.filter((i) => i.saved !== undefined);
+  const warnings: PreviewWarning[] = [];
+  for (const name of args.schedules ?? Object.keys(config.schedules)) {
+    for (const w of warningTimes(config.schedules[name]!, now, to)) {
+      const stopAt = w.stopAt.toISOString();
+      const instances = out.filter(
+        (i) =>
+          i.schedule === name && i.events.some((e) => e.at === stopAt && e.action === 'stop' && !e.skipped),
+      ).length;
+      warnings.push({ schedule: name, warnAt: w.warnAt.toISOString(), stopAt, instances });
+    }
+  }
+  warnings.sort((a, b) => a.warnAt.localeCompare(b.warnAt));
   return {
     from: now.toISOString(),
     to: to.toISOString(),
     days: args.days,
     currency: config.currency,
     instances: out,
+    warnings,
     totals: {
       instances: out.filter((i) => !i.excluded).length,
       hoursSaved: round(out.reduce((s, i) => s + i.hoursSaved, 0)),
@@ -159,7 +194,14 @@ export function formatPreview(p: Preview): string {
     );
     for (const e of i.events)
       lines.push(
-        `    ${e.at.slice(0, 16).replace('T', ' ')}Z  ${e.action.padEnd(5)}${e.skipped ? `  skipped: ${e.skipped}` : ''}`,
+        `    ${e.at.slice(0, 16).replace('T', ' ')}Z  ${e.action.padEnd(5)}${e.skipped ? `  skipped: ${e.skipped}` : ''}${e.warnAt ? `  (owners warned ${e.warnAt.slice(11, 16)}Z)` : ''}`,
+      );
+  }
+  if (p.warnings.length > 0) {
+    lines.push('warnings:');
+    for (const w of p.warnings)
+      lines.push(
+        `    ${w.warnAt.slice(0, 16).replace('T', ' ')}Z  ${w.schedule}: notice before the ${w.stopAt.slice(11, 16)}Z stop (${w.instances} instance${w.instances === 1 ? '' : 's'})`,
       );
   }
   const money = p.totals.saved !== undefined ? `, ${p.totals.saved.toFixed(2)} ${p.currency}` : '';

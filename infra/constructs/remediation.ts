@@ -44,6 +44,8 @@ const SYNC = 'Step Functions (lambda:invoke, RequestResponse; errors reach the w
 export class Remediation extends Construct {
   readonly workflow: WorkflowStateMachine;
   readonly sweepWorkflow: WorkflowStateMachine;
+  /** The sweep's function (policies with `warn` send their notices from it). */
+  readonly sweep: HandlerFunction;
   readonly rule: events.Rule;
   readonly schedules: scheduler.Schedule[] = [];
 
@@ -94,7 +96,7 @@ export class Remediation extends Construct {
       FLEETFLOW_REMEDIATE_STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
     };
 
-    const sweep = new HandlerFunction(this, 'Sweep', {
+    this.sweep = new HandlerFunction(this, 'Sweep', {
       entry: 'functions/handlers/remediation-sweep.ts',
       description: 'Sweeps the fleet for a periodic policy, within its cap',
       environment: { ...base, ...starterEnv },
@@ -102,8 +104,11 @@ export class Remediation extends Construct {
       memorySize: 512,
       invokedSynchronouslyBy: SYNC,
     });
+    const sweep = this.sweep;
     accounts.grantRead(sweep.fn);
     data.grantJobsWrite(sweep.fn);
+    // The idle filter's samples of CloudStack counters live in the idempotency table.
+    data.grantIdempotency(sweep.fn);
     this.workflow.stateMachine.grantStartExecution(sweep.fn);
     this.sweepWorkflow = new WorkflowStateMachine(this, 'SweepWorkflow', {
       name: SWEEP_MACHINE,

@@ -772,6 +772,7 @@ async function refreshPlan() {
   }
   const money = (v) => (v === undefined ? '' : `${v} ${plan.currency ?? ''}`.trim());
   const schedules = [...new Set(instances.map((i) => i.schedule))];
+  const warnings = plan.warnings ?? [];
   body.replaceChildren(
     el(
       'p',
@@ -779,6 +780,26 @@ async function refreshPlan() {
       `${plan.totals.instances} instance(s) · ${plan.totals.hoursSaved} instance-hours saved`,
       plan.totals.saved === undefined ? '' : ` · ${money(plan.totals.saved)} expected savings`,
     ),
+    // Upcoming warnings: when the owners get their notice (with snooze links) before a stop.
+    ...(warnings.length === 0
+      ? []
+      : [
+          el(
+            'p',
+            { 'data-testid': 'warnings' },
+            'upcoming warnings: ',
+            ...warnings.slice(0, 8).map((w) =>
+              el(
+                'span',
+                {
+                  class: 'label',
+                  title: `notice to the owners of ${w.instances} instance(s) before the stop at ${time(w.stopAt)}`,
+                },
+                `${w.schedule} ${time(w.warnAt)} (stop ${time(w.stopAt)}, ${w.instances})`,
+              ),
+            ),
+          ),
+        ]),
     ...schedules.map((name) =>
       el(
         'div',
@@ -819,7 +840,7 @@ async function refreshPlan() {
                           el(
                             'span',
                             { class: `label${e.skipped ? ' muted' : ''}`, title: e.skipped ?? '' },
-                            `${e.action} ${time(e.at)}${e.skipped ? ' (skipped)' : ''}`,
+                            `${e.action} ${time(e.at)}${e.skipped ? ' (skipped)' : ''}${e.warnAt ? ` · warned ${time(e.warnAt)}` : ''}`,
                           ),
                         ),
                   ),

@@ -466,6 +466,7 @@ export class ExoscaleV1Simulator extends SimulatorBase {
         rootSizeGb,
         ...(p.get('keypair') !== undefined && { keypair: p.get('keypair')! }),
       });
+      this.load.begin(vm.id);
       const job = this.job('org.apache.cloudstack.api.command.user.vm.DeployVMCmd', vm.id, {
         complete: () => {
           if (startVm) vm.state = 'Running';
@@ -884,6 +885,12 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       cpuspeed: CPU_SPEED,
       memory: vm.offering.memory,
       created: vm.created,
+      // Usage, from the load knob: cpuused while running, network counters since the VM began.
+      ...(vm.state === 'Running' && {
+        cpuused: `${(this.load.at(vm.id, Date.now())?.cpuPercent ?? 0).toFixed(2)}%`,
+      }),
+      networkkbsread: this.load.counters(vm.id).readKB,
+      networkkbswrite: this.load.counters(vm.id).writeKB,
       haenable: false,
       hypervisor: 'KVM',
       ...(vm.keypair && { keypair: vm.keypair }),

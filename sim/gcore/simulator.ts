@@ -278,6 +278,7 @@ export class GcoreSimulator extends SimulatorBase {
     [`GET ${INSTANCE}/available_flavors`]: this.onInstance((_req, inst) =>
       this.page(FLAVORS.filter((f) => f.flavor_id !== inst.flavorId)),
     ),
+    [`POST ${INSTANCE}/metrics`]: this.onInstance((req, inst) => this.metrics(req, inst.id)),
     [`GET ${INSTANCE}/metadata`]: this.onInstance((_req, inst) => this.page(metadataList(inst))),
     [`POST ${INSTANCE}/metadata`]: this.onInstance((req, inst) => this.setMetadata(req, inst, false)),
     [`PUT ${INSTANCE}/metadata`]: this.onInstance((req, inst) => this.setMetadata(req, inst, true)),
@@ -290,6 +291,11 @@ export class GcoreSimulator extends SimulatorBase {
     [`GET ${INSTANCE_V2}/metadata_item`]: this.onInstance((req, inst) => this.metadataItem(req, inst)),
     [`DELETE ${INSTANCE_V2}/metadata_item`]: this.onInstance((req, inst) => this.metadataItem(req, inst)),
   });
+
+  /** Get Instance Metrics is a POST that changes nothing. */
+  protected override isMutation(req: SimRequest): boolean {
+    return req.method !== 'GET' && !req.path.replace(/\/+$/, '').endsWith('/metrics');
+  }
 
   protected route(req: SimRequest): SimResponse | Promise<SimResponse> {
     return this.dispatch(this.routes, req, req.path.replace(/\/+$/, ''));
@@ -505,6 +511,41 @@ export class GcoreSimulator extends SimulatorBase {
     });
   }
 
+  /**
+   * Get Instance Metrics: `{time_interval, time_unit: "hour" | "day"}` → `{count, results}`, one
+   * point per metrics step back from now (none before the instance existed), from the load knob.
+   * UNCONFIRMED: Gcore's sampling step and its `time` format (rendered here as ISO 8601 UTC).
+   */
+  private metrics(req: SimRequest, id: string): SimResponse {
+    const body = req.json;
+    if (!isObject(body))
+      return this.errorResponse(400, 'Request body must be a JSON object', 'ValidationError');
+    const interval = body.time_interval;
+    const unit = body.time_unit;
+    if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1)
+      return this.errorResponse(400, 'time_interval: Input should be a positive integer', 'ValidationError');
+    if (unit !== 'hour' && unit !== 'day')
+      return this.errorResponse(400, "time_unit: Input should be 'day' or 'hour'", 'ValidationError');
+    const now = Date.now();
+    const from = now - interval * (unit === 'hour' ? 3_600_000 : 86_400_000);
+    const points = this.load.series(id, from, now, this.options.metricsStepMs);
+    return this.ok({
+      count: points.length,
+      results: points.map(({ t, load }) => ({
+        time: new Date(t).toISOString(),
+        cpu_util: load.cpuPercent,
+        memory_util: 38.5,
+        network_Bps_ingress: Math.round(load.networkKBps * 1024 * 0.6),
+        network_Bps_egress: Math.round(load.networkKBps * 1024 * 0.4),
+        network_pps_ingress: Math.round(load.networkKBps * 0.9),
+        network_pps_egress: Math.round(load.networkKBps * 0.6),
+        disks: [
+          { disk_name: 'vda', disk_Bps_read: 0, disk_Bps_write: 512, disk_iops_read: 0, disk_iops_write: 1 },
+        ],
+      })),
+    });
+  }
+
   private createInstance(req: SimRequest, { project, region }: Scope): SimResponse {
     const body = req.json;
     if (!isObject(body))
@@ -669,6 +710,7 @@ export class GcoreSimulator extends SimulatorBase {
       inst.volumeIds.push(vol.id);
     }
     this.instances.set(id, inst);
+    this.load.begin(id);
     const task = this.runTask(
       { type: 'create_vm', project, region, instance: inst, data: { flavor: flavor.flavor_id, name } },
       () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ProviderId } from '../../functions/providers/port.ts';
 import { type ListeningServer, listen, readBody } from '../../functions/shared/http-server.ts';
@@ -6,6 +6,7 @@ import { Timeline } from './clock.ts';
 import { type Faults, NO_FAULTS, nextOperationOutcome } from './faults.ts';
 import { parseRequest, type SimRequest, type SimResponse } from './http.ts';
 import { seededRandom, seededUuid } from './ids.ts';
+import { type Load, type LoadLevel, LoadModel, parseLoad } from './load.ts';
 import { TokenBucket } from './rate-limit.ts';
 import type { RouteTable, SimHandler } from './routes.ts';
 
@@ -32,6 +33,10 @@ export interface SimulatorOptions {
   operationMs?: number;
   /** Largest page the simulator returns, where the provider paginates (forces paging in tests). */
   maxPageSize?: number;
+  /** Share of instances that are idle until the load knob says otherwise (0..1; default 0: all busy). */
+  idleShare?: number;
+  /** Spacing of the metric history, where the provider keeps one (Gcore: default 60 s). */
+  metricsStepMs?: number;
 }
 
 export interface RequestLogEntry {
@@ -80,6 +85,10 @@ export abstract class SimulatorBase {
   abstract readonly defaultLocation: string;
 
   readonly faults: Faults = { ...NO_FAULTS };
+  /** What each instance is doing, for the providers that report usage (see load.ts). */
+  readonly load: LoadModel;
+  /** Guards the simulator's own admin routes (`/_sim/…`); printed by describe(). */
+  readonly adminToken = randomBytes(16).toString('hex');
   readonly requestLog: RequestLogEntry[] = [];
   protected readonly options: Required<Omit<SimulatorOptions, 'port' | 'host'>> & {
     port: number;
@@ -101,7 +110,10 @@ export abstract class SimulatorBase {
       transitionMs: options.transitionMs ?? 1_500,
       operationMs: options.operationMs ?? 1_000,
       maxPageSize: options.maxPageSize ?? 100,
+      idleShare: options.idleShare ?? 0,
+      metricsStepMs: options.metricsStepMs ?? 60_000,
     };
+    this.load = new LoadModel({ startedAt: Date.now(), idleShare: this.options.idleShare });
     this.random = seededRandom(this.options.seed);
     this.bucket = new TokenBucket(this.options.rateLimitRps);
   }
@@ -180,6 +192,7 @@ export abstract class SimulatorBase {
       url: this.endpoint(),
       credentials: this.credentials,
       location: this.defaultLocation,
+      admin: { url: `${this.origin}/_sim`, token: this.adminToken },
     };
   }
 
@@ -202,6 +215,11 @@ export abstract class SimulatorBase {
    */
   seedInstances(_request: SeedRequest): string[] {
     throw new SeedingNotSupportedError(this.provider);
+  }
+
+  /** The load knob: makes an instance idle, busy, or any load, from now on. */
+  setLoad(instanceId: string, load: Load | LoadLevel): Load {
+    return this.load.set(instanceId, load);
   }
 
   /** Requests that changed something, for tests asserting "no mutation happened". */
@@ -245,6 +263,10 @@ export abstract class SimulatorBase {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawBody = (await readBody(req)).toString('utf8');
     const request = parseRequest(req, rawBody);
+    if (request.path.startsWith('/_sim/')) {
+      this.write(res, this.admin(request));
+      return;
+    }
     const mutation = this.isMutation(request);
     const log = (status: number) =>
       this.requestLog.push({
@@ -297,6 +319,31 @@ export abstract class SimulatorBase {
       return;
     }
     this.write(res, response);
+  }
+
+  /**
+   * The simulator's own routes, outside the provider's API (no provider auth, no faults, no rate
+   * limit), guarded by the admin token: `PUT /_sim/load/{instanceId}` with
+   * `{"level":"idle"|"busy"}` or `{"cpuPercent","networkKBps"}`.
+   */
+  private admin(req: SimRequest): SimResponse {
+    const given = Buffer.from(req.headers['x-sim-admin-token'] ?? '');
+    const token = Buffer.from(this.adminToken);
+    if (given.length !== token.length || !timingSafeEqual(given, token))
+      return {
+        status: 401,
+        body: { error: "x-sim-admin-token is missing or wrong (see the simulator's description)" },
+      };
+    const m = /^\/_sim\/load\/([A-Za-z0-9._:-]{1,128})$/.exec(req.path);
+    if (!m) return { status: 404, body: { error: `no simulator route ${req.path}` } };
+    if (req.method !== 'PUT') return { status: 405, headers: { allow: 'PUT' }, body: { error: 'use PUT' } };
+    const load = parseLoad(req.json);
+    if (!load)
+      return {
+        status: 400,
+        body: { error: 'body: {"level":"idle"|"busy"} or {"cpuPercent":0-100,"networkKBps":>=0}' },
+      };
+    return { status: 200, body: { instanceId: m[1], load: this.setLoad(m[1]!, load) } };
   }
 
   private write(res: ServerResponse, response: SimResponse): void {

@@ -118,10 +118,14 @@ describe('cdk-nag on the fleetflow stack', () => {
     )) {
       expect(a.path).toMatch(/\/DeadLetters$/);
     }
-    // APIG4 only on signed webhook routes (POST /webhooks/…); every other route is IAM-authorized.
+    // APIG4 only on signed webhook routes (POST /webhooks/…) and on the snooze links (each request
+    // carries its own signed token); every other route is IAM-authorized.
     const apig4 = acks.filter((a) => a.id === 'AwsSolutions-APIG4').map((a) => a.path);
     expect(apig4).toContain('Fleetflow/Webhooks/Api/POST--webhooks--provision');
-    for (const path of apig4) expect(path).toMatch(/^Fleetflow\/Webhooks\/Api\/POST--webhooks--[a-z-]+$/);
+    for (const path of apig4)
+      expect(path).toMatch(
+        /^Fleetflow\/Webhooks\/Api\/(POST--webhooks--[a-z-]+|(GET|POST)--snooze|POST--snooze--slack)$/,
+      );
     // DDB3 (no point-in-time recovery) only on the table of sealed secrets, which must stay deleted.
     expect(acks.filter((a) => a.id === 'AwsSolutions-DDB3').map((a) => a.path)).toEqual([
       'Fleetflow/Data/Secrets',

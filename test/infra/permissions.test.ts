@@ -328,9 +328,11 @@ describe('data, workflows, functions, API and alarms', () => {
       'GET /jobs': 'AWS_IAM',
       'GET /jobs/{id}': 'AWS_IAM',
     });
-    // Only signed webhooks (POST /webhooks/…) go without IAM: their handler verifies the signature.
+    // Only signed webhooks (POST /webhooks/…) and snooze links (a signed token each) go without
+    // IAM: their handler verifies the signature.
     for (const [route, type] of Object.entries(auth)) {
-      if (!/^POST \/webhooks\/[a-z-]+$/.test(route)) expect(type, route).toBe('AWS_IAM');
+      if (!/^(POST \/webhooks\/[a-z-]+|(GET|POST) \/snooze|POST \/snooze\/slack)$/.test(route))
+        expect(type, route).toBe('AWS_IAM');
     }
   });
 

@@ -133,6 +133,8 @@ describe('the local HTTP API under cross-site and rebinding attacks', () => {
       'DELETE /overrides/{id} token',
       'POST /events token',
       'POST /overrides token',
+      'POST /snooze signed',
+      'POST /snooze/slack signed',
       'POST /webhooks/alert signed',
       'POST /webhooks/provision signed',
     ]);

@@ -88,6 +88,7 @@ export const CAPABILITIES: Capabilities = {
     supported: false,
     note: 'cloud.ca instances have no labels or tags; idempotent creates are matched by exact name',
   },
+  metrics: { supported: false, note: 'the cloud.ca API reports no usage figures for an instance' },
 };
 
 export interface CloudcaAdapterArgs extends AdapterArgs {

@@ -36,6 +36,7 @@ import {
   type InstanceState,
   type Operation,
   type OperationRef,
+  type UsageReading,
 } from '../port.ts';
 import { type Params, signRequest } from './auth.ts';
 import {
@@ -100,6 +101,10 @@ export const CAPABILITIES: Capabilities = {
   labels: {
     supported: true,
     note: 'CloudStack resource tags (createTags/deleteTags); a changed value is deleted, then re-created',
+  },
+  metrics: {
+    supported: true,
+    note: "listVirtualMachines' cpuused and its networkkbsread/networkkbswrite counters: a point reading, sampled by fleetflow between sweeps to make rates",
   },
 };
 
@@ -179,6 +184,12 @@ export class ExoscaleV1Provider extends BaseProvider {
       });
     }
     return this.toInstance(vm);
+  }
+
+  protected override async _usage(id: string, options: { seen?: Instance }): Promise<UsageReading> {
+    // The listing carries the figures: an instance listed a moment ago needs no second call.
+    const vm = options.seen?.id === id ? options.seen : await this._get(id);
+    return { kind: 'counters', at: new Date().toISOString(), ...usageFigures(vm.extra) };
   }
 
   protected async _instanceTypes(): Promise<CatalogueEntry[]> {
@@ -550,6 +561,9 @@ export class ExoscaleV1Provider extends BaseProvider {
         cpuspeed: vm.cpuspeed,
         memory: vm.memory,
         keypair: vm.keypair,
+        cpuused: vm.cpuused,
+        networkkbsread: vm.networkkbsread,
+        networkkbswrite: vm.networkkbswrite,
         securitygroups: ((vm.securitygroup as Array<{ name?: string }> | undefined) ?? []).map((g) => g.name),
       },
     };
@@ -557,6 +571,20 @@ export class ExoscaleV1Provider extends BaseProvider {
 }
 
 // ---- module helpers ----------------------------------------------------------------------
+/** CloudStack's `cpuused` ("0.22%") and its two network counters (KiB each way), as the port's figures. */
+export function usageFigures(extra: Record<string, unknown>): { cpuPercent?: number; networkKB?: number } {
+  const cpu = typeof extra.cpuused === 'string' ? Number.parseFloat(extra.cpuused) : Number.NaN;
+  const read = extra.networkkbsread;
+  const write = extra.networkkbswrite;
+  const counters = typeof read === 'number' || typeof write === 'number';
+  return {
+    ...(Number.isFinite(cpu) && { cpuPercent: cpu }),
+    ...(counters && {
+      networkKB: (typeof read === 'number' ? read : 0) + (typeof write === 'number' ? write : 0),
+    }),
+  };
+}
+
 function AsyncJobId(body: Record<string, unknown>): string {
   return AsyncAccepted.parse(body).jobid;
 }

@@ -53,6 +53,11 @@ export const VirtualMachine = z
     cpuspeed: z.number().optional(),
     memory: z.number().optional(),
     keypair: z.string().optional(),
+    /** CPU use as the hypervisor last measured it, a percentage string such as "0.22%". */
+    cpuused: z.string().optional(),
+    /** Network traffic since the VM started, in KiB, each way: running counters. */
+    networkkbsread: z.number().optional(),
+    networkkbswrite: z.number().optional(),
     nic: z.array(Nic).optional().default([]),
     tags: z.array(Tag).optional().default([]),
   })

@@ -102,6 +102,7 @@ export const CAPABILITIES: Capabilities = {
     note: `the API does not report protection; fleetflow mirrors what it set in the '${PROTECTION_LABEL}' label`,
   },
   labels: { supported: true },
+  metrics: { supported: false, note: "Exoscale's API v2 reports no usage figures for an instance" },
 };
 
 /** Exoscale's `instance-state` values onto the port's states. */

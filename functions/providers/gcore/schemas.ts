@@ -91,3 +91,21 @@ export const ErrorBody = z.looseObject({
   traceback: z.string().nullish(),
   request_id: z.string().nullish(),
 });
+
+/**
+ * One point of Get Instance Metrics (`POST /cloud/v1/instances/{project}/{region}/{id}/metrics`
+ * with `{time_interval, time_unit: "hour" | "day"}`, answered as `{count, results}`): CPU in
+ * percent (at most 100 however many cores), RAM in percent, network in bytes and packets per
+ * second each way, per-disk figures. Every figure may be null.
+ */
+export const MetricsItem = z.looseObject({
+  time: z.string(),
+  cpu_util: z.number().nullish(),
+  memory_util: z.number().nullish(),
+  network_Bps_ingress: z.number().nullish(),
+  network_Bps_egress: z.number().nullish(),
+  network_pps_ingress: z.number().nullish(),
+  network_pps_egress: z.number().nullish(),
+  disks: z.array(z.looseObject({ disk_name: z.string().nullish() })).nullish(),
+});
+export type MetricsItem = z.infer<typeof MetricsItem>;

@@ -94,6 +94,7 @@ export const CAPABILITIES: Capabilities = {
     supported: false,
     note: 'Genesis Cloud instances have no labels or tags (labels given on create are ignored); idempotent creates are matched by exact name, type and image.',
   },
+  metrics: { supported: false, note: "Genesis Cloud's API reports no usage figures for an instance" },
 };
 
 // Where the API's wording says an action does not fit the instance's status (400 bodies).

@@ -1,9 +1,13 @@
 import * as z from 'zod';
+import type { UsageHistory } from '../../metrics/usage.ts';
 import type { Instance } from '../../providers/port.ts';
 import { isReservedKey, RESERVED_KEY_MESSAGE } from '../../shared/keys.ts';
 
-/** What a filter sees: the live instance and the account it was read with. */
-export type Subject = Instance & { account: string };
+/**
+ * What a filter sees: the live instance and the account it was read with, and its usage once
+ * read (only for filters that need it: see `usageWindow` in ./idle.ts).
+ */
+export type Subject = Instance & { account: string; usage?: UsageHistory };
 
 /** true / false, or undefined when a field the filter needs is not known (pre-filtering an event). */
 export type Truth = boolean | undefined;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { INSTANCE_STATES, type Instance, PROVIDER_IDS } from '../../providers/port.ts';
 import { durationSchema, durationSeconds } from '../../shared/duration.ts';
 import { type Check, defineFilter, known, labelKey, list, oneOf, oneOrMany, type Truth } from './define.ts';
+import { idleFilter } from './idle.ts';
 
 /**
  * Every filter a policy can use, by its key in the config file. Adding a filter is adding one
@@ -110,6 +111,8 @@ export const FILTERS = {
       ];
     },
   }),
+  // Last: it is the one that may need a provider call (its own module says how).
+  idle: idleFilter,
 };
 
 /** olderThan / newerThan: an instance whose age the provider does not say matches neither. */
