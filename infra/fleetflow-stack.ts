@@ -10,8 +10,8 @@ import { HandlerFunction } from './constructs/handler-function.ts';
 import { PowerSchedule } from './constructs/power-schedule.ts';
 import { type AccountRef, ProviderAccounts } from './constructs/provider-accounts.ts';
 import { Remediation } from './constructs/remediation.ts';
-import { SealedSecrets } from './constructs/sealed-secrets.ts';
 import { ScheduleWarnings } from './constructs/schedule-warnings.ts';
+import { SealedSecrets } from './constructs/sealed-secrets.ts';
 import { TaskFunctions } from './constructs/task-functions.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.ts';
@@ -90,6 +90,15 @@ export class FleetflowStack extends Stack {
       ...(props.config && { config: props.config }),
     });
 
+    // Warnings before stops, and the snooze links in them.
+    this.warnings = new ScheduleWarnings(this, 'Warnings', {
+      data: this.data,
+      accounts,
+      api: this.webhooks.api,
+      sweep: this.remediation.sweep,
+      ...(props.config && { config: props.config }),
+    });
+
     // The audit keys and checkpoints: every function that appends audit events gets the chain key
     // (by ARN); every workflow's end checkpoints its job (test/infra/audit-trail.test.ts holds both).
     const workflows = this.node
@@ -101,18 +110,17 @@ export class FleetflowStack extends Stack {
       ...(props.tablePrefix && { tablePrefix: props.tablePrefix }),
       stateMachines: workflows,
     });
-    for (const fn of [t.create, t.action, t.compensate, this.powerSchedule.plan, this.powerSchedule.act]) {
+    for (const fn of [
+      t.create,
+      t.action,
+      t.compensate,
+      this.powerSchedule.plan,
+      this.powerSchedule.act,
+      this.warnings.snooze,
+      ...(this.warnings.snoozeSlack ? [this.warnings.snoozeSlack] : []),
+    ]) {
       this.auditTrail.grantAppend(fn.fn);
     }
-    // Warnings before stops, and the snooze links in them.
-    this.warnings = new ScheduleWarnings(this, 'Warnings', {
-      data: this.data,
-      accounts,
-      api: this.webhooks.api,
-      sweep: this.remediation.sweep,
-      ...(props.config && { config: props.config }),
-    });
-
     // Alarms on every workflow and every function of the stack, found in the construct
     // tree so constructs added above get theirs too. Keep this last.
     const all = this.node.findAll();

@@ -277,7 +277,10 @@ export function registerReport(program: Command): void {
         if (job.createdAt < m) break; // newest first: the month is behind us
         all.push(job);
       }
-      return { rows: await savingsRows(all, m, stoppedSavings(jobs.results)), idle: await idleStopRows(all, m, jobs.results) };
+      return {
+        rows: await savingsRows(all, m, stoppedSavings(jobs.results)),
+        idle: await idleStopRows(all, m, jobs.results),
+      };
     });
     const currencies = [...new Set(rows.map((r) => r.currency).filter(Boolean))];
     const priced = rows.filter((r) => r.money !== undefined);

@@ -2,9 +2,9 @@ import * as z from 'zod';
 import { notificationsSchema } from '../notify/config.ts';
 import { PROVIDER_IDS } from '../providers/port.ts';
 import { policiesSchema } from '../remediation/policy.ts';
-import { isReservedKey, RESERVED_KEY_MESSAGE } from '../shared/keys.ts';
 import { warnSchema } from '../schedule/warn-config.ts';
 import { parseDurationSeconds } from '../shared/duration.ts';
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '../shared/keys.ts';
 
 /**
  * The fleetflow config file (`fleetflow.config.yaml` or `.json`): where fleetflow looks

@@ -116,6 +116,8 @@ describe('audit trail on AWS', () => {
       'functions/handlers/provision-compensate.ts',
       'functions/handlers/schedule-act.ts',
       'functions/handlers/schedule-plan.ts',
+      // A snooze link's override is audited with who clicked.
+      'functions/handlers/snooze.ts',
     ]);
     for (const f of fns) {
       const appends = appenders.includes(f);

@@ -274,9 +274,9 @@ describe('a warning before a stop', () => {
         createdBy: 'owner:alice@example.com',
       });
     }
-    // Audited: who clicked (the owner the notice went to), on the overrides chain.
+    // Audited: who clicked (the owner the notice went to), on the overrides' chains (one lane per instance).
     const audit: Array<{ action: string; trigger: { actor: string } }> = [];
-    for await (const e of stores().audit.chainEvents(OVERRIDES_CHAIN)) audit.push(e as never);
+    for await (const e of stores().audit.jobEvents(OVERRIDES_CHAIN)) audit.push(e as never);
     expect(
       audit.filter((e) => e.action === 'override.set' && e.trigger.actor === 'owner:alice@example.com'),
     ).toHaveLength(2);
