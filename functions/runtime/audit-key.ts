@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readPrivateJson } from '../shared/private-file.ts';
 import { registerSecret } from '../shared/redact.ts';
 import {
   AuditKeyError,
@@ -60,25 +61,11 @@ const RESOLVERS: Resolver[] = [
 ];
 
 function readKeyFile(path: string): unknown {
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-  } catch (error) {
-    throw new AuditKeyError(`audit key file ${path} cannot be read (fleetflow start creates it)`, {
-      cause: error,
-    });
-  }
-  // Group or others may read it: the key is no secret any more, so refuse rather than trust it.
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new AuditKeyError(
-      `audit key file ${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`,
-    );
-  }
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new AuditKeyError(`audit key file ${path} is not JSON`, { cause: error });
-  }
+  return readPrivateJson(
+    path,
+    'audit key file',
+    (message, cause) => new AuditKeyError(message, cause === undefined ? undefined : { cause }),
+  );
 }
 
 /** A lazy, cached keyring from a reference; the reference (never the key) may appear in errors. */

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { readPrivateJson } from '../shared/private-file.ts';
 import { registerSecret } from '../shared/redact.ts';
 import { SecretIntegrityError, SecretKeyError } from './errors.ts';
 
@@ -158,26 +159,12 @@ function fileKey(ref: string): SealingKey {
     } catch (error) {
       throw new SecretKeyError(`"${ref}" is not a file URL`, { cause: error });
     }
-    let mode: number;
-    try {
-      mode = statSync(path).mode;
-    } catch (error) {
-      throw new SecretKeyError(`secrets key file ${path} cannot be read (fleetflow start creates it)`, {
-        cause: error,
-      });
-    }
-    // Readable by group or others: the key protects nothing any more, so refuse it.
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new SecretKeyError(
-        `secrets key file ${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`,
-      );
-    }
-    let key: unknown;
-    try {
-      key = (JSON.parse(readFileSync(path, 'utf8')) as { key?: unknown }).key;
-    } catch (error) {
-      throw new SecretKeyError(`secrets key file ${path} is not JSON`, { cause: error });
-    }
+    const file = readPrivateJson(
+      path,
+      'secrets key file',
+      (message, cause) => new SecretKeyError(message, cause === undefined ? undefined : { cause }),
+    );
+    const key = (file as { key?: unknown } | null)?.key;
     const bytes = typeof key === 'string' ? Buffer.from(key, 'base64url') : Buffer.alloc(0);
     // Never echo the content: it is the key.
     if (bytes.length !== 32) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../../functions/log.ts';
+import { BodyTooLargeError, readBody } from '../../functions/shared/http-server.ts';
 import { guardAwsEndpoint, TEST_KEY_PAIR } from '../auth/aws-endpoint.ts';
 import type { AwsKeyPair } from '../auth/sigv4.ts';
 import type { ExecutionRecord, ExecutionStatus, HistoryEvent, LocalEngine } from './engine.ts';
@@ -244,28 +245,19 @@ const operations: Record<string, Operation> = {
   },
 };
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(
-          new HttpError(
-            413,
-            'RequestEntityTooLargeException',
-            `request body is larger than ${MAX_BODY_BYTES} bytes`,
-          ),
-        );
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+/** The request body as text; past MAX_BODY_BYTES, the 413 the SFN API answers. */
+async function readText(req: IncomingMessage): Promise<string> {
+  try {
+    return (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    req.resume();
+    throw new HttpError(
+      413,
+      'RequestEntityTooLargeException',
+      `request body is larger than ${MAX_BODY_BYTES} bytes`,
+    );
+  }
 }
 
 function send(
@@ -306,7 +298,7 @@ async function handle(
     const operation = Object.hasOwn(operations, op) ? operations[op] : undefined;
     if (!operation)
       throw new HttpError(400, 'UnknownOperationException', `${op} is not supported by the local endpoint`);
-    const text = await readBody(req);
+    const text = await readText(req);
     let body: unknown;
     try {
       body = text.length === 0 ? {} : JSON.parse(text);
