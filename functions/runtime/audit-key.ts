@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { readPrivateJson } from '../shared/private-file.ts';
+import { fileURLToPath } from 'node:url';
+import { ensurePrivateKeyFile, readPrivateJson } from '../shared/private-file.ts';
 import { registerSecret } from '../shared/redact.ts';
 import {
   AuditKeyError,
@@ -119,17 +117,7 @@ export function auditKeysFromEnv(
 export function ensureLocalAuditKeys(dataDir: string): Record<AuditKeyPurpose, string> {
   const refs = {} as Record<AuditKeyPurpose, string>;
   for (const purpose of ['chain', 'checkpoint'] as const) {
-    const path = join(dataDir, LOCAL_KEY_FILES[purpose]);
-    try {
-      // 'wx': only if absent, so two processes starting at once cannot both write a key.
-      writeFileSync(path, `${JSON.stringify({ key: randomBytes(32).toString('base64url') })}\n`, {
-        mode: 0o600,
-        flag: 'wx',
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    refs[purpose] = pathToFileURL(path).href;
+    refs[purpose] = ensurePrivateKeyFile(join(dataDir, LOCAL_KEY_FILES[purpose]));
   }
   return refs;
 }

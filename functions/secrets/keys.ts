@@ -1,9 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { readPrivateJson } from '../shared/private-file.ts';
+import { ensurePrivateKeyFile, readPrivateJson } from '../shared/private-file.ts';
 import { registerSecret } from '../shared/redact.ts';
 import { SecretIntegrityError, SecretKeyError } from './errors.ts';
 
@@ -191,15 +190,5 @@ function fileKey(ref: string): SealingKey {
  * sealed under the old key would no longer open). Returns its reference.
  */
 export function ensureLocalSecretsKey(dataDir: string): string {
-  const path = join(dataDir, LOCAL_SECRETS_KEY_FILE);
-  try {
-    // 'wx': only if absent, so two processes starting at once cannot both write a key.
-    writeFileSync(path, `${JSON.stringify({ key: randomBytes(32).toString('base64url') })}\n`, {
-      mode: 0o600,
-      flag: 'wx',
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  return pathToFileURL(path).href;
+  return ensurePrivateKeyFile(join(dataDir, LOCAL_SECRETS_KEY_FILE));
 }

@@ -1,4 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 /**
  * Reads a JSON key file that only its owner may read (the audit keys, the secrets key of a data
@@ -26,4 +28,21 @@ export function readPrivateJson(
   } catch (error) {
     throw fail(`${what} ${path} is not JSON`, error);
   }
+}
+
+/**
+ * Creates a key file holding 32 random bytes (`{"key":"<base64url>"}`, mode 0600) unless it
+ * exists, and returns its `file:` reference. Never rewritten: what was sealed or signed under the
+ * old key would no longer check. 'wx' so two processes starting at once cannot both write one.
+ */
+export function ensurePrivateKeyFile(path: string): string {
+  try {
+    writeFileSync(path, `${JSON.stringify({ key: randomBytes(32).toString('base64url') })}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return pathToFileURL(path).href;
 }
