@@ -60,7 +60,7 @@ import { type RunningHttpServer, startHttpServer } from './http/server.ts';
 import { startSweepTimers } from './remediation-sweeps.ts';
 import { type LocalScheduler, type SchedulerClock, startLocalScheduler } from './scheduler.ts';
 import { damageLine, prepareDataFolder } from './store/doctor.ts';
-import { startDynalite } from './store/dynalite.ts';
+import { startDynaliteThread } from './store/dynalite-thread.ts';
 import {
   cleanUpProvisioning,
   expireDeadClaims,
@@ -170,7 +170,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const dynamoPath = options.persist === false ? undefined : join(dataDir, 'dynamo');
     let damaged = false;
     if (dynamoPath) damaged = (await prepareDataFolder(dynamoPath, log)) === undefined;
-    const dynamo = await startDynalite({
+    // On its own thread: the engine and the handlers keep this one (see dynalite-thread.ts).
+    const dynamo = await startDynaliteThread({
       ...(dynamoPath && { path: dynamoPath }),
       credentials,
       allowHosts,

@@ -1,0 +1,56 @@
+import { Worker } from 'node:worker_threads';
+import type { LocalDynamo, StartDynaliteOptions } from './dynalite.ts';
+import { DataFolderLockedError } from './level.ts';
+
+/**
+ * dynalite on a thread of its own: the same server as startDynalite, but its request parsing,
+ * signature checks and LevelDB work run beside the local engine and its Lambda handlers instead
+ * of on their thread (a schedule run over thousands of instances is otherwise CPU-bound on one
+ * core). Same options and the same answers; damage reports arrive as messages.
+ */
+export function startDynaliteThread(options: StartDynaliteOptions = {}): Promise<LocalDynamo> {
+  const { onDamage, ...rest } = options;
+  const worker = new Worker(new URL('./dynalite-thread.mjs', import.meta.url), { workerData: rest });
+  return new Promise((resolve, reject) => {
+    let closed: Promise<void> | undefined;
+    let whenClosed: (() => void) | undefined;
+    worker.on('error', reject);
+    worker.on('exit', () => whenClosed?.());
+    worker.on('message', (message: ThreadMessage) => {
+      switch (message.type) {
+        case 'damage':
+          onDamage?.(message.damage);
+          break;
+        case 'failed': {
+          void worker.terminate();
+          const error =
+            message.name === 'DataFolderLockedError'
+              ? new DataFolderLockedError(message.path ?? '')
+              : Object.assign(new Error(message.message), { name: message.name });
+          reject(error);
+          break;
+        }
+        case 'closed':
+          void worker.terminate();
+          break;
+        case 'ready':
+          resolve({
+            endpoint: message.endpoint,
+            close() {
+              closed ??= new Promise<void>((done) => {
+                whenClosed = done;
+                worker.postMessage('close');
+              });
+              return closed;
+            },
+          });
+      }
+    });
+  });
+}
+
+type ThreadMessage =
+  | { type: 'ready'; endpoint: string }
+  | { type: 'failed'; name: string; message: string; path?: string }
+  | { type: 'damage'; damage: Parameters<NonNullable<StartDynaliteOptions['onDamage']>>[0] }
+  | { type: 'closed' };
