@@ -14,8 +14,20 @@ export function startDynaliteThread(options: StartDynaliteOptions = {}): Promise
   return new Promise((resolve, reject) => {
     let closed: Promise<void> | undefined;
     let whenClosed: (() => void) | undefined;
-    worker.on('error', reject);
-    worker.on('exit', () => whenClosed?.());
+    let ready = false;
+    // Dying on its own is what an uncaught error in dynalite did in-process: the process goes down
+    // with it (a restart recovers), rather than running on without its store.
+    const died = (error: Error) => {
+      if (!ready) return reject(error);
+      setImmediate(() => {
+        throw error;
+      });
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => {
+      if (whenClosed) return whenClosed();
+      died(new Error(`the DynamoDB thread stopped (exit code ${code})`));
+    });
     worker.on('message', (message: ThreadMessage) => {
       switch (message.type) {
         case 'damage':
@@ -34,6 +46,7 @@ export function startDynaliteThread(options: StartDynaliteOptions = {}): Promise
           void worker.terminate();
           break;
         case 'ready':
+          ready = true;
           resolve({
             endpoint: message.endpoint,
             close() {

@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDynamo, ensureTables, localDynamoConfig } from '../../../functions/store/dynamo.ts';
+import { tableNames } from '../../../functions/store/tables.ts';
+import { startDynaliteThread } from '../../../local/store/dynalite-thread.ts';
+
+/** dynalite on its own thread answers as in-process dynalite does, keeps the folder's lock, and closes. */
+describe('dynalite on a worker thread', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetflow-dynalite-thread-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stores and reads items, refuses a second server on the same folder, and persists across a close', async () => {
+    const path = join(dir, 'dynamo');
+    const first = await startDynaliteThread({ path });
+    const names = tableNames('thread');
+    let dynamo = createDynamo(localDynamoConfig(first.endpoint));
+    await ensureTables(dynamo.client, names);
+    await dynamo.doc.send(
+      new PutCommand({ TableName: names.jobs, Item: { jobId: 'j-1', status: 'QUEUED' } }),
+    );
+    expect((await dynamo.client.send(new ListTablesCommand({}))).TableNames).toContain(names.jobs);
+
+    // LevelDB allows one holder per folder: the thread holds the lock as the in-process server did
+    // (another process gets DataFolderLockedError; another thread of this one, LevelDB's own refusal).
+    await expect(startDynaliteThread({ path })).rejects.toThrow(/in use by another process|failed to open/);
+
+    dynamo.destroy();
+    await first.close();
+    await expect(fetch(first.endpoint)).rejects.toThrow();
+
+    const again = await startDynaliteThread({ path });
+    dynamo = createDynamo(localDynamoConfig(again.endpoint));
+    const { Item } = await dynamo.doc.send(new GetCommand({ TableName: names.jobs, Key: { jobId: 'j-1' } }));
+    expect(Item).toEqual({ jobId: 'j-1', status: 'QUEUED' });
+    dynamo.destroy();
+    await again.close();
+  });
+});
