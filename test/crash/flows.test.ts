@@ -2,11 +2,11 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/config/load.ts';
 import type { Instance, ProviderId } from '../../functions/providers/port.ts';
-import { waitForOperation, waitForState } from '../../functions/providers/wait.ts';
 import { runName, scheduleRunInput, startScheduleRun } from '../../functions/schedule/run.ts';
 import { stateMachineArn } from '../../local/engine/index.ts';
 import { CONTRACT_FIXTURES } from '../contract/fixtures.ts';
 import { runCli } from '../support/cli.ts';
+import { createRunning } from '../support/instances.ts';
 import { KILLS, Rig, SEED, seeded, sleep } from './support/rig.ts';
 
 /**
@@ -23,26 +23,15 @@ afterEach(async () => {
 
 /** Running instances labelled team=crash (their own idempotency keys), made through the adapter. */
 async function seed(r: Rig, provider: ProviderId, count: number): Promise<Instance[]> {
-  const adapter = r.adapter(provider);
-  const out: Instance[] = [];
-  for (let n = 1; n <= count; n++) {
-    const op = await adapter.create({
+  return createRunning(
+    r.adapter(provider),
+    Array.from({ length: count }, (_, i) => ({
       ...CONTRACT_FIXTURES[provider].createSpec,
-      name: `crash-${provider}-${n}`,
+      name: `crash-${provider}-${i + 1}`,
       labels: { team: 'crash' },
-      idempotencyKey: `seed-${provider}-${n}`,
-    });
-    const done = await waitForOperation(adapter, op, {
-      intervalMs: 10,
-      maxIntervalMs: 50,
-      timeoutMs: 20_000,
-    });
-    const id = ('resourceId' in done && done.resourceId) || done.instanceId!;
-    out.push(
-      (await waitForState(adapter, id, 'running', { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 20_000 }))!,
-    );
-  }
-  return out;
+      idempotencyKey: `seed-${provider}-${i + 1}`,
+    })),
+  );
 }
 
 /** Successful provider calls at a simulator whose path names the instance and ends with the verb. */

@@ -7,7 +7,6 @@ import type { FleetflowConfig } from '../../../functions/config/schema.ts';
 import { createLogger } from '../../../functions/log.ts';
 import { type Instance, PROVIDER_IDS, type ProviderId } from '../../../functions/providers/port.ts';
 import { PROVIDERS } from '../../../functions/providers/registry.ts';
-import { waitForOperation, waitForState } from '../../../functions/providers/wait.ts';
 import { providerFor, type Target } from '../../../functions/runtime/accounts.ts';
 import { stores } from '../../../functions/runtime/stores.ts';
 import type { RunAction } from '../../../functions/schedule/plan.ts';
@@ -16,6 +15,7 @@ import type { JobWithResults } from '../../../functions/store/jobs.ts';
 import { type Runtime, type RuntimeOptions, startRuntime } from '../../../local/runtime.ts';
 import { SeedingNotSupportedError } from '../../../sim/kit/index.ts';
 import { CONTRACT_FIXTURES } from '../../contract/fixtures.ts';
+import { createRunning } from '../../support/instances.ts';
 
 /**
  * A whole fleetflow on one machine for schedule tests: every simulator, dynalite in memory, the
@@ -99,28 +99,16 @@ export async function seed(
   count: number,
   options: { prefix: string; labels?: (n: number) => Record<string, string> },
 ): Promise<Instance[]> {
-  const adapter = await providerFor(target);
   const spec = CONTRACT_FIXTURES[provider].createSpec;
-  const out: Instance[] = [];
-  for (let n = 1; n <= count; n++) {
-    const labels = LABELLED.includes(provider) ? (options.labels?.(n) ?? {}) : {};
-    const op = await adapter.create({
+  return createRunning(
+    await providerFor(target),
+    Array.from({ length: count }, (_, i) => ({
       ...spec,
-      name: `${options.prefix}-${provider}-${n}`,
-      labels,
-      idempotencyKey: `${options.prefix}-${provider}-${n}-${Date.now()}`,
-    });
-    const done = await waitForOperation(adapter, op, {
-      intervalMs: 10,
-      maxIntervalMs: 50,
-      timeoutMs: 20_000,
-    });
-    const id = ('resourceId' in done && done.resourceId) || done.instanceId!;
-    out.push(
-      (await waitForState(adapter, id, 'running', { intervalMs: 10, maxIntervalMs: 50, timeoutMs: 20_000 }))!,
-    );
-  }
-  return out;
+      name: `${options.prefix}-${provider}-${i + 1}`,
+      labels: LABELLED.includes(provider) ? (options.labels?.(i + 1) ?? {}) : {},
+      idempotencyKey: `${options.prefix}-${provider}-${i + 1}-${Date.now()}`,
+    })),
+  );
 }
 
 /**
