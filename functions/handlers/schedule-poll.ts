@@ -3,6 +3,7 @@ import { type Instance, TARGET_STATE } from '../providers/port.ts';
 import { providerFor, type Target } from '../runtime/accounts.ts';
 import { explainFailure } from '../runtime/failures.ts';
 import { taskHandler } from '../runtime/handler.ts';
+import { timeScale } from '../runtime/progress.ts';
 import {
   classify,
   type PageItem,
@@ -10,13 +11,11 @@ import {
   pageItems,
   type Settled,
   settle,
+  verifyWaitSeconds,
 } from '../schedule/verify.ts';
 
 /** How long a group's instances may take to reach their state before the rest are failed. */
 export const BATCH_DEADLINE_MS = 15 * 60_000;
-/** Wait between ticks: short at first (most operations take seconds), growing to a cap. */
-const FIRST_WAIT_S = 2;
-const MAX_WAIT_S = 20;
 
 const input = z.object({
   jobId: z.string().min(1),
@@ -112,7 +111,11 @@ export const handler = taskHandler('schedule-poll', input, async (event) => {
     tick: event.tick + 1,
     deadlineAt,
     done: open.length === 0,
-    waitSeconds: Math.min(MAX_WAIT_S, Math.round(FIRST_WAIT_S * 1.5 ** event.tick)),
+    waitSeconds: verifyWaitSeconds({
+      tick: event.tick,
+      actedAt: open.map((p) => p.actedAt),
+      scale: timeScale(),
+    }),
   };
 });
 

@@ -33,9 +33,13 @@ export class AccountConfigError extends Error {
   override name = 'AccountConfigError';
 }
 
+/** The last FLEETFLOW_ACCOUNTS read and what it parsed to: every provider call looks it up. */
+let lastAccounts: { raw: string; parsed: AccountConfig[] } | undefined;
+
 export function accountsFromEnv(env: NodeJS.ProcessEnv = process.env): AccountConfig[] {
   const raw = env.FLEETFLOW_ACCOUNTS;
   if (!raw) return [];
+  if (lastAccounts?.raw === raw) return lastAccounts.parsed;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -45,6 +49,7 @@ export function accountsFromEnv(env: NodeJS.ProcessEnv = process.env): AccountCo
   const result = z.array(accountConfigSchema).safeParse(parsed);
   if (!result.success)
     throw new AccountConfigError(`FLEETFLOW_ACCOUNTS is invalid: ${result.error.issues[0]?.message}`);
+  lastAccounts = { raw, parsed: result.data };
   return result.data;
 }
 

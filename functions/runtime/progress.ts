@@ -43,7 +43,8 @@ export const DEADLINE_SECONDS: Record<string, number> = {
 const FIRST_WAIT = 2;
 const MAX_WAIT = 30;
 
-function timeScale(env: NodeJS.ProcessEnv = process.env): number {
+/** FLEETFLOW_TIME_SCALE (0 < f ≤ 1, default 1): the factor the local engine applies to every Wait. */
+export function timeScale(env: NodeJS.ProcessEnv = process.env): number {
   const v = Number(env.FLEETFLOW_TIME_SCALE ?? '1');
   return Number.isFinite(v) && v > 0 ? v : 1;
 }

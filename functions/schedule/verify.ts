@@ -24,6 +24,8 @@ export interface Pending {
   /** Where the plan's listing saw it before the act. */
   state: InstanceState;
   op: { id: string; status: 'pending' | 'succeeded' | 'failed'; reason?: string };
+  /** When the act recorded its operation (the PENDING result's time). */
+  actedAt?: string;
   /** A stop's savings (from the plan), kept with the verified result. */
   hoursSaved?: number;
   saved?: number;
@@ -125,9 +127,40 @@ export async function classify(
       });
       continue;
     }
-    pending.push({ ...item, op, outcome: 'pending' });
+    pending.push({ ...item, op, actedAt: result.at, outcome: 'pending' });
   }
   return { pending, settled };
+}
+
+/** The shortest and longest wait between two looks, in seconds. */
+export const VERIFY_WAIT = { min: 1, max: 20 } as const;
+
+/**
+ * How long a group waits before its next look, in the workflow's seconds. After the first look
+ * (tick 0) the instances still on their way are the last ones acted on, within about one
+ * operation's duration of each other: the last of them needs about as long again as the span of
+ * their act times, so the next look is then (one look instead of a guessed series). Later looks
+ * back off from the shortest wait, ×1.5 each. `scale` is the engine's time scale (a Wait of n
+ * seconds lasts n × scale), so a wait measured in real time is divided by it.
+ */
+export function verifyWaitSeconds(args: {
+  tick: number;
+  /** Act times of the instances still pending after this look. */
+  actedAt: ReadonlyArray<string | undefined>;
+  scale?: number;
+}): number {
+  const scale = args.scale ?? 1;
+  const clamp = (s: number) => Math.min(VERIFY_WAIT.max, Math.max(VERIFY_WAIT.min, s));
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const at of args.actedAt) {
+    const t = at ? Date.parse(at) : Number.NaN;
+    if (!Number.isFinite(t)) continue;
+    first = Math.min(first, t);
+    last = Math.max(last, t);
+  }
+  if (args.tick === 0 && last >= first) return clamp(Math.ceil((last - first) / 1000 / scale));
+  return clamp(Math.round(VERIFY_WAIT.min * 1.5 ** Math.max(0, args.tick - 1)));
 }
 
 const DONE_EVENT = { start: 'Instance Started', stop: 'Instance Stopped' } as const;

@@ -52,7 +52,8 @@ export interface HttpAnswer {
   headers: Record<string, string>;
   /** Parsed JSON when the body is JSON, else undefined. */
   body: unknown;
-  text: string;
+  /** The body as text, with secrets redacted. */
+  readonly text: string;
   requestId?: string;
 }
 
@@ -256,11 +257,17 @@ export class HttpClient {
         parsed = undefined;
       }
     }
+    // Only error paths read the text: it is redacted when first read, so a large listing is not
+    // scanned for secrets on every call.
+    let redacted: string | undefined;
     const answer: HttpAnswer = {
       status: response.statusCode,
       headers: responseHeaders,
       body: parsed,
-      text: redactText(text),
+      get text() {
+        redacted ??= redactText(text);
+        return redacted;
+      },
     };
     const requestId =
       this.options.requestIdFrom?.(answer) ?? REQUEST_ID_HEADERS.map((h) => responseHeaders[h]).find(Boolean);
