@@ -22,8 +22,8 @@ import { CONTRACT_FIXTURES } from '../test/contract/fixtures.ts';
 import { type HostedSimulator, type SimHost, startSimHost } from './_sim-host.ts';
 
 /**
- * `npm run bench -- fleet [--instances 1000] [--providers a,b] [--rps 20] [--latency 40] [--op-ms 2000]`
- * (also `npm run bench -- schedule`)
+ * `npm run bench -- fleet [--instances 1000] [--providers a,b] [--rps 20] [--latency 40] [--op-ms 2000]
+ * [--warmup 100]` (also `npm run bench -- schedule`)
  *
  * A fleet spread evenly over the given simulators (default: 1,000 over all five), `--latency` ms
  * per request, `--rps` requests/s per provider account (the simulators' rate limit, and the
@@ -42,6 +42,11 @@ import { type HostedSimulator, type SimHost, startSimHost } from './_sim-host.ts
  * reached, one instance after another), timed on a sample and extrapolated. The simulators run in
  * a child process (_sim-host.ts: a provider is someone else's machine); the fleet is seeded before
  * their latency and rate limit are switched on.
+ *
+ * Before the measured runs, an untimed warm-up stops and starts `--warmup` other instances (100 by
+ * default, spread the same way; 0 measures a cold process): a running `fleetflow start` has run
+ * its workflows before, and a fresh process's first run spends a core compiling its code paths.
+ * The rate limits are full again when the measured runs begin.
  */
 export async function run(argv: string[], benchName = 'schedule'): Promise<void> {
   const { values } = parseArgs({
@@ -52,6 +57,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       latency: { type: 'string', default: '40' },
       rps: { type: 'string', default: '20' },
       'op-ms': { type: 'string', default: '2000' },
+      warmup: { type: 'string', default: '100' },
     },
   });
   const providers = values.providers.split(',').map((p) => p.trim()) as ProviderId[];
@@ -64,16 +70,17 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
   const latency = Number(values.latency);
   const rps = Number(values.rps);
   const opMs = Number(values['op-ms']);
-  for (const [name, v] of Object.entries({ instances: total, latency, rps, 'op-ms': opMs }))
+  const warmup = Number(values.warmup);
+  for (const [name, v] of Object.entries({ instances: total, latency, rps, 'op-ms': opMs, warmup }))
     if (!Number.isFinite(v) || v < 0 || (name === 'instances' && (!Number.isInteger(v) || v < 1)))
       throw new RangeError(`--${name} must be a number ≥ ${name === 'instances' ? 1 : 0}`);
   // An even share each; the first providers take the remainder.
-  const share = Object.fromEntries(
-    providers.map((p, i) => [
-      p,
-      Math.floor(total / providers.length) + (i < total % providers.length ? 1 : 0),
-    ]),
-  ) as Record<ProviderId, number>;
+  const shareOf = (n: number) =>
+    Object.fromEntries(
+      providers.map((p, i) => [p, Math.floor(n / providers.length) + (i < n % providers.length ? 1 : 0)]),
+    ) as Record<ProviderId, number>;
+  const share = shareOf(total);
+  const warmShare = shareOf(warmup);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetflow-bench-'));
   // The simulators run in a child process (a provider is someone else's machine); the runtime
@@ -108,7 +115,12 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       `seeding ${total} instances: ${providers.map((p) => `${share[p]} on ${p}`).join(', ')}…\n`,
     );
     const seedStart = performance.now();
-    await Promise.all(providers.map((p) => seed(host, p, targets[p], share[p])));
+    await Promise.all(
+      providers.map(async (p) => {
+        await seed(host, p, targets[p], share[p], 'fleet');
+        if (warmShare[p] > 0) await seed(host, p, targets[p], warmShare[p], 'warmup');
+      }),
+    );
     process.stdout.write(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
     // Then the stated latency, rate limit and operation times.
     for (const p of providers)
@@ -119,29 +131,45 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         transitionMs: opMs,
       });
 
+    const schedule = (set: FleetSet) => ({
+      timezone: 'UTC',
+      periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', stop: '18:00' }],
+      targets: providers.map((p) =>
+        PROVIDERS[p].capabilities.labels.supported
+          ? { provider: p, labels: { bench: set } }
+          : { provider: p, namePrefix: `${SET_PREFIX[set]}-` },
+      ),
+    });
     const config = validateConfig({
       accounts: providers.map((p) => ({
         provider: p,
         locations: [hosted[p].defaultLocation],
         requestsPerSecond: rps,
       })),
-      schedules: {
-        fleet: {
-          timezone: 'UTC',
-          periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', stop: '18:00' }],
-          targets: providers.map((p) =>
-            PROVIDERS[p].capabilities.labels.supported
-              ? { provider: p, labels: { bench: 'fleet' } }
-              : { provider: p, namePrefix: 'bench-' },
-          ),
-        },
-      },
+      schedules: { fleet: schedule('fleet'), warmup: schedule('warmup') },
     });
     const sfn = new SFNClient({
       endpoint: runtime.urls.sfn,
       region: 'us-east-1',
       credentials: runtime.credentials,
     });
+    if (warmup > 0) {
+      const t0 = performance.now();
+      for (const action of ['stop', 'start'] as const) {
+        const { executionArn } = await startScheduleRun({
+          sfn,
+          stateMachineArn: runtime.engine.stateMachineArn('power-schedule'),
+          input: scheduleRunInput(config, 'warmup', action),
+          name: runName('warmup', action, new Date(), true),
+        });
+        await runtime.engine.waitForExecution(executionArn);
+      }
+      // The providers' rate limits fill up again, as they are before a cold run.
+      await new Promise((r) => setTimeout(r, 1500));
+      process.stdout.write(
+        `warm-up: stopped and started ${warmup} other instances in ${((performance.now() - t0) / 1000).toFixed(1)} s (untimed)\n`,
+      );
+    }
     const results: Record<string, unknown> = {};
     for (const action of ['stop', 'start'] as const) {
       const marks = await Promise.all(providers.map((p) => host.mark(p)));
@@ -172,7 +200,8 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       const verified = (
         await Promise.all(
           providers.map(
-            async (p) => (await benchInstances(p, targets[p])).filter((i) => i.state === want).length,
+            async (p) =>
+              (await benchInstances(p, targets[p], 'fleet')).filter((i) => i.state === want).length,
           ),
         )
       ).reduce((a, b) => a + b, 0);
@@ -218,7 +247,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
     for (let i = 0; done < sample; i++) {
       const p = providers[i % providers.length]!;
       const adapter = await providerFor(targets[p]);
-      const one = (await benchInstances(p, targets[p])).filter((x) => x.state === 'running')[
+      const one = (await benchInstances(p, targets[p], 'fleet')).filter((x) => x.state === 'running')[
         Math.floor(i / providers.length)
       ];
       if (!one) break;
@@ -235,7 +264,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         `peak RSS ${peakRssMB} MB (goal ≤ 1024)\n`,
     );
     process.stdout.write(
-      `${JSON.stringify({ bench: benchName, instances: total, providers, latencyMs: latency, rps, opMs, ...results, peakRssMB, naiveSequentialS: round(naiveS) })}\n`,
+      `${JSON.stringify({ bench: benchName, instances: total, providers, latencyMs: latency, rps, opMs, warmupInstances: warmup, ...results, peakRssMB, naiveSequentialS: round(naiveS) })}\n`,
     );
   } finally {
     await runtime.close();
@@ -244,38 +273,43 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
   }
 }
 
-/** The bench's instances of a provider (labelled, or named `bench-` where it has no labels). */
-async function benchInstances(p: ProviderId, target: Target) {
+/** The measured fleet, or the warm-up's instances. */
+type FleetSet = 'fleet' | 'warmup';
+const SET_PREFIX: Record<FleetSet, string> = { fleet: 'bench', warmup: 'warmup' };
+
+/** One set's instances of a provider (labelled `bench: <set>`, or by name prefix where it has no labels). */
+async function benchInstances(p: ProviderId, target: Target, set: FleetSet) {
   const adapter = await providerFor(target);
   const labelled = PROVIDERS[p].capabilities.labels.supported;
-  const all = await adapter.list(labelled ? { labels: { bench: 'fleet' } } : {});
-  return labelled ? all : all.filter((i) => i.name.startsWith('bench-'));
+  const all = await adapter.list(labelled ? { labels: { bench: set } } : {});
+  return labelled ? all : all.filter((i) => i.name.startsWith(`${SET_PREFIX[set]}-`));
 }
 
 /**
  * `count` running instances: the simulator's seeding helper where it has one; else many creates
  * through the adapter, no wait per instance. Then one listing at a time until every one runs.
  */
-async function seed(host: SimHost, p: ProviderId, target: Target, count: number): Promise<void> {
+async function seed(host: SimHost, p: ProviderId, target: Target, count: number, set: FleetSet): Promise<void> {
   const adapter = await providerFor(target);
   const spec = CONTRACT_FIXTURES[p].createSpec;
-  const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: 'fleet' } : {};
-  const seeded = await host.seed(p, { count, namePrefix: `bench-${p}-`, labels, location: target.location });
+  const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: set } : {};
+  const prefix = `${SET_PREFIX[set]}-${p}-`;
+  const seeded = await host.seed(p, { count, namePrefix: prefix, labels, location: target.location });
   let next = 0;
   const worker = async () => {
     while (seeded === null && next < count) {
       const n = next++;
       await adapter.create({
         ...spec,
-        name: `bench-${p}-${n}`,
+        name: `${prefix}${n}`,
         labels,
-        idempotencyKey: `bench-${p}-${n}-${Date.now()}`,
+        idempotencyKey: `${prefix}${n}-${Date.now()}`,
       });
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
   for (const until = Date.now() + 300_000; ; ) {
-    const running = (await benchInstances(p, target)).filter((i) => i.state === 'running').length;
+    const running = (await benchInstances(p, target, set)).filter((i) => i.state === 'running').length;
     if (running >= count) return;
     if (Date.now() > until) throw new Error(`${p}: only ${running} of ${count} seeded instances run`);
     await new Promise((r) => setTimeout(r, 200));
