@@ -25,6 +25,7 @@ import { POWER_SCHEDULE_MACHINE } from '../functions/schedule/run.ts';
 import { WARN_MACHINE } from '../functions/schedule/warn.ts';
 import { generateSnoozeKey } from '../functions/schedule/warn-key.ts';
 import { ensureLocalSecretsKey, SECRETS_KEY_ENV } from '../functions/secrets/keys.ts';
+import { registerDirectLine } from '../functions/store/direct.ts';
 import {
   createDynamo,
   ensureTables,
@@ -182,6 +183,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       },
     });
     closers.push(() => dynamo.close());
+    // This process's handlers reach it without sockets (functions/store/direct.ts); others by HTTP.
+    if (dynamo.direct) {
+      const unregister = registerDirectLine(dynamo.endpoint, dynamo.direct);
+      closers.push(async () => unregister());
+    }
     const names = tableNames('fleetflow');
     const admin = createDynamo({ ...localDynamoConfig(dynamo.endpoint), credentials });
     try {
@@ -221,6 +227,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         endpoint: sim.endpoint(sim.defaultLocation),
         credentials: sim.credentials,
       });
+    }
+
+    // An account's requestsPerSecond paces its calls: this process sends all of them.
+    for (const a of accounts) {
+      const rate = options.config?.accounts?.find(
+        (c) => c.provider === a.provider && c.account === a.account,
+      )?.requestsPerSecond;
+      if (rate) a.requestsPerSecond = rate;
     }
 
     // ---- the webhook secret: the user's, else one kept in the data folder ------------------

@@ -11,6 +11,16 @@ try {
     onDamage: (damage) => parentPort.postMessage({ type: 'damage', damage }),
   });
   parentPort.on('message', async (message) => {
+    if (message?.type === 'request') {
+      // The direct line (functions/store/direct.ts): one request from the main thread, answered by id.
+      try {
+        const response = await dynamo.direct(message.request);
+        parentPort.postMessage({ type: 'answer', id: message.id, response });
+      } catch (error) {
+        parentPort.postMessage({ type: 'answer', id: message.id, error: error.message });
+      }
+      return;
+    }
     if (message !== 'close') return;
     await dynamo.close();
     parentPort.postMessage({ type: 'closed' });

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { DirectRequest, DirectResponse } from '../../functions/store/direct.ts';
 import type { LocalDynamo, StartDynaliteOptions } from './dynalite.ts';
 import { DataFolderLockedError } from './level.ts';
 
@@ -15,6 +16,16 @@ export function startDynaliteThread(options: StartDynaliteOptions = {}): Promise
     let closed: Promise<void> | undefined;
     let whenClosed: (() => void) | undefined;
     let ready = false;
+    // Requests on the direct line waiting for the thread's answer, by id.
+    const waiting = new Map<number, { resolve: (r: DirectResponse) => void; reject: (e: Error) => void }>();
+    let nextId = 0;
+    // Set once the thread has stopped: the line then refuses at once (a message to it would be lost).
+    let gone: Error | undefined;
+    const failWaiting = (error: Error) => {
+      gone = error;
+      for (const w of waiting.values()) w.reject(error);
+      waiting.clear();
+    };
     // Dying on its own is what an uncaught error in dynalite did in-process: the process goes down
     // with it (a restart recovers), rather than running on without its store.
     const died = (error: Error) => {
@@ -25,6 +36,7 @@ export function startDynaliteThread(options: StartDynaliteOptions = {}): Promise
     };
     worker.on('error', died);
     worker.on('exit', (code) => {
+      failWaiting(new Error(`the DynamoDB thread stopped (exit code ${code})`));
       if (whenClosed) return whenClosed();
       died(new Error(`the DynamoDB thread stopped (exit code ${code})`));
     });
@@ -33,6 +45,13 @@ export function startDynaliteThread(options: StartDynaliteOptions = {}): Promise
         case 'damage':
           onDamage?.(message.damage);
           break;
+        case 'answer': {
+          const w = waiting.get(message.id);
+          waiting.delete(message.id);
+          if (message.response) w?.resolve(message.response);
+          else w?.reject(Object.assign(new Error(message.error ?? 'no answer'), { name: 'DirectLineError' }));
+          break;
+        }
         case 'failed': {
           void worker.terminate();
           const error =
@@ -49,6 +68,14 @@ export function startDynaliteThread(options: StartDynaliteOptions = {}): Promise
           ready = true;
           resolve({
             endpoint: message.endpoint,
+            direct(request: DirectRequest) {
+              return new Promise<DirectResponse>((resolveAnswer, rejectAnswer) => {
+                if (gone || closed) return rejectAnswer(gone ?? new Error('the DynamoDB thread is closed'));
+                const id = nextId++;
+                waiting.set(id, { resolve: resolveAnswer, reject: rejectAnswer });
+                worker.postMessage({ type: 'request', id, request });
+              });
+            },
             close() {
               closed ??= new Promise<void>((done) => {
                 whenClosed = done;
@@ -66,4 +93,5 @@ type ThreadMessage =
   | { type: 'ready'; endpoint: string }
   | { type: 'failed'; name: string; message: string; path?: string }
   | { type: 'damage'; damage: Parameters<NonNullable<StartDynaliteOptions['onDamage']>>[0] }
-  | { type: 'closed' };
+  | { type: 'closed' }
+  | { type: 'answer'; id: number; response?: DirectResponse; error?: string };

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo, Server } from 'node:net';
+import { Readable } from 'node:stream';
+import type { DirectRequest, DirectResponse } from '../../functions/store/direct.ts';
 import { guardAwsEndpoint, TEST_KEY_PAIR } from '../auth/aws-endpoint.ts';
 import type { AwsKeyPair } from '../auth/sigv4.ts';
 import { type DamageListener, guardAgainstDamage, openLevel } from './level.ts';
@@ -60,6 +62,11 @@ async function assertFolderFree(path: string): Promise<void> {
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>` */
   endpoint: string;
+  /**
+   * The same server for callers in this process, without sockets, Host or signature checks (see
+   * functions/store/direct.ts): what reaches it here never came from outside the process.
+   */
+  direct?(request: DirectRequest): Promise<DirectResponse>;
   close(): Promise<void>;
 }
 
@@ -126,6 +133,15 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
   let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    async direct(request) {
+      if (closed) throw new Error('the local DynamoDB server is closed');
+      active++;
+      try {
+        return await answerDirectly(inner!, request);
+      } finally {
+        if (--active === 0) drained?.();
+      }
+    },
     close() {
       closed ??= (async () => {
         const done = new Promise<void>((resolve, reject) =>
@@ -145,4 +161,33 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
       return closed;
     },
   };
+}
+
+/**
+ * dynalite's own handler for one request given as values: the body replayed as the request stream,
+ * and an answer object with what dynalite's handler uses of a response (status, headers, end).
+ */
+function answerDirectly(handler: RequestListener, request: DirectRequest): Promise<DirectResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+    const req = Object.assign(Readable.from(request.body ? [Buffer.from(request.body, 'utf8')] : []), {
+      method: request.method,
+      url: request.url,
+      headers,
+    });
+    const answer: Record<string, string> = {};
+    const res = {
+      statusCode: 200,
+      setHeader(name: string, value: unknown) {
+        answer[name.toLowerCase()] = String(value);
+      },
+      getHeader: (name: string) => answer[name.toLowerCase()],
+      end(body?: string | Buffer) {
+        resolve({ status: res.statusCode, headers: answer, body: body === undefined ? '' : body.toString() });
+      },
+    };
+    req.once('error', reject);
+    handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+  });
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { registerDirectLine } from '../../../functions/store/direct.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../../../functions/store/dynamo.ts';
 import { tableNames } from '../../../functions/store/tables.ts';
 import { startDynaliteThread } from '../../../local/store/dynalite-thread.ts';
@@ -38,5 +39,43 @@ describe('dynalite on a worker thread', () => {
     expect(Item).toEqual({ jobId: 'j-1', status: 'QUEUED' });
     dynamo.destroy();
     await again.close();
+  });
+
+  it('answers this process on the direct line as it answers over HTTP, and refuses it once closed', async () => {
+    const server = await startDynaliteThread({});
+    const names = tableNames('direct');
+    const overHttp = createDynamo(localDynamoConfig(server.endpoint));
+    await ensureTables(overHttp.client, names);
+    // Nothing listens at this endpoint: a client built for it works only through the line.
+    const nowhere = 'http://127.0.0.1:9';
+    const unregister = registerDirectLine(nowhere, server.direct!);
+    const direct = createDynamo(localDynamoConfig(nowhere));
+    await direct.doc.send(
+      new PutCommand({ TableName: names.jobs, Item: { jobId: 'j-2', status: 'QUEUED' } }),
+    );
+    const read = (d: typeof direct) =>
+      d.doc.send(new GetCommand({ TableName: names.jobs, Key: { jobId: 'j-2' }, ConsistentRead: true }));
+    expect((await read(overHttp)).Item).toEqual({ jobId: 'j-2', status: 'QUEUED' });
+    expect((await read(direct)).Item).toEqual({ jobId: 'j-2', status: 'QUEUED' });
+    // DynamoDB's errors come back as the SDK's typed errors, as over HTTP.
+    await expect(
+      direct.doc.send(
+        new PutCommand({
+          TableName: names.jobs,
+          Item: { jobId: 'j-2', status: 'QUEUED' },
+          ConditionExpression: 'attribute_not_exists(jobId)',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    // A client built after the line is gone goes over HTTP, where nothing listens.
+    unregister();
+    const after = createDynamo({ ...localDynamoConfig(nowhere), maxAttempts: 1 });
+    await expect(read(after)).rejects.toThrow(/ECONNREFUSED|connect/);
+    overHttp.destroy();
+    after.destroy();
+    await server.close();
+    // The thread is gone: a request on the line fails instead of waiting forever.
+    await expect(read(direct)).rejects.toThrow();
+    direct.destroy();
   });
 });
