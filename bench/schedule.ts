@@ -106,6 +106,8 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         account: 'default',
         endpoint: hosted[p].endpoint,
         credentials: hosted[p].credentials,
+        // As `fleetflow start` passes the config's rate: the account's calls are paced to it.
+        requestsPerSecond: rps,
       })),
     );
     const targets = Object.fromEntries(
@@ -289,7 +291,13 @@ async function benchInstances(p: ProviderId, target: Target, set: FleetSet) {
  * `count` running instances: the simulator's seeding helper where it has one; else many creates
  * through the adapter, no wait per instance. Then one listing at a time until every one runs.
  */
-async function seed(host: SimHost, p: ProviderId, target: Target, count: number, set: FleetSet): Promise<void> {
+async function seed(
+  host: SimHost,
+  p: ProviderId,
+  target: Target,
+  count: number,
+  set: FleetSet,
+): Promise<void> {
   const adapter = await providerFor(target);
   const spec = CONTRACT_FIXTURES[p].createSpec;
   const labels: Record<string, string> = PROVIDERS[p].capabilities.labels.supported ? { bench: set } : {};

@@ -160,7 +160,7 @@ export const accountSchema = z
       .max(10_000)
       .optional()
       .describe(
-        "the provider API's rate limit for this account: a schedule run acts on about this many instances a second (default: the provider's known limit, 20)",
+        "the provider API's rate limit for this account: a schedule run acts on about this many instances a second (default: the provider's known limit, 20); when set, `fleetflow start` also paces the account's calls to it",
       ),
     credentialsEnv: z
       .record(

@@ -30,4 +30,6 @@ export interface AdapterArgs {
   retry?: RetryPolicy;
   logger?: Logger;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
+  /** The account's rate limit: its calls are paced to it in this process. */
+  requestsPerSecond?: number;
 }

@@ -19,6 +19,8 @@ export const accountConfigSchema = z.strictObject({
   endpoint: z.url().optional(),
   secretArn: z.string().min(1).optional(),
   credentials: z.record(z.string(), z.string()).optional(),
+  /** The account's rate limit: its calls from this process are paced to it (the embedded runtime sets it). */
+  requestsPerSecond: z.number().positive().max(10_000).optional(),
 });
 export type AccountConfig = z.infer<typeof accountConfigSchema>;
 
@@ -67,10 +69,16 @@ export async function providerFor(
   const credentials = await credentialsFor(def, target, account, env);
   // One endpoint for every location, or one per location with `{location}` in it (Exoscale's zones).
   const endpoint = account?.endpoint?.replaceAll('{location}', target.location);
-  const key = JSON.stringify([target, endpoint, credentials]);
+  const rps = account?.requestsPerSecond;
+  const key = JSON.stringify([target, endpoint, credentials, rps]);
   let adapter = adapters.get(key);
   if (!adapter) {
-    adapter = def.createAdapter({ location: target.location, credentials, ...(endpoint && { endpoint }) });
+    adapter = def.createAdapter({
+      location: target.location,
+      credentials,
+      ...(endpoint && { endpoint }),
+      ...(rps && { requestsPerSecond: rps }),
+    });
     adapters.set(key, adapter);
   }
   return adapter;

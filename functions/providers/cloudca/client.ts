@@ -220,6 +220,7 @@ export class CloudcaProvider extends BaseProvider {
       mapError: cloudcaError,
       secrets: [credentials.apiKey],
       ...(args.retry && { retry: args.retry }),
+      ...(args.requestsPerSecond && { requestsPerSecond: args.requestsPerSecond }),
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     });

@@ -122,6 +122,8 @@ export interface ExoscaleV1Options {
   apiSecret: string;
   endpoint?: string;
   retry?: RetryPolicy;
+  /** The account's rate limit: calls are paced to it. */
+  requestsPerSecond?: number;
   logger?: Logger;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
   /** Signature lifetime (signature version 3); 10 minutes as egoscale. */
@@ -149,6 +151,7 @@ export class ExoscaleV1Provider extends BaseProvider {
       mapError: mapAnswerError,
       secrets: [options.apiKey, options.apiSecret],
       ...(options.retry && { retry: options.retry }),
+      ...(options.requestsPerSecond && { requestsPerSecond: options.requestsPerSecond }),
       ...(options.logger && { logger: options.logger }),
       ...(options.timeouts && { timeouts: options.timeouts }),
     });

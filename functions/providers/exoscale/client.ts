@@ -52,6 +52,8 @@ export interface ExoscaleProviderOptions {
   /** Base URL including `/v2`; defaults to the zone's real endpoint. */
   endpoint?: string;
   retry?: RetryPolicy;
+  /** The account's rate limit: calls are paced to it. */
+  requestsPerSecond?: number;
   logger?: Logger;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
 }
@@ -152,6 +154,7 @@ export class ExoscaleProvider extends BaseProvider {
       }),
       mapError: mapExoscaleError,
       ...(options.retry && { retry: options.retry }),
+      ...(options.requestsPerSecond && { requestsPerSecond: options.requestsPerSecond }),
       ...(options.logger && { logger: options.logger }),
       ...(options.timeouts && { timeouts: options.timeouts }),
     });

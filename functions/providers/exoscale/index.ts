@@ -49,6 +49,7 @@ export const definition: ProviderDefinition = {
       credentials: { apiKey, apiSecret },
       ...(args.endpoint && { endpoint: args.endpoint }),
       ...(args.retry && { retry: args.retry }),
+      ...(args.requestsPerSecond && { requestsPerSecond: args.requestsPerSecond }),
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     });

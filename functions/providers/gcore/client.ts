@@ -194,6 +194,8 @@ export interface GcoreProviderOptions {
   credentials: Record<string, string>;
   endpoint?: string;
   retry?: RetryPolicy;
+  /** The account's rate limit: calls are paced to it. */
+  requestsPerSecond?: number;
   logger?: Logger;
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
   /** Delete the instance's floating IPs with it (`delete_floatings=true`). Default true. */
@@ -233,6 +235,7 @@ export class GcoreProvider extends BaseProvider {
       },
       secrets: [credentials.apiKey],
       ...(options.retry && { retry: options.retry }),
+      ...(options.requestsPerSecond && { requestsPerSecond: options.requestsPerSecond }),
       ...(options.logger && { logger: options.logger }),
       ...(options.timeouts && { timeouts: options.timeouts }),
     });

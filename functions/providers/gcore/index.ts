@@ -43,6 +43,7 @@ export const definition: ProviderDefinition = {
       credentials: args.credentials,
       ...(args.endpoint && { endpoint: args.endpoint }),
       ...(args.retry && { retry: args.retry }),
+      ...(args.requestsPerSecond && { requestsPerSecond: args.requestsPerSecond }),
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     }),

@@ -127,6 +127,7 @@ export class GenesisCloudProvider extends BaseProvider {
       mapError: mapGenesisError,
       secrets: [token],
       ...(args.retry && { retry: args.retry }),
+      ...(args.requestsPerSecond && { requestsPerSecond: args.requestsPerSecond }),
       ...(args.logger && { logger: args.logger }),
       ...(args.timeouts && { timeouts: args.timeouts }),
     });

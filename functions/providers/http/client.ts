@@ -11,6 +11,7 @@ import { logger as defaultLogger, type Logger } from '../../log.ts';
 import { redactText, registerSecret } from '../../shared/redact.ts';
 import { type ProviderError, ProviderOutcomeUnknownError, ProviderTransientError } from '../errors.ts';
 import type { Action, ProviderId } from '../port.ts';
+import { pacerFor, type RequestPacer } from './pacing.ts';
 import { parseRetryAfter, RetryPolicy } from './retry.ts';
 
 /**
@@ -71,6 +72,8 @@ export interface HttpClientOptions {
   timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
   retry?: RetryPolicy;
   logger?: Logger;
+  /** The account's `requestsPerSecond`: calls are paced to it (pacing.ts). Unpaced when absent. */
+  requestsPerSecond?: number;
 }
 
 const pools = new Map<string, Pool>();
@@ -117,6 +120,7 @@ export class HttpClient {
   private readonly pool: Pool;
   private readonly retry: RetryPolicy;
   private readonly log: Logger;
+  private readonly pacer: RequestPacer | undefined;
 
   constructor(private readonly options: HttpClientOptions) {
     this.provider = options.provider;
@@ -131,6 +135,9 @@ export class HttpClient {
     });
     this.retry = options.retry ?? new RetryPolicy();
     this.log = (options.logger ?? defaultLogger).child({ provider: options.provider });
+    this.pacer = options.requestsPerSecond
+      ? pacerFor(options.provider, options.secrets ?? [], options.requestsPerSecond)
+      : undefined;
   }
 
   /** Sends the request with retries; resolves with the 2xx answer or rejects with a typed error. */
@@ -138,6 +145,7 @@ export class HttpClient {
     const idempotent = request.idempotent ?? (request.method !== 'POST' && request.method !== 'PATCH');
     for (let attempt = 1; ; attempt++) {
       let answer: HttpAnswer;
+      await this.pacer?.take();
       try {
         answer = await this.once(request);
       } catch (error) {

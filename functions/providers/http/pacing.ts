@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { ProviderId } from '../port.ts';
+
+/**
+ * Client-side pacing for an account's `requestsPerSecond`: a token bucket shared by every client
+ * of one account in this process (all its locations), holding one second of requests, so the
+ * calls leave at the rate the provider allows instead of meeting its 429s. Every call of the
+ * account takes a token before it goes out, retries included. The embedded runtime sets the rate
+ * (one process sends all of an account's calls there); on Lambda, where each invocation would
+ * pace only itself, the workflow's concurrency per account (derived from the same rate) holds it.
+ * A 429 that still comes is retried as before.
+ */
+export class RequestPacer {
+  private tokens: number;
+  private at = Date.now();
+  /** Callers waiting for a token, first come first served. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(readonly requestsPerSecond: number) {
+    this.tokens = requestsPerSecond;
+  }
+
+  /** Resolves when a call may go out. */
+  take(): Promise<void> {
+    const turn = this.queue.then(() => this.next());
+    this.queue = turn;
+    return turn;
+  }
+
+  private async next(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      this.tokens = Math.min(
+        this.requestsPerSecond,
+        this.tokens + ((now - this.at) / 1000) * this.requestsPerSecond,
+      );
+      this.at = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) / this.requestsPerSecond) * 1000)));
+    }
+  }
+}
+
+const pacers = new Map<string, RequestPacer>();
+
+/** The pacer of one account (provider and credentials) at a rate, made once per process. */
+export function pacerFor(
+  provider: ProviderId,
+  secrets: ReadonlyArray<string | undefined>,
+  requestsPerSecond: number,
+): RequestPacer {
+  // The account by a digest of its credentials: the key never holds them.
+  const account = createHash('sha256').update(JSON.stringify(secrets)).digest('hex');
+  const key = `${provider}|${account}|${requestsPerSecond}`;
+  let pacer = pacers.get(key);
+  if (!pacer) {
+    pacer = new RequestPacer(requestsPerSecond);
+    pacers.set(key, pacer);
+  }
+  return pacer;
+}
