@@ -130,20 +130,29 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
       if (--active === 0) drained?.();
     });
   });
+  // Direct requests under way: no socket holds the server open for them, so close() waits for
+  // them before the server (and with it the database) closes.
+  let directActive = 0;
+  let directDrained: (() => void) | undefined;
   let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     async direct(request) {
       if (closed) throw new Error('the local DynamoDB server is closed');
-      active++;
+      directActive++;
       try {
         return await answerDirectly(inner!, request);
       } finally {
-        if (--active === 0) drained?.();
+        if (--directActive === 0) directDrained?.();
       }
     },
     close() {
       closed ??= (async () => {
+        if (directActive > 0)
+          await new Promise<void>((resolve) => {
+            directDrained = resolve;
+            setTimeout(resolve, 5_000).unref();
+          });
         const done = new Promise<void>((resolve, reject) =>
           server.close((error) => (error ? reject(error) : resolve())),
         );

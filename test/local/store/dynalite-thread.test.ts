@@ -78,4 +78,32 @@ describe('dynalite on a worker thread', () => {
     await expect(read(direct)).rejects.toThrow();
     direct.destroy();
   });
+
+  it('closes while direct requests are under way: those sent are answered, later ones refused, the thread ends cleanly', async () => {
+    const server = await startDynaliteThread({});
+    const names = tableNames('closing');
+    const setup = createDynamo(localDynamoConfig(server.endpoint));
+    await ensureTables(setup.client, names);
+    setup.destroy();
+    const nowhere = 'http://127.0.0.1:10';
+    let sent = 0;
+    const unregister = registerDirectLine(nowhere, (request) => {
+      sent++;
+      return server.direct!(request);
+    });
+    const direct = createDynamo({ ...localDynamoConfig(nowhere), maxAttempts: 1 });
+    const put = (i: number) =>
+      direct.doc.send(new PutCommand({ TableName: names.jobs, Item: { jobId: `c-${i}`, status: 'QUEUED' } }));
+    const early = Promise.allSettled(Array.from({ length: 100 }, (_, i) => put(i)));
+    while (sent < 100) await new Promise((r) => setImmediate(r));
+    // The thread gets `close` behind the 100 requests: it answers them before its database closes
+    // (closing it under them throws inside dynalite and takes the thread down).
+    const closing = server.close();
+    const late = Promise.allSettled(Array.from({ length: 20 }, (_, i) => put(100 + i)));
+    await closing;
+    expect((await early).map((r) => r.status)).toEqual(Array(100).fill('fulfilled'));
+    expect((await late).map((r) => r.status)).toEqual(Array(20).fill('rejected'));
+    unregister();
+    direct.destroy();
+  });
 });
