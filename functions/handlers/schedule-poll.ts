@@ -56,6 +56,7 @@ export const handler = taskHandler('schedule-poll', input, async (event) => {
       l.listed = new Map((await (await providerFor(l.target)).list()).map((x) => [x.id, x]));
     }),
   );
+  const listedAt = Date.now();
   const found = (i: PageItem) => listings.get(where(i.target))?.listed?.get(i.instanceId);
 
   const reachedNow: Settled[] = [];
@@ -114,6 +115,7 @@ export const handler = taskHandler('schedule-poll', input, async (event) => {
     waitSeconds: verifyWaitSeconds({
       tick: event.tick,
       actedAt: open.map((p) => p.actedAt),
+      sinceLookMs: Date.now() - listedAt,
       scale: timeScale(),
     }),
   };

@@ -139,7 +139,8 @@ export const VERIFY_WAIT = { min: 1, max: 20 } as const;
  * How long a group waits before its next look, in the workflow's seconds. After the first look
  * (tick 0) the instances still on their way are the last ones acted on, within about one
  * operation's duration of each other: the last of them needs about as long again as the span of
- * their act times, so the next look is then (one look instead of a guessed series). Later looks
+ * their act times, counted from the listing (the time spent since, recording what it showed, is
+ * already waited), so the next look is then (one look instead of a guessed series). Later looks
  * back off from the shortest wait, ×1.5 each. `scale` is the engine's time scale (a Wait of n
  * seconds lasts n × scale), so a wait measured in real time is divided by it.
  */
@@ -147,6 +148,8 @@ export function verifyWaitSeconds(args: {
   tick: number;
   /** Act times of the instances still pending after this look. */
   actedAt: ReadonlyArray<string | undefined>;
+  /** Real milliseconds since the listing of this look. */
+  sinceLookMs?: number;
   scale?: number;
 }): number {
   const scale = args.scale ?? 1;
@@ -159,7 +162,8 @@ export function verifyWaitSeconds(args: {
     first = Math.min(first, t);
     last = Math.max(last, t);
   }
-  if (args.tick === 0 && last >= first) return clamp(Math.ceil((last - first) / 1000 / scale));
+  if (args.tick === 0 && last >= first)
+    return clamp(Math.ceil((last - first - (args.sinceLookMs ?? 0)) / 1000 / scale));
   return clamp(Math.round(VERIFY_WAIT.min * 1.5 ** Math.max(0, args.tick - 1)));
 }
 

@@ -10,6 +10,11 @@ describe('the wait before a group is looked at again', () => {
     expect(verifyWaitSeconds({ tick: 0, actedAt: [at(0), at(7_400)] })).toBe(8);
   });
 
+  it('counts the time since the listing as waited', () => {
+    expect(verifyWaitSeconds({ tick: 0, actedAt: [at(0), at(7_400)], sinceLookMs: 1_500 })).toBe(6);
+    expect(verifyWaitSeconds({ tick: 0, actedAt: [at(0), at(900)], sinceLookMs: 5_000 })).toBe(VERIFY_WAIT.min);
+  });
+
   it('divides a real-time wait by the engine’s time scale', () => {
     // 1.9 s of real time is 8 Wait-seconds when every Wait lasts a quarter of its seconds.
     expect(verifyWaitSeconds({ tick: 0, actedAt: [at(100), at(2000)], scale: 0.25 })).toBe(8);
