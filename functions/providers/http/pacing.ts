@@ -3,21 +3,25 @@ import type { ProviderId } from '../port.ts';
 
 /**
  * Client-side pacing for an account's `requestsPerSecond`: a token bucket shared by every client
- * of one account in this process (all its locations), holding one second of requests, so the
- * calls leave at the rate the provider allows instead of meeting its 429s. Every call of the
- * account takes a token before it goes out, retries included. The embedded runtime sets the rate
- * (one process sends all of an account's calls there); on Lambda, where each invocation would
- * pace only itself, the workflow's concurrency per account (derived from the same rate) holds it.
- * A 429 that still comes is retried as before.
+ * of one account in this process (all its locations), holding one second of requests less one,
+ * so the calls leave at the rate the provider allows instead of meeting its 429s. The one request
+ * less keeps a token spare in the provider's own bucket: the two clocks never tick together, and
+ * a call arriving a millisecond early would otherwise meet a 429 and wait out its Retry-After.
+ * Every call of the account takes a token before it goes out, retries included. The embedded
+ * runtime sets the rate (one process sends all of an account's calls there); on Lambda, where
+ * each invocation would pace only itself, the workflow's concurrency per account (derived from the
+ * same rate) holds it. A 429 that still comes is retried as before.
  */
 export class RequestPacer {
+  private readonly capacity: number;
   private tokens: number;
   private at = Date.now();
   /** Callers waiting for a token, first come first served. */
   private queue: Promise<void> = Promise.resolve();
 
   constructor(readonly requestsPerSecond: number) {
-    this.tokens = requestsPerSecond;
+    this.capacity = Math.max(1, Math.ceil(requestsPerSecond) - 1);
+    this.tokens = this.capacity;
   }
 
   /** Resolves when a call may go out. */
@@ -30,10 +34,7 @@ export class RequestPacer {
   private async next(): Promise<void> {
     for (;;) {
       const now = Date.now();
-      this.tokens = Math.min(
-        this.requestsPerSecond,
-        this.tokens + ((now - this.at) / 1000) * this.requestsPerSecond,
-      );
+      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.requestsPerSecond);
       this.at = now;
       if (this.tokens >= 1) {
         this.tokens -= 1;
