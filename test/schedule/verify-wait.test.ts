@@ -12,7 +12,9 @@ describe('the wait before a group is looked at again', () => {
 
   it('counts the time since the listing as waited', () => {
     expect(verifyWaitSeconds({ tick: 0, actedAt: [at(0), at(7_400)], sinceLookMs: 1_500 })).toBe(6);
-    expect(verifyWaitSeconds({ tick: 0, actedAt: [at(0), at(900)], sinceLookMs: 5_000 })).toBe(VERIFY_WAIT.min);
+    expect(verifyWaitSeconds({ tick: 0, actedAt: [at(0), at(900)], sinceLookMs: 5_000 })).toBe(
+      VERIFY_WAIT.min,
+    );
   });
 
   it('divides a real-time wait by the engine’s time scale', () => {
