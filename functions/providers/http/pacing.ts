@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { TokenBucket } from '../../shared/token-bucket.ts';
 import type { ProviderId } from '../port.ts';
 
 /**
@@ -13,15 +14,12 @@ import type { ProviderId } from '../port.ts';
  * same rate) holds it. A 429 that still comes is retried as before.
  */
 export class RequestPacer {
-  private readonly capacity: number;
-  private tokens: number;
-  private at = Date.now();
+  private readonly bucket: TokenBucket;
   /** Callers waiting for a token, first come first served. */
   private queue: Promise<void> = Promise.resolve();
 
   constructor(readonly requestsPerSecond: number) {
-    this.capacity = Math.max(1, Math.ceil(requestsPerSecond) - 1);
-    this.tokens = this.capacity;
+    this.bucket = new TokenBucket(requestsPerSecond, Math.max(1, Math.ceil(requestsPerSecond) - 1));
   }
 
   /** Resolves when a call may go out. */
@@ -32,16 +30,7 @@ export class RequestPacer {
   }
 
   private async next(): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.requestsPerSecond);
-      this.at = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) / this.requestsPerSecond) * 1000)));
-    }
+    while (!this.bucket.take()) await new Promise((r) => setTimeout(r, this.bucket.waitMs()));
   }
 }
 
