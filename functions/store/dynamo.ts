@@ -7,7 +7,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DirectRequestHandler, directLineFor } from './direct.ts';
+import { DIRECT_LINE_AUTH, DirectRequestHandler, directLineFor } from './direct.ts';
 import { createTableInput, TABLES, type TableId, type TableNames } from './tables.ts';
 
 /** Where DynamoDB is. Everything left out comes from the SDK's usual configuration (env, profile, role). */
@@ -43,10 +43,13 @@ export function createDynamo(config: DynamoConfig = {}): Dynamo {
   if (config.region) clientConfig.region = config.region;
   if (config.credentials) clientConfig.credentials = config.credentials;
   if (config.maxAttempts) clientConfig.maxAttempts = config.maxAttempts;
-  // A server in this process (the embedded runtime's dynalite) is reached without sockets.
+  // A server in this process (the embedded runtime's dynalite) is reached without sockets or signatures.
   const line = directLineFor(config.endpoint);
-  if (line)
+  if (line) {
     clientConfig.requestHandler = new DirectRequestHandler(line) as DynamoDBClientConfig['requestHandler'];
+    clientConfig.httpAuthSchemes = DIRECT_LINE_AUTH.schemes;
+    clientConfig.httpAuthSchemeProvider = DIRECT_LINE_AUTH.provider;
+  }
   const client = new DynamoDBClient(clientConfig);
   const doc = DynamoDBDocumentClient.from(client, {
     // Optional fields are left out rather than stored as NULL, which keeps the hashed audit form

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { registerDirectLine } from '../../../functions/store/direct.ts';
+import { type DirectRequest, registerDirectLine } from '../../../functions/store/direct.ts';
 import { createDynamo, ensureTables, localDynamoConfig } from '../../../functions/store/dynamo.ts';
 import { tableNames } from '../../../functions/store/tables.ts';
 import { startDynaliteThread } from '../../../local/store/dynalite-thread.ts';
@@ -48,7 +48,11 @@ describe('dynalite on a worker thread', () => {
     await ensureTables(overHttp.client, names);
     // Nothing listens at this endpoint: a client built for it works only through the line.
     const nowhere = 'http://127.0.0.1:9';
-    const unregister = registerDirectLine(nowhere, server.direct!);
+    const sent: DirectRequest[] = [];
+    const unregister = registerDirectLine(nowhere, (request) => {
+      sent.push(request);
+      return server.direct!(request);
+    });
     const direct = createDynamo(localDynamoConfig(nowhere));
     await direct.doc.send(
       new PutCommand({ TableName: names.jobs, Item: { jobId: 'j-2', status: 'QUEUED' } }),
@@ -67,6 +71,23 @@ describe('dynalite on a worker thread', () => {
         }),
       ),
     ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    // The line's requests go unsigned (only this process reaches it); the same request sent to
+    // the server's port is refused, because the port still wants the signature.
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    for (const r of sent)
+      expect(Object.keys(r.headers).map((h) => h.toLowerCase())).not.toContain('authorization');
+    const put = sent[0]!;
+    const unsigned = await fetch(`${server.endpoint}${put.url}`, {
+      method: put.method,
+      headers: Object.fromEntries(
+        Object.entries(put.headers).filter(([h]) => !['host', 'content-length'].includes(h.toLowerCase())),
+      ),
+      body: put.body,
+    });
+    expect(unsigned.status).toBe(400);
+    expect(await unsigned.json()).toMatchObject({
+      __type: expect.stringMatching(/MissingAuthenticationToken/),
+    });
     // A client built after the line is gone goes over HTTP, where nothing listens.
     unregister();
     const after = createDynamo({ ...localDynamoConfig(nowhere), maxAttempts: 1 });
