@@ -37,7 +37,8 @@ import { type HostedSimulator, type SimHost, startSimHost } from './_sim-host.ts
  *   - maxStatePayloadBytes (largest state input/output, Task parameters or result of any of the
  *     run's executions, UTF-8) and maxHistoryEvents (largest execution history), from the local
  *     engine's counters: Step Functions refuses over 262,144 bytes and 25,000 events;
- *   - verified: instances an independent listing after the run shows in the target state.
+ *   - verified: instances an independent listing after the run shows in the target state;
+ *   - cpuS: CPU seconds this process spent on the run, all its threads (engine, handlers, dynalite).
  * Then the process's peak RSS, and a naive sequential loop (get → act → poll until the state is
  * reached, one instance after another), timed on a sample and extrapolated. The simulators run in
  * a child process (_sim-host.ts: a provider is someone else's machine); the fleet is seeded before
@@ -177,6 +178,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       const marks = await Promise.all(providers.map((p) => host.mark(p)));
       const name = runName('fleet', action, new Date(), true);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const startedAt = Date.now();
       const { executionArn } = await startScheduleRun({
         sfn,
@@ -186,6 +188,7 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
       });
       const execution = await runtime.engine.waitForExecution(executionArn);
       const wallS = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
       const job = await stores().jobs.require(name);
       const counts = await Promise.all(providers.map((p, i) => host.since(p, marks[i]!)));
       const calls = counts.map((c) => c.calls);
@@ -230,12 +233,13 @@ export async function run(argv: string[], benchName = 'schedule'): Promise<void>
         maxStatePayloadBytes: measured.maxStatePayloadBytes,
         maxHistoryEvents: measured.maxHistoryEvents,
         phasesS: phases,
+        cpuS: round((cpu.user + cpu.system) / 1e6),
         rssAfterMB: Math.round(process.memoryUsage().rss / 1e6),
       };
       process.stdout.write(
         `${action} ${total} instances: ${wallS.toFixed(1)} s (job ${job.status}); bound for the calls made ${boundS.toFixed(1)} s → ratio ${(wallS / boundS).toFixed(2)}; bound for the fewest calls ${minimalBoundS.toFixed(1)} s → ratio ${(wallS / minimalBoundS).toFixed(2)} (goal ≤ 1.25)\n` +
           `  verified ${verified} of ${total} ${want}; provider calls/instance ${callsPerInstance.toFixed(2)} (goal ≤ 1.5), state transitions/instance ${(measured.transitions / total).toFixed(2)} (goal ≤ 3), 429 answers ${rateLimited}, failures ${failed.length} (from 429: ${failed429}, goal 0)\n` +
-          `  phases: plan ${phases.plan} s, acting ${phases.acting} s, verifying ${phases.verifying} s, finish ${phases.finish} s\n` +
+          `  phases: plan ${phases.plan} s, acting ${phases.acting} s, verifying ${phases.verifying} s, finish ${phases.finish} s; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (this process, all threads)\n` +
           `  ${executions.length} executions: largest payload ${measured.maxStatePayloadBytes} bytes (limit 262,144), largest history ${measured.maxHistoryEvents} events (limit 25,000)\n` +
           `  calls per provider: ${providers.map((p, i) => `${p} ${calls[i]} (mutations ${counts[i]!.mutations}, ${counts[i]!.mutationSpanS.toFixed(1)} s)`).join(', ')}\n`,
       );

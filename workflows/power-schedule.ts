@@ -104,6 +104,7 @@ export function powerScheduleDefinition(scope: Construct, fns: PowerScheduleFunc
       'pages.$': '$.verify.pages',
       'tick.$': '$.verify.tick',
       'deadlineAt.$': '$.verify.deadlineAt',
+      'lookAt.$': '$.verify.lookAt',
     },
     resultPath: '$.verify',
   }).addCatch(recordAfterPollFailure, { resultPath: '$.pollError' });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { type Instance, TARGET_STATE } from '../providers/port.ts';
 import { providerFor, type Target } from '../runtime/accounts.ts';
@@ -6,12 +7,12 @@ import { taskHandler } from '../runtime/handler.ts';
 import { timeScale } from '../runtime/progress.ts';
 import {
   classify,
+  nextLook,
   type PageItem,
   type Pending,
   pageItems,
   type Settled,
   settle,
-  verifyWaitSeconds,
 } from '../schedule/verify.ts';
 
 /** How long a group's instances may take to reach their state before the rest are failed. */
@@ -24,6 +25,8 @@ const input = z.object({
   pages: z.array(z.string().min(1)),
   tick: z.number().int().min(0).default(0),
   deadlineAt: z.string().optional(),
+  /** When the previous look wanted this one; the Wait state before it counts whole seconds only. */
+  lookAt: z.iso.datetime().optional(),
 });
 
 const GONE = new Set(['error', 'deleted', 'deleting']);
@@ -42,6 +45,9 @@ const GONE = new Set(['error', 'deleted', 'deleting']);
  */
 export const handler = taskHandler('schedule-poll', input, async (event) => {
   const want = TARGET_STATE[event.action]!;
+  // The rest of the wait, under one Wait-second (bounded, so a stray time never holds the look).
+  const early = event.lookAt ? Date.parse(event.lookAt) - Date.now() : 0;
+  if (early > 0) await sleep(Math.min(early, 1000 * timeScale()));
   const now = Date.now();
   const deadlineAt = event.deadlineAt ?? new Date(now + BATCH_DEADLINE_MS).toISOString();
   const late = now > Date.parse(deadlineAt);
@@ -106,18 +112,21 @@ export const handler = taskHandler('schedule-poll', input, async (event) => {
   const known = pending.filter((p): p is Pending & Settled => p.outcome !== 'pending');
   await settle(event.jobId, event.action, [...reachedNow, ...settled, ...known]);
   const open = pending.filter((p) => p.outcome === 'pending');
+  const scale = timeScale();
+  const next = nextLook({
+    tick: event.tick,
+    actedAt: open.map((p) => p.actedAt),
+    sinceLookMs: Date.now() - listedAt,
+    scale,
+  });
   return {
     pages: [...new Set(open.map((p) => p.page))],
     pending: open.length,
     tick: event.tick + 1,
     deadlineAt,
     done: open.length === 0,
-    waitSeconds: verifyWaitSeconds({
-      tick: event.tick,
-      actedAt: open.map((p) => p.actedAt),
-      sinceLookMs: Date.now() - listedAt,
-      scale: timeScale(),
-    }),
+    waitSeconds: next.waitSeconds,
+    lookAt: new Date(Date.now() + next.waitSeconds * 1000 * scale + next.restMs).toISOString(),
   };
 });
 

@@ -135,25 +135,32 @@ export async function classify(
 /** The shortest and longest wait between two looks, in seconds. */
 export const VERIFY_WAIT = { min: 1, max: 20 } as const;
 
+/** When a group looks again: the Wait state's whole seconds, and the real milliseconds after them. */
+export interface NextLook {
+  waitSeconds: number;
+  /** Under one Wait-second, in real time: Step Functions waits whole seconds, the next look sleeps the rest. */
+  restMs: number;
+}
+
 /**
- * How long a group waits before its next look, in the workflow's seconds. After the first look
- * (tick 0) the instances still on their way are the last ones acted on, within about one
- * operation's duration of each other: the last of them needs about as long again as the span of
- * their act times, counted from the listing (the time spent since, recording what it showed, is
- * already waited), so the next look is then (one look instead of a guessed series). Later looks
- * back off from the shortest wait, ×1.5 each. `scale` is the engine's time scale (a Wait of n
- * seconds lasts n × scale), so a wait measured in real time is divided by it.
+ * When a group looks again, in the workflow's seconds. After the first look (tick 0) the
+ * instances still on their way are the last ones acted on, within about one operation's duration
+ * of each other: the last of them needs about as long again as the span of their act times,
+ * counted from the listing (the time spent since, recording what it showed, is already waited),
+ * so the next look is then (one look instead of a guessed series), to the millisecond: the whole
+ * seconds are the Wait state's, the rest the next look sleeps. Later looks back off from the
+ * shortest wait, ×1.5 each. `scale` is the engine's time scale (a Wait of n seconds lasts
+ * n × scale), so a wait measured in real time is divided by it.
  */
-export function verifyWaitSeconds(args: {
+export function nextLook(args: {
   tick: number;
   /** Act times of the instances still pending after this look. */
   actedAt: ReadonlyArray<string | undefined>;
   /** Real milliseconds since the listing of this look. */
   sinceLookMs?: number;
   scale?: number;
-}): number {
+}): NextLook {
   const scale = args.scale ?? 1;
-  const clamp = (s: number) => Math.min(VERIFY_WAIT.max, Math.max(VERIFY_WAIT.min, s));
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   for (const at of args.actedAt) {
@@ -162,9 +169,20 @@ export function verifyWaitSeconds(args: {
     first = Math.min(first, t);
     last = Math.max(last, t);
   }
-  if (args.tick === 0 && last >= first)
-    return clamp(Math.ceil((last - first - (args.sinceLookMs ?? 0)) / 1000 / scale));
-  return clamp(Math.round(VERIFY_WAIT.min * 1.5 ** Math.max(0, args.tick - 1)));
+  if (args.tick === 0 && last >= first) {
+    const secondMs = 1000 * scale;
+    const wantMs = Math.min(
+      VERIFY_WAIT.max * secondMs,
+      Math.max(VERIFY_WAIT.min * secondMs, last - first - (args.sinceLookMs ?? 0)),
+    );
+    const waitSeconds = Math.floor(wantMs / secondMs);
+    return { waitSeconds, restMs: Math.round(wantMs - waitSeconds * secondMs) };
+  }
+  const waitSeconds = Math.min(
+    VERIFY_WAIT.max,
+    Math.round(VERIFY_WAIT.min * 1.5 ** Math.max(0, args.tick - 1)),
+  );
+  return { waitSeconds, restMs: 0 };
 }
 
 const DONE_EVENT = { start: 'Instance Started', stop: 'Instance Stopped' } as const;

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as loadPage } from '../../functions/handlers/schedule-page.ts';
+import { handler as poll } from '../../functions/handlers/schedule-poll.ts';
 import { type Instance, PROVIDER_IDS, type ProviderId } from '../../functions/providers/port.ts';
+import { stores } from '../../functions/runtime/stores.ts';
+import { expandPage } from '../../functions/schedule/work.ts';
 import { configFor, type Fleet, LABELLED, runSchedule, seed, startFleet, stateOf } from './support/fleet.ts';
 
 const office = (targets: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -117,5 +120,43 @@ describe('power-schedule workflow across all five simulators', () => {
     const retry = await runSchedule(fleet, config, 'office', 'stop');
     expect(retry.job.status).toBe('SUCCEEDED');
     for (const i of seeded.gcore) expect(retry.job.results[i.id]).toMatchObject({ status: 'SUCCEEDED' });
+  }, 180_000);
+
+  it('a look sleeps what its Wait state left of the time the previous look set, at most one Wait-second', async () => {
+    const config = configFor(fleet.runtime, { office: office(targetsFor('dev', { env: 'dev' })) });
+    const { job } = await runSchedule(fleet, config, 'office', 'start');
+    expect(job.status).toBe('SUCCEEDED');
+    const page = 't0g0p0';
+    const body = await stores().jobs.results.getWorkPage(job.jobId, page);
+    const sim = fleet.runtime.simulators[expandPage(body).at(0)!.target.provider]!;
+    const look = async (lookAt: number) => {
+      const from = sim.requestLog.length;
+      const out = await poll({
+        jobId: job.jobId,
+        action: 'start',
+        pages: [page],
+        tick: 1,
+        lookAt: new Date(lookAt).toISOString(),
+      });
+      expect(out).toMatchObject({ done: true, pending: 0 });
+      return sim.requestLog.slice(from).map((r) => r.at);
+    };
+    const scale = process.env.FLEETFLOW_TIME_SCALE;
+    // At full time scale a Wait-second is a real second: 300 ms left are slept before listing.
+    process.env.FLEETFLOW_TIME_SCALE = '1';
+    try {
+      const soon = Date.now() + 300;
+      const listed = await look(soon);
+      expect(listed.length).toBeGreaterThan(0);
+      for (const t of listed) expect(t).toBeGreaterThanOrEqual(soon - 1);
+      // A time far off (a clock that jumped, a tampered input) holds the look one Wait-second at most.
+      const began = Date.now();
+      const late = await look(began + 3_600_000);
+      expect(late.length).toBeGreaterThan(0);
+      for (const t of late) expect(t).toBeLessThan(began + 30_000);
+    } finally {
+      if (scale === undefined) delete process.env.FLEETFLOW_TIME_SCALE;
+      else process.env.FLEETFLOW_TIME_SCALE = scale;
+    }
   }, 180_000);
 });
