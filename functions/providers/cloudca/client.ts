@@ -8,6 +8,7 @@ import {
   ProviderNotFoundError,
 } from '../errors.ts';
 import { errorDetails, type HttpAnswer, HttpClient, type HttpRequest } from '../http/client.ts';
+import { allPages } from '../http/pages.ts';
 import { errorForStatus } from '../http/status-errors.ts';
 import type {
   Action,
@@ -494,31 +495,37 @@ export class CloudcaProvider extends BaseProvider {
   private async listAll(path: string, action: string): Promise<unknown[]> {
     const out: unknown[] = [];
     const seen = new Set<string>();
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const raw = await this.http.json({
-        method: 'GET',
-        path,
-        query: { page_number: page, page_size: PAGE_SIZE },
-        action,
-      });
-      const body = parse(ListEnvelope, raw, `${action} page`);
-      const items = body.data ?? [];
-      let fresh = 0;
-      for (const item of items) {
+    const pages = await allPages({
+      fetch: async (index) =>
+        parse(
+          ListEnvelope,
+          await this.http.json({
+            method: 'GET',
+            path,
+            query: { page_number: index + 1, page_size: PAGE_SIZE },
+            action,
+          }),
+          `${action} page`,
+        ),
+      count: (body) => body.data?.length ?? 0,
+      total: (body) => body.metadata?.recordCount,
+      maxPages: MAX_PAGES,
+      asked: PAGE_SIZE,
+      repeats: (page, before) => {
+        const id = idOf(page.data?.[0]);
+        return id !== undefined && id === idOf(before.data?.[0]);
+      },
+    });
+    // A server that ignores paging answers every page alike: repeats are kept once.
+    for (const body of pages)
+      for (const item of body.data ?? []) {
         const id = idOf(item);
         if (id !== undefined) {
           if (seen.has(id)) continue;
           seen.add(id);
         }
         out.push(item);
-        fresh++;
       }
-      // An empty page, or a page of repeats (a server that ignores paging), ends the walk.
-      if (items.length === 0 || fresh === 0) break;
-      const total = body.metadata?.recordCount;
-      if (total !== undefined ? out.length >= total : items.length < (body.metadata?.pageSize ?? PAGE_SIZE))
-        break;
-    }
     return out;
   }
 

@@ -24,6 +24,7 @@ import {
   type PreparedRequest,
   type QueryValue,
 } from '../http/client.ts';
+import { allPages } from '../http/pages.ts';
 import type { RetryPolicy } from '../http/retry.ts';
 import { errorForStatus } from '../http/status-errors.ts';
 import {
@@ -473,15 +474,15 @@ export class ExoscaleV1Provider extends BaseProvider {
   ): Promise<z.infer<T>[]> {
     const schema = listOf(entity, item);
     const seen = new Map<string, z.infer<T>>();
-    let fetched = 0;
-    for (let page = 1; page <= 10_000; page++) {
-      const { count, items } = schema.parse(
-        await this.call(command, { ...params, page, pagesize: PAGE_SIZE }, action),
-      );
-      fetched += items.length;
-      for (const it of items) seen.set((it as { id: string }).id, it);
-      if (items.length === 0 || count === undefined || fetched >= count) break;
-    }
+    const pages = await allPages({
+      fetch: async (index) =>
+        schema.parse(await this.call(command, { ...params, page: index + 1, pagesize: PAGE_SIZE }, action)),
+      count: (page) => page.items.length,
+      // Without a count the answer holds everything (CloudStack leaves it out of an empty list).
+      total: (page) => page.count ?? page.items.length,
+      maxPages: 10_000,
+    });
+    for (const page of pages) for (const it of page.items) seen.set((it as { id: string }).id, it);
     return [...seen.values()];
   }
 

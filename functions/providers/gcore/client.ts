@@ -9,6 +9,7 @@ import {
   ProviderValidationError,
 } from '../errors.ts';
 import { errorDetails, type HttpAnswer, HttpClient, type HttpRequest } from '../http/client.ts';
+import { allPages } from '../http/pages.ts';
 import type { RetryPolicy } from '../http/retry.ts';
 import { errorForStatus } from '../http/status-errors.ts';
 import type {
@@ -547,20 +548,24 @@ export class GcoreProvider extends BaseProvider {
     item: T,
     action: Action | string,
   ): Promise<Array<import('zod').infer<T>>> {
-    const out: Array<import('zod').infer<T>> = [];
-    for (let offset = 0, guard = 0; guard < 10_000; guard++) {
-      const body = await this.http.json({
-        method: 'GET',
-        path,
-        query: { ...query, limit: PAGE_LIMIT, offset },
-        action,
-      });
-      const page = parse(wire.page(item), body, action);
-      out.push(...page.results);
-      offset += page.results.length;
-      if (page.results.length === 0 || offset >= page.count) return out;
-    }
-    return out;
+    const pages = await allPages({
+      // Offset paging: page `index` starts after `index` pages of the size the first one had.
+      fetch: async (index, size) =>
+        parse(
+          wire.page(item),
+          await this.http.json({
+            method: 'GET',
+            path,
+            query: { ...query, limit: PAGE_LIMIT, offset: index * size },
+            action,
+          }),
+          action,
+        ),
+      count: (page) => page.results.length,
+      total: (page) => page.count,
+      maxPages: 10_000,
+    });
+    return pages.flatMap((page) => page.results);
   }
 
   private toInstance(raw: wire.Instance): Instance {

@@ -7,6 +7,7 @@ import {
   ProviderValidationError,
 } from '../errors.ts';
 import { errorDetails, type HttpAnswer, HttpClient, type HttpRequest } from '../http/client.ts';
+import { allPages } from '../http/pages.ts';
 import { errorForStatus } from '../http/status-errors.ts';
 import type {
   Capabilities,
@@ -137,24 +138,24 @@ export class GenesisCloudProvider extends BaseProvider {
   protected async _list(_filter: InstanceFilter): Promise<Instance[]> {
     // The API filters nothing server-side; the base class applies the filter afterwards.
     const seen = new Map<string, Instance>();
-    let expected = Number.POSITIVE_INFINITY;
-    let fetched = 0;
-    for (let page = 1; page <= MAX_PAGES && fetched < expected; page++) {
-      const body = instanceListSchema.parse(
-        await this.http.json({
-          method: 'GET',
-          path: '/instances',
-          query: { page, per_page: PER_PAGE },
-          action: 'list',
-        }),
-      );
-      const items = body.instances ?? [];
-      if (body.total_count !== undefined) expected = body.total_count;
-      fetched += items.length;
-      for (const wire of items)
+    const pages = await allPages({
+      fetch: async (index) =>
+        instanceListSchema.parse(
+          await this.http.json({
+            method: 'GET',
+            path: '/instances',
+            query: { page: index + 1, per_page: PER_PAGE },
+            action: 'list',
+          }),
+        ),
+      count: (body) => body.instances?.length ?? 0,
+      total: (body) => body.total_count,
+      maxPages: MAX_PAGES,
+      asked: PER_PAGE,
+    });
+    for (const body of pages)
+      for (const wire of body.instances ?? [])
         if (!wire.region || wire.region === this.location) seen.set(wire.id, this.toInstance(wire));
-      if (items.length === 0) break;
-    }
     return [...seen.values()];
   }
 
@@ -303,21 +304,23 @@ export class GenesisCloudProvider extends BaseProvider {
 
   protected async _templates(): Promise<CatalogueEntry[]> {
     const out: CatalogueEntry[] = [];
-    let fetched = 0;
-    let expected = Number.POSITIVE_INFINITY;
-    for (let page = 1; page <= MAX_PAGES && fetched < expected; page++) {
-      const body = imageListSchema.parse(
-        await this.http.json({
-          method: 'GET',
-          path: '/images',
-          query: { page, per_page: PER_PAGE },
-          action: 'catalogue',
-        }),
-      );
-      const images = body.images ?? [];
-      if (body.total_count !== undefined) expected = body.total_count;
-      fetched += images.length;
-      for (const image of images) {
+    const pages = await allPages({
+      fetch: async (index) =>
+        imageListSchema.parse(
+          await this.http.json({
+            method: 'GET',
+            path: '/images',
+            query: { page: index + 1, per_page: PER_PAGE },
+            action: 'catalogue',
+          }),
+        ),
+      count: (body) => body.images?.length ?? 0,
+      total: (body) => body.total_count,
+      maxPages: MAX_PAGES,
+      asked: PER_PAGE,
+    });
+    for (const body of pages)
+      for (const image of body.images ?? []) {
         if (image.regions && !image.regions.includes(this.location)) continue;
         out.push({
           id: image.id,
@@ -331,8 +334,6 @@ export class GenesisCloudProvider extends BaseProvider {
           },
         });
       }
-      if (images.length === 0) break;
-    }
     return out;
   }
 
