@@ -1,6 +1,7 @@
 import { API_KEY_HEADER } from '../../functions/providers/cloudca/auth.ts';
 import {
   routeTable,
+  type SeedRequest,
   type SimHandler,
   type SimRequest,
   type SimResponse,
@@ -263,7 +264,7 @@ export class CloudcaSimulator extends SimulatorBase {
       id: this.uuid(),
       location,
       name,
-      hostname: name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63),
+      hostname: hostnameFor(name),
       state: 'Starting',
       templateId: template.id,
       computeOfferingId: offering.id,
@@ -650,6 +651,38 @@ export class CloudcaSimulator extends SimulatorBase {
     return Array.from({ length: 12 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
   }
 
+  /** The kit's seeding helper: 1vCPU.1GB Ubuntu 24.04 instances on the Web tier, as created (no labels here). */
+  override seedInstances(request: SeedRequest): string[] {
+    const location = request.location ?? this.defaultLocation;
+    if (!(ENVIRONMENTS as readonly string[]).includes(location))
+      throw new RangeError(`unknown environment ${location}`);
+    const offering = COMPUTE_OFFERINGS.find((o) => o.name === '1vCPU.1GB')!;
+    const network = this.networks.find((n) => n.location === location)!;
+    return Array.from({ length: request.count }, (_, n) => {
+      const name = `${request.namePrefix}${n}`;
+      const instance: SimInstance = {
+        id: this.uuid(),
+        location,
+        name,
+        hostname: hostnameFor(name),
+        state: request.state === 'stopped' ? 'Stopped' : 'Running',
+        templateId: TEMPLATES[0]!.id,
+        computeOfferingId: offering.id,
+        cpuCount: offering.cpuCount!,
+        memoryInMB: offering.memoryInMB!,
+        networkId: network.id,
+        ipAddress: this.nextIp(network),
+        macAddress: this.mac(),
+        userData: '',
+        publicIps: [],
+        zoneId: this.zonesFor(location)[0]!.id,
+        busy: false,
+      };
+      this.instances.set(instance.id, instance);
+      return instance.id;
+    });
+  }
+
   // ---- the seeded environment ------------------------------------------------------------
   private seed(): void {
     for (const location of ENVIRONMENTS) {
@@ -718,6 +751,11 @@ export class CloudcaSimulator extends SimulatorBase {
       this.instances.set(instance.id, instance);
     }
   }
+}
+
+/** The hostname cloud.ca derives from an instance name. */
+function hostnameFor(name: string): string {
+  return name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
 }
 
 function nicId(instanceId: string): string {

@@ -7,6 +7,7 @@ import {
 import { responseKey } from '../../functions/providers/exoscale-v1/schemas.ts';
 import {
   CommandTable,
+  type SeedRequest,
   type SimRequest,
   type SimResponse,
   SimulatorBase,
@@ -912,6 +913,35 @@ export class ExoscaleV1Simulator extends SimulatorBase {
       isdynamicallyscalable: false,
       displayvm: true,
     };
+  }
+
+  /** The kit's seeding helper: Small VMs of the zone's first template, tagged with the labels, as deployed. */
+  override seedInstances(request: SeedRequest): string[] {
+    const zone = ZONES.find((z) => z.name === (request.location ?? this.defaultLocation));
+    if (!zone) throw new RangeError(`unknown zone ${request.location}`);
+    const offering = SERVICE_OFFERINGS.find((o) => o.name === 'Small')!;
+    const template = TEMPLATES.find((t) => t.zoneid === zone.id)!;
+    return Array.from({ length: request.count }, (_, n) => {
+      const id = this.uuid();
+      const name = `${request.namePrefix}${n}`;
+      const vm = this.newVm({
+        id,
+        // As the adapter deploys: the name is the hostname when it is a valid one, else the id is.
+        hostname: HOSTNAME.test(name) ? name : id,
+        displayname: name,
+        zone,
+        offering,
+        template,
+        state: request.state === 'stopped' ? 'Stopped' : 'Running',
+        created: new Date(),
+        ipv6: false,
+        rootSizeGb: template.sizeGb,
+        ...(request.labels && { tags: request.labels }),
+      });
+      vm.password = this.password();
+      this.load.begin(vm.id);
+      return vm.id;
+    });
   }
 
   /** A seeded demo fleet: mostly in the default zone, a few elsewhere; most carry tags. */

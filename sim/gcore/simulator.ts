@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   routeTable,
+  type SeedRequest,
   type SimHandler,
   type SimRequest,
   type SimResponse,
@@ -1185,6 +1186,61 @@ export class GcoreSimulator extends SimulatorBase {
       meta.set('os_version', { value: image.os_version, readOnly: true });
     }
     return meta;
+  }
+
+  /** The kit's seeding helper: g1-standard-1-2 instances on a 10 GiB ubuntu-24.04 boot volume, as created. */
+  override seedInstances(request: SeedRequest): string[] {
+    const location = request.location ?? this.defaultLocation;
+    const [project, region] = (/^(\d+)\/(\d+)$/.exec(location)?.slice(1) ?? []).map(Number);
+    if (project === undefined || region === undefined || this.checkScope(project, region))
+      throw new RangeError(`unknown location ${location}`);
+    const flavor = FLAVORS.find((f) => f.flavor_id === 'g1-standard-1-2')!;
+    const image = IMAGES.find((i) => i.name === 'ubuntu-24.04-x64')!;
+    const status = request.state === 'stopped' ? 'SHUTOFF' : 'ACTIVE';
+    return Array.from({ length: request.count }, (_, n) => {
+      const id = this.uuid();
+      const name = `${request.namePrefix}${n}`;
+      const boot: SimVolume = {
+        id: this.uuid(),
+        name: `${name}-boot-0`,
+        size: Math.max(10, image.min_disk),
+        status: 'in-use',
+        bootable: true,
+        isRoot: true,
+        volumeType: 'standard',
+        imageId: image.id,
+        instanceId: id,
+        deleteOnTermination: false,
+        project,
+        region,
+        createdAt: resourceTime(),
+      };
+      const metadata = this.systemMetadata(image);
+      for (const [k, v] of Object.entries(request.labels ?? {}))
+        metadata.set(k, { value: v, readOnly: false });
+      this.volumes.set(boot.id, boot);
+      this.instances.set(id, {
+        id,
+        name,
+        description: '',
+        project,
+        region,
+        createdAt: resourceTime(),
+        status,
+        vmState: VM_STATE[status]!,
+        taskState: null,
+        taskId: null,
+        creatorTaskId: null,
+        flavorId: flavor.flavor_id,
+        volumeIds: [boot.id],
+        floatingIds: [],
+        addresses: { external: [{ type: 'fixed', addr: this.nextIpv4(), interface_name: null }] },
+        metadata,
+        keypairName: null,
+      });
+      this.load.begin(id);
+      return id;
+    });
   }
 
   private seedFleet(): void {

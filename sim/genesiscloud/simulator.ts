@@ -1,8 +1,10 @@
 import { tokenFromHeaders } from '../../functions/providers/genesiscloud/auth.ts';
+import { hostnameFrom } from '../../functions/providers/genesiscloud/client.ts';
 import type { ProviderId } from '../../functions/providers/port.ts';
 import {
   allowedFrom,
   routeTable,
+  type SeedRequest,
   type SimHandler,
   type SimRequest,
   type SimResponse,
@@ -544,6 +546,41 @@ export class GenesisCloudSimulator extends SimulatorBase {
   private ip(prefix: string): string {
     const octet = () => 1 + Math.floor(this.random() * 253);
     return `${prefix}.${octet()}.${octet()}`;
+  }
+
+  /** The kit's seeding helper: the region's smallest CPU type on Ubuntu 24.04, as created (no labels here). */
+  override seedInstances(request: SeedRequest): string[] {
+    const region = request.location ?? this.defaultLocation;
+    if (!isRegion(region)) throw new RangeError(`unknown region ${region}`);
+    const type = typesIn(region)[0]!;
+    const sshKey: Ref = { id: this.uuid(), name: 'ops-team' };
+    return Array.from({ length: request.count }, (_, n) => {
+      const name = `${request.namePrefix}${n}`;
+      const now = new Date().toISOString();
+      const instance: SimInstance = {
+        id: this.uuid(),
+        name,
+        hostname: hostnameFrom(name),
+        type: type.name,
+        region,
+        placementOption: 'AUTO',
+        imageId: IMAGES[0]!.id,
+        status: request.state === 'stopped' ? 'stopped' : 'active',
+        sshKeys: [sshKey],
+        securityGroups: [STANDARD_SG],
+        volumes: [],
+        floatingIp: null,
+        isProtected: false,
+        privateIp: this.ip('192.168'),
+        publicIp: this.ip('198.51'),
+        diskSize: MIN_DISK_GIB,
+        createdAt: now,
+        updatedAt: now,
+        generation: 0,
+      };
+      this.instances.set(instance.id, instance);
+      return instance.id;
+    });
   }
 
   private seedFleet(region: Region, count: number): void {
