@@ -138,21 +138,7 @@ export class GenesisCloudProvider extends BaseProvider {
   protected async _list(_filter: InstanceFilter): Promise<Instance[]> {
     // The API filters nothing server-side; the base class applies the filter afterwards.
     const seen = new Map<string, Instance>();
-    const pages = await allPages({
-      fetch: async (index) =>
-        instanceListSchema.parse(
-          await this.http.json({
-            method: 'GET',
-            path: '/instances',
-            query: { page: index + 1, per_page: PER_PAGE },
-            action: 'list',
-          }),
-        ),
-      count: (body) => body.instances?.length ?? 0,
-      total: (body) => body.total_count,
-      maxPages: MAX_PAGES,
-      asked: PER_PAGE,
-    });
+    const pages = await this.allOf('/instances', instanceListSchema, 'list', (b) => b.instances);
     for (const body of pages)
       for (const wire of body.instances ?? [])
         if (!wire.region || wire.region === this.location) seen.set(wire.id, this.toInstance(wire));
@@ -304,21 +290,7 @@ export class GenesisCloudProvider extends BaseProvider {
 
   protected async _templates(): Promise<CatalogueEntry[]> {
     const out: CatalogueEntry[] = [];
-    const pages = await allPages({
-      fetch: async (index) =>
-        imageListSchema.parse(
-          await this.http.json({
-            method: 'GET',
-            path: '/images',
-            query: { page: index + 1, per_page: PER_PAGE },
-            action: 'catalogue',
-          }),
-        ),
-      count: (body) => body.images?.length ?? 0,
-      total: (body) => body.total_count,
-      maxPages: MAX_PAGES,
-      asked: PER_PAGE,
-    });
+    const pages = await this.allOf('/images', imageListSchema, 'catalogue', (b) => b.images);
     for (const body of pages)
       for (const image of body.images ?? []) {
         if (image.regions && !image.regions.includes(this.location)) continue;
@@ -335,6 +307,30 @@ export class GenesisCloudProvider extends BaseProvider {
         });
       }
     return out;
+  }
+
+  /** Every page of a listing (page/per_page; total_count says how many pages there are). */
+  private allOf<T extends { total_count?: number | undefined }>(
+    path: string,
+    schema: { parse(value: unknown): T },
+    action: string,
+    items: (body: T) => readonly unknown[] | null | undefined,
+  ): Promise<T[]> {
+    return allPages({
+      fetch: async (index) =>
+        schema.parse(
+          await this.http.json({
+            method: 'GET',
+            path,
+            query: { page: index + 1, per_page: PER_PAGE },
+            action,
+          }),
+        ),
+      count: (body) => items(body)?.length ?? 0,
+      total: (body) => body.total_count,
+      maxPages: MAX_PAGES,
+      asked: PER_PAGE,
+    });
   }
 
   // ---- Genesis Cloud only (Libcloud's `ex_` convention) ------------------------------------
