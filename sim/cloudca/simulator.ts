@@ -651,6 +651,19 @@ export class CloudcaSimulator extends SimulatorBase {
     return Array.from({ length: 12 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
   }
 
+  /** A fixed-size offering's sizes and a fresh address on the network: what every new instance gets. */
+  private placed(offering: (typeof COMPUTE_OFFERINGS)[number], network: SimNetwork) {
+    return {
+      computeOfferingId: offering.id,
+      cpuCount: offering.cpuCount!,
+      memoryInMB: offering.memoryInMB!,
+      networkId: network.id,
+      ipAddress: this.nextIp(network),
+      macAddress: this.mac(),
+      userData: '',
+    };
+  }
+
   /** The kit's seeding helper: 1vCPU.1GB Ubuntu 24.04 instances on the Web tier, as created (no labels here). */
   override seedInstances(request: SeedRequest): string[] {
     const location = request.location ?? this.defaultLocation;
@@ -667,13 +680,7 @@ export class CloudcaSimulator extends SimulatorBase {
         hostname: hostnameFor(name),
         state: request.state === 'stopped' ? 'Stopped' : 'Running',
         templateId: TEMPLATES[0]!.id,
-        computeOfferingId: offering.id,
-        cpuCount: offering.cpuCount!,
-        memoryInMB: offering.memoryInMB!,
-        networkId: network.id,
-        ipAddress: this.nextIp(network),
-        macAddress: this.mac(),
-        userData: '',
+        ...this.placed(offering, network),
         publicIps: [],
         zoneId: this.zonesFor(location)[0]!.id,
         busy: false,
@@ -728,13 +735,7 @@ export class CloudcaSimulator extends SimulatorBase {
         hostname: name,
         state: n === 0 ? 'Running' : this.pick(states),
         templateId: this.pick(TEMPLATES).id,
-        computeOfferingId: offering.id,
-        cpuCount: offering.cpuCount!,
-        memoryInMB: offering.memoryInMB!,
-        networkId: network.id,
-        ipAddress: this.nextIp(network),
-        macAddress: this.mac(),
-        userData: '',
+        ...this.placed(offering, network),
         sshKeyName: this.pick(SSH_KEYS),
         publicIps: [],
         zoneId: this.pick(zones).id,
