@@ -1,6 +1,7 @@
 import { usageStore } from '../metrics/context.ts';
 import { readUsage } from '../metrics/usage.ts';
 import { providerFor, type Target } from '../runtime/accounts.ts';
+import { inParallel } from '../shared/in-parallel.ts';
 import { usageWindow } from './filters/idle.ts';
 import { evaluateFilter, type Filter, type FilterResult, type Subject } from './filters/index.ts';
 
@@ -25,22 +26,17 @@ export async function evaluateWithUsage<T extends { target: Target; subject: Sub
   const window = usageWindow(filter);
   if (window === undefined) return evaluated;
   const pending = evaluated.filter((e) => e.result.match !== false);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < pending.length; i = next++) {
-      const e = pending[i]!;
-      e.subject.usage = await readUsage({
-        provider: await providerFor(e.target),
-        target: e.target,
-        instance: e.subject,
-        windowSeconds: window,
-        store: usageStore(),
-        record: options.record,
-        ...(options.now !== undefined && { now: options.now }),
-      });
-      e.result = evaluateFilter(filter, e.subject, options.now);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pending.length) }, worker));
+  await inParallel(pending, READ_CONCURRENCY, async (e) => {
+    e.subject.usage = await readUsage({
+      provider: await providerFor(e.target),
+      target: e.target,
+      instance: e.subject,
+      windowSeconds: window,
+      store: usageStore(),
+      record: options.record,
+      ...(options.now !== undefined && { now: options.now }),
+    });
+    e.result = evaluateFilter(filter, e.subject, options.now);
+  });
   return evaluated;
 }

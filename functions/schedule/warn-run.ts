@@ -3,6 +3,7 @@ import { eventSinkFromEnv } from '../events/emitter.ts';
 import { createNotifiers, type Delivery, notify } from '../notify/notifier.ts';
 import { providerFor } from '../runtime/accounts.ts';
 import { stores } from '../runtime/stores.ts';
+import { inParallel } from '../shared/in-parallel.ts';
 import { ExecutionConflictError } from '../store/errors.ts';
 import type { Trigger } from '../store/schemas.ts';
 import { overrideStore } from './context.ts';
@@ -117,37 +118,32 @@ export async function runWarning(args: {
     });
     const next = stopAfter(schedule, stopAt);
     const outcomes: Array<{ group: WarnGroup; sent: 'now' | 'before'; deliveries: Delivery[] }> = [];
-    let cursor = 0;
-    const worker = async () => {
-      for (let i = cursor++; i < groups.length; i = cursor++) {
-        const group = groups[i]!;
-        const wholeSchedule = group.instances.length > MAX_GROUP_INSTANCES;
-        const record: WarningRecord = await warningStore(env).open({
-          kind: 's',
-          name: args.schedule,
-          stopAt: Math.floor(stopAt.getTime() / 1000),
-          group: group.key,
-          ...(group.owner && { owner: group.owner }),
-          instances: wholeSchedule ? [] : group.instances,
-          ...(wholeSchedule && { wholeSchedule: true }),
-          timezone: schedule.timezone,
-          ...(next && { nextStopAt: Math.floor(next.getTime() / 1000) }),
-          afterOverride: schedule.manualStart === 'enforce' ? 'hourly-check' : 'next-stop',
-        });
-        if (record.sent) {
-          outcomes.push({ group, sent: 'before', deliveries: [] });
-          continue;
-        }
-        // "In N minutes" from the warning's scheduled time, not the moment this runs.
-        const event = warningNotice(record, noticeLinks(record, keys, publicUrl), args.at.getTime());
-        const deliveries = await notify(event, notifiers);
-        // Sent once one target took it (or none is configured: the warning is on record all the same).
-        if (deliveries.length === 0 || deliveries.some((d) => d.result.ok))
-          await warningStore(env).markSent(record);
-        outcomes.push({ group, sent: 'now', deliveries });
+    await inParallel(groups, NOTICE_CONCURRENCY, async (group) => {
+      const wholeSchedule = group.instances.length > MAX_GROUP_INSTANCES;
+      const record: WarningRecord = await warningStore(env).open({
+        kind: 's',
+        name: args.schedule,
+        stopAt: Math.floor(stopAt.getTime() / 1000),
+        group: group.key,
+        ...(group.owner && { owner: group.owner }),
+        instances: wholeSchedule ? [] : group.instances,
+        ...(wholeSchedule && { wholeSchedule: true }),
+        timezone: schedule.timezone,
+        ...(next && { nextStopAt: Math.floor(next.getTime() / 1000) }),
+        afterOverride: schedule.manualStart === 'enforce' ? 'hourly-check' : 'next-stop',
+      });
+      if (record.sent) {
+        outcomes.push({ group, sent: 'before', deliveries: [] });
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(NOTICE_CONCURRENCY, groups.length) }, worker));
+      // "In N minutes" from the warning's scheduled time, not the moment this runs.
+      const event = warningNotice(record, noticeLinks(record, keys, publicUrl), args.at.getTime());
+      const deliveries = await notify(event, notifiers);
+      // Sent once one target took it (or none is configured: the warning is on record all the same).
+      if (deliveries.length === 0 || deliveries.some((d) => d.result.ok))
+        await warningStore(env).markSent(record);
+      outcomes.push({ group, sent: 'now', deliveries });
+    });
 
     const undelivered = outcomes.filter(
       (o) => o.deliveries.length > 0 && !o.deliveries.some((d) => d.result.ok),

@@ -7,6 +7,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { inParallel } from '../shared/in-parallel.ts';
 import { redactText, redactValue } from '../shared/redact.ts';
 import { isConditionalCheckFailed } from './dynamo.ts';
 import { StoreValidationError } from './errors.ts';
@@ -344,12 +345,4 @@ function backoff(attempt: number, what: string): Promise<void> {
     throw new Error(`${what}: items still unprocessed after ${MAX_BATCH_TRIES} tries (throttled)`);
   const ms = Math.random() * Math.min(2_000, 50 * 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function inParallel<T>(items: T[], width: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await run(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../functions/log.ts';
 import { provisionRequestSchema, targetOf } from '../../functions/provisioning/request.ts';
 import { startProvisionExecution } from '../../functions/provisioning/start.ts';
 import { type Stores, stores } from '../../functions/runtime/stores.ts';
+import { inParallel } from '../../functions/shared/in-parallel.ts';
 import type { Job } from '../../functions/store/jobs.ts';
 
 /**
@@ -87,23 +88,19 @@ export async function recoverJobs(ctx: RecoveryContext): Promise<RecoveryReport>
     report.unreadable.push(`jobs: ${(error as Error).message}`);
   }
   // A few at a time: each is a handful of writes (and maybe a start), independent of the others.
-  const queue = [...unfinished];
-  const worker = async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      try {
-        report.jobs.push(await recoverJob(ctx, job));
-      } catch (error) {
-        report.jobs.push({
-          jobId: job.jobId,
-          kind: job.kind,
-          action: 'error',
-          reason: (error as Error).message,
-        });
-        ctx.log.error('could not recover job', { jobId: job.jobId, message: (error as Error).message });
-      }
+  await inParallel(unfinished, RECOVERY_CONCURRENCY, async (job) => {
+    try {
+      report.jobs.push(await recoverJob(ctx, job));
+    } catch (error) {
+      report.jobs.push({
+        jobId: job.jobId,
+        kind: job.kind,
+        action: 'error',
+        reason: (error as Error).message,
+      });
+      ctx.log.error('could not recover job', { jobId: job.jobId, message: (error as Error).message });
     }
-  };
-  await Promise.all(Array.from({ length: RECOVERY_CONCURRENCY }, worker));
+  });
   report.durationMs = Math.round(performance.now() - started);
   return report;
 }

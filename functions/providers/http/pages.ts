@@ -1,3 +1,5 @@
+import { inParallel } from '../../shared/in-parallel.ts';
+
 /**
  * Every page of a paged listing. The first page says how many items there are and how many a
  * page holds (the server may cap the size asked for); the remaining pages are then fetched a few
@@ -38,15 +40,10 @@ export async function allPages<P>(walk: PageWalk<P>): Promise<P[]> {
     }
     return pages;
   }
-  const pages: P[] = new Array(Math.min(walk.maxPages, Math.ceil(total / size)));
-  pages[0] = first;
-  let next = 1;
-  const worker = async () => {
-    while (next < pages.length) {
-      const index = next++;
-      pages[index] = await walk.fetch(index, size);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(walk.concurrency ?? 4, pages.length - 1) }, worker));
+  const pages: P[] = [first];
+  const rest = Array.from({ length: Math.min(walk.maxPages, Math.ceil(total / size)) - 1 }, (_, i) => i + 1);
+  await inParallel(rest, walk.concurrency ?? 4, async (index) => {
+    pages[index] = await walk.fetch(index, size);
+  });
   return pages;
 }
