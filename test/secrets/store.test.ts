@@ -153,8 +153,12 @@ describe.each(servers())('secret store on $name', (descriptor) => {
     it('refuses a record sealed with another key, naming both references and no secret', async () => {
       const id = job('other-key');
       await store().seal(id, { '/userData': 'zq-other-key' });
-      const other = new SecretStore(tables.dynamo.doc, tables.names.secrets, () =>
-        sealingKey(ensureLocalSecretsKey(mkdtempSync(join(dir, 'other-')))),
+      // The same clock as the store that sealed it: the record is within its time, only the key differs.
+      const other = new SecretStore(
+        tables.dynamo.doc,
+        tables.names.secrets,
+        () => sealingKey(ensureLocalSecretsKey(mkdtempSync(join(dir, 'other-')))),
+        { now: () => nowMs },
       );
       const error = await other.open(id).catch((e: unknown) => e as Error);
       expect(error).toBeInstanceOf(SecretIntegrityError);
