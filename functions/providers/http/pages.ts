@@ -3,8 +3,8 @@ import { inParallel } from '../../shared/in-parallel.ts';
 /**
  * Every page of a paged listing. The first page says how many items there are and how many a
  * page holds (the server may cap the size asked for); the remaining pages are then fetched a few
- * at a time instead of one after another, so a listing of n pages takes about two round trips
- * rather than n. The account's pacing still holds the rate. A reply without a total is walked
+ * at a time instead of one after another, so a listing of n pages takes about 1 + (n - 1) / 4
+ * round trips rather than n (two for a listing of up to five pages). The account's pacing still holds the rate. A reply without a total is walked
  * page by page until a short or empty page.
  */
 export interface PageWalk<P> {
