@@ -85,7 +85,8 @@ describe.each(servers())('secret store on $name', (descriptor) => {
       await store().seal(id, secrets);
       expect(await store().open(id)).toEqual(secrets);
       const item = await stored(id);
-      expect(JSON.stringify(item)).not.toMatch(/zq-/);
+      // The values themselves, not their prefix: random ciphertext may hold any three characters.
+      for (const value of Object.values(secrets)) expect(JSON.stringify(item)).not.toContain(value);
       expect(item).toMatchObject({
         id,
         keyRef: ref,
@@ -163,7 +164,7 @@ describe.each(servers())('secret store on $name', (descriptor) => {
       const error = await other.open(id).catch((e: unknown) => e as Error);
       expect(error).toBeInstanceOf(SecretIntegrityError);
       expect((error as Error).message).toContain(ref);
-      expect((error as Error).message).not.toContain('zq-');
+      expect((error as Error).message).not.toContain('zq-other-key');
     });
   });
 });
